@@ -1,0 +1,122 @@
+"""Staff accounts, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.auth.models import ROLES, ApiToken, User
+from app.core.clock import utcnow
+from app.core.errors import Conflict, DomainError
+from app.extensions import db
+
+MIN_PASSWORD_LENGTH = 10
+# compared against when the email is unknown, so a miss costs as much as a hit
+_DUMMY_HASH = (
+    "pbkdf2:sha256:1000$x$0000000000000000000000000000000000000000000000000000000000000000"
+)
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def create_user(
+    *,
+    email: str,
+    password: str,
+    role: str,
+    name: str = "",
+    department_id: int | None = None,
+    crew_id: int | None = None,
+) -> User:
+    """Create a staff account.
+
+    :raises DomainError: bad email, role, password, or a role without its department/crew.
+    :raises Conflict: the email is taken.
+    """
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise DomainError(f"{email!r} is not an email address.", field="email")
+    if role not in ROLES:
+        raise DomainError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.", field="role")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            f"The password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    if role == "dispatcher" and department_id is None:
+        raise DomainError("A dispatcher needs a department.", field="department")
+    if role == "crew" and crew_id is None:
+        raise DomainError("A crew member needs a crew.", field="crew")
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"There is already an account for {email}.", field="email")
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        role=role,
+        department_id=department_id,
+        crew_id=crew_id,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None."""
+    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
+        return None
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> str:
+    """Create an API token for the user and return it; only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_digest(token),
+            expires_at=utcnow() + timedelta(hours=current_app.config["API_TOKEN_TTL_HOURS"]),
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    """Return the active user owning a valid, unexpired, unrevoked token."""
+    if not token:
+        return None
+    row = db.session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == _digest(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > func.now(),
+        )
+    )
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+def revoke_token(token: str) -> bool:
+    """Revoke a token; return whether it existed."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None:
+        return False
+    row.revoked_at = utcnow()
+    return True

@@ -1,0 +1,99 @@
+"""Domain errors and the one place that turns them into HTTP responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A rule of the domain was broken; the message tells the user what to fix."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "code": self.status_code,
+            "status": self.code,
+            "message": self.message,
+        }
+        if self.field:
+            body["errors"] = {self.field: [self.message]}
+        body.update(self.extra)
+        return body
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    """The action does not fit the current state (closing a closed request, …)."""
+
+    status_code = 409
+    code = "conflict"
+
+
+class OutsideJurisdiction(DomainError):
+    code = "outside_jurisdiction"
+
+
+class InvalidPhoto(DomainError):
+    code = "invalid_photo"
+
+
+class PhotoTooLarge(InvalidPhoto):
+    status_code = 413
+    code = "photo_too_large"
+
+
+def wants_json() -> bool:
+    """Tell whether the current request should get a JSON error rather than a page."""
+    if request.path.startswith(("/api/", "/open311/", "/healthz")):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map domain errors and HTTP errors to JSON for APIs and to pages for people."""
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(err: DomainError):  # type: ignore[no-untyped-def]
+        if wants_json():
+            return jsonify(err.to_dict()), err.status_code
+        return (
+            render_template("error.html", status=err.status_code, message=err.message),
+            err.status_code,
+        )
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(err: HTTPException):  # type: ignore[no-untyped-def]
+        # flask-smorest handles errors inside its own blueprints; this covers everything else.
+        status = err.code or 500
+        message = err.description or err.name
+        if status == 413:
+            limit_mb = app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
+            message = f"The upload is too large: photos may be at most {limit_mb:g} MB."
+        if wants_json():
+            body: dict[str, Any] = {"code": status, "status": err.name, "message": message}
+            data = getattr(err, "data", None)
+            if data and "messages" in data:
+                body["errors"] = data["messages"]
+            return jsonify(body), status
+        return render_template("error.html", status=status, message=message), status

@@ -1,0 +1,173 @@
+"""rq wiring: Redis connection, named queues, enqueue-after-commit, the worker and its sweeps.
+
+PostgreSQL is the record and Redis may lose jobs, so every job is idempotent and every
+feature that owes work (an email, a thumbnail) registers a periodic sweep that re-enqueues
+what the database says is still undone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, SimpleWorker
+from rq.job import Job
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAMES = ("notifications", "media", "default")
+
+
+@dataclass
+class _Periodic:
+    func: Callable[[], Any]
+    every: float
+    last_run: float = 0.0
+
+
+class AppJob(Job):
+    """Run each job inside the application context of the worker's app."""
+
+    flask_app: Flask | None = None
+
+    def perform(self) -> Any:
+        assert AppJob.flask_app is not None, "the worker did not set AppJob.flask_app"
+        with AppJob.flask_app.app_context():
+            try:
+                return super().perform()
+            finally:
+                db.session.remove()
+
+
+class QueueState:
+    """Per-app Redis connection and queues, kept in app.extensions['rq']."""
+
+    def __init__(self, app: Flask) -> None:
+        # a short timeout so that a dead Redis fails the after-commit push fast
+        self.redis = Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=5
+        )
+        prefix = app.config["RQ_QUEUE_PREFIX"]
+        self.queues = {
+            name: Queue(f"{prefix}-{name}", connection=self.redis, job_class=AppJob)
+            for name in QUEUE_NAMES
+        }
+        self.periodic: list[_Periodic] = []
+
+
+def init_app(app: Flask) -> None:
+    """Create the Redis connection and queues and hook enqueueing to session commits."""
+    app.extensions["rq"] = QueueState(app)
+
+
+def state() -> QueueState:
+    return current_app.extensions["rq"]
+
+
+def get_queue(name: str = "default") -> Queue:
+    """Return the named rq queue of the current app."""
+    return state().queues[name]
+
+
+def enqueue_after_commit(
+    func: Callable[..., Any], *args: Any, queue: str = "default", job_id: str | None = None
+) -> None:
+    """Enqueue a job once the current transaction commits; forget it on rollback.
+
+    Enqueueing before the commit lets a fast worker look for rows that are not yet visible.
+    """
+    pending = db.session.info.setdefault("pending_jobs", [])
+    pending.append((queue, func, args, job_id))
+
+
+def enqueue_now(
+    func: Callable[..., Any], *args: Any, queue: str = "default", job_id: str | None = None
+) -> bool:
+    """Push a job to Redis; return False (and log) when Redis cannot be reached."""
+    try:
+        get_queue(queue).enqueue(
+            func, *args, job_id=job_id, result_ttl=300, failure_ttl=7 * 24 * 3600
+        )
+        return True
+    except RedisError as exc:
+        # The database still says the work is owed; the worker's sweep will push it again.
+        log.warning("could not enqueue %s%r on %s: %s", func.__name__, args, queue, exc)
+        return False
+
+
+@event.listens_for(Session, "after_commit")
+def _push_pending_jobs(session: Session) -> None:
+    pending = session.info.pop("pending_jobs", None)
+    if not pending:
+        return
+    for queue, func, args, job_id in pending:
+        enqueue_now(func, *args, queue=queue, job_id=job_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_jobs(session: Session) -> None:
+    session.info.pop("pending_jobs", None)
+
+
+def register_periodic(app: Flask, func: Callable[[], Any], every_seconds: float) -> None:
+    """Run `func` in the worker every `every_seconds` (in an app context)."""
+    app.extensions["rq"].periodic.append(_Periodic(func, every_seconds))
+
+
+def run_periodic_once(app: Flask) -> None:
+    """Run every registered periodic sweep now (the worker does this on a timer)."""
+    for item in app.extensions["rq"].periodic:
+        _run_one(app, item)
+
+
+def _run_one(app: Flask, item: _Periodic) -> None:
+    with app.app_context():
+        try:
+            item.func()
+        except Exception:  # a sweep must never kill the worker; it runs again next tick
+            log.exception("periodic task %s failed", getattr(item.func, "__name__", item.func))
+            db.session.rollback()
+        finally:
+            db.session.remove()
+    item.last_run = time.monotonic()
+
+
+def _sweeper(app: Flask, stop: threading.Event) -> None:
+    while not stop.is_set():
+        now = time.monotonic()
+        for item in app.extensions["rq"].periodic:
+            if now - item.last_run >= item.every:
+                _run_one(app, item)
+        stop.wait(1.0)
+
+
+def run_worker(app: Flask, *, burst: bool = False, with_sweeper: bool = True) -> None:
+    """Run an rq worker on all queues, with the periodic sweeps in a side thread."""
+    AppJob.flask_app = app
+    st: QueueState = app.extensions["rq"]
+    stop = threading.Event()
+    sweeper = None
+    if with_sweeper:
+        run_periodic_once(app)  # catch up at once with whatever was left undone while down
+        sweeper = threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="sweeper")
+        sweeper.start()
+    # SimpleWorker runs jobs in this process: no fork, so the DB pool stays sound, and
+    # jobs are short I/O-bound sends and resizes.
+    worker = SimpleWorker(list(st.queues.values()), connection=st.redis, job_class=AppJob)
+    try:
+        worker.work(burst=burst, with_scheduler=False)
+    finally:
+        stop.set()
+        if sweeper is not None:
+            sweeper.join(timeout=5)

@@ -1,0 +1,9 @@
+"""geo feature package."""
+
+from flask import Flask
+
+from app.geo import models as models  # noqa: F401  (registers the tables)
+
+
+def init_app(app: Flask) -> None:
+    """Register this feature's blueprints, signals and commands."""

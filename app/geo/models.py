@@ -1,0 +1,24 @@
+"""Districts: the polygons that requests are tagged and routed with."""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+
+
+class District(db.Model):
+    __tablename__ = "districts"
+    __table_args__ = (UniqueConstraint("kind", "code", name="uq_districts_kind_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: e.g. "ward", "council_district", "neighborhood"
+    kind: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<District {self.kind} {self.code}>"

@@ -1,0 +1,9 @@
+"""open311 feature package."""
+
+from flask import Flask
+
+from app.open311 import models as models  # noqa: F401  (registers the tables)
+
+
+def init_app(app: Flask) -> None:
+    """Register this feature's blueprints, signals and commands."""

@@ -1,0 +1,187 @@
+"""The service catalogue, service requests and their append-only event history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import enum_check
+from app.extensions import db
+
+STATUSES = ("new", "acknowledged", "assigned", "in_progress", "on_hold", "closed")
+OPEN_STATUSES = STATUSES[:-1]
+CLOSURE_REASONS = ("fixed", "no_action_needed", "duplicate", "referred", "could_not_locate")
+CHANNELS = ("web", "phone", "api", "mobile", "open311", "import")
+SLA_UNITS = ("hours", "business_days")
+EVENT_KINDS = (
+    "created",
+    "routed",
+    "acknowledged",
+    "assigned",
+    "status_changed",
+    "note",
+    "reopened",
+    "merged",
+    "closed",
+)
+
+
+class Department(db.Model):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+
+    def __repr__(self) -> str:
+        return f"<Department {self.code}>"
+
+
+class ServiceType(db.Model):
+    __tablename__ = "service_types"
+    __table_args__ = (
+        CheckConstraint(enum_check("sla_unit", SLA_UNITS), name="sla_unit"),
+        CheckConstraint("sla_value > 0", name="sla_value_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: a grouping shown to residents ("Streets", "Sanitation", …)
+    group: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    keywords: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    #: SLA target: `sla_value` calendar hours, or `sla_value` business days (Mon–Fri)
+    sla_value: Mapped[int] = mapped_column(Integer)
+    sla_unit: Mapped[str] = mapped_column(String(20), default="hours", server_default="hours")
+    #: questions asked for this type: [{code, label, datatype, required, order, values}]
+    attributes: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
+    #: crews must attach a photo to close work on this type
+    completion_photo_required: Mapped[bool] = mapped_column(default=True, server_default="true")
+    active: Mapped[bool] = mapped_column(default=True, server_default="true")
+
+    department = relationship("Department", lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<ServiceType {self.code}>"
+
+
+class ServiceRequest(db.Model):
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        CheckConstraint(enum_check("status", STATUSES), name="status"),
+        CheckConstraint(enum_check("channel", CHANNELS), name="channel"),
+        CheckConstraint(
+            f"closure_reason IS NULL OR {enum_check('closure_reason', CLOSURE_REASONS)}",
+            name="closure_reason",
+        ),
+        CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_has_time"),
+        # the dispatcher queue: open requests of a department, most overdue first
+        Index(
+            "ix_service_requests_open_queue",
+            "department_id",
+            "due_at",
+            postgresql_where=text("status <> 'closed'"),
+        ),
+        Index("ix_service_requests_requested_at", "requested_at"),
+        Index("ix_service_requests_updated_at", "updated_at"),
+    )
+
+    #: the public request number (Open311 service_request_id)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    service_type_id: Mapped[int] = mapped_column(ForeignKey("service_types.id"), index=True)
+    #: copied from the service type at routing time, so re-homing a type keeps history true
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    address: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
+    channel: Mapped[str] = mapped_column(String(20))
+    #: private: never in public pages, the Open311 feed or open data
+    reporter_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    reporter_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    reporter_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: answers to the service type's questions, keyed by attribute code
+    attributes: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closure_reason: Mapped[str | None] = mapped_column(String(30))
+    #: public text shown with the closure ("Crew filled the pothole")
+    closure_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    #: the agent who keyed a phone request
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: set when this request was merged into another as a duplicate
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
+
+    service_type = relationship("ServiceType", lazy="joined")
+    department = relationship("Department", lazy="joined")
+    district = relationship("District", lazy="joined")
+    events = relationship(
+        "RequestEvent", order_by="RequestEvent.id", lazy="selectin", viewonly=True
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "closed"
+
+    def __repr__(self) -> str:
+        return f"<ServiceRequest {self.id} {self.status}>"
+
+
+class RequestEvent(db.Model):
+    """Append-only history of a request: the source of truth for KPIs and audit."""
+
+    __tablename__ = "request_events"
+    __table_args__ = (
+        CheckConstraint(enum_check("kind", EVENT_KINDS), name="kind"),
+        Index("ix_request_events_request_id_id", "request_id", "id"),
+        Index("ix_request_events_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: public events and notes are shown to residents; internal ones only to staff
+    public: Mapped[bool] = mapped_column(default=True, server_default="true")
+    data: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+
+    actor = relationship("User", lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<RequestEvent {self.request_id} {self.kind}>"

@@ -1,0 +1,593 @@
+"""Domain verbs for service requests: intake, routing, and every status transition.
+
+Verbs validate, write, flush, record an event and send signals. They never commit: the
+caller (a view, a job, a command) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, text
+
+from app.core.clock import add_business_days, city_tz, utcnow
+from app.core.errors import Conflict, DomainError, NotFound, OutsideJurisdiction
+from app.extensions import db
+from app.media import service as media
+from app.requests import signals
+from app.requests.models import (
+    CHANNELS,
+    CLOSURE_REASONS,
+    STATUSES,
+    Department,
+    RequestEvent,
+    ServiceRequest,
+    ServiceType,
+)
+
+MAX_DESCRIPTION = 4000
+ATTRIBUTE_DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+#: every status change allowed, from → to. Closing and reopening have verbs of their own.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"acknowledged", "assigned", "on_hold"}),
+    "acknowledged": frozenset({"assigned", "in_progress", "on_hold"}),
+    "assigned": frozenset({"acknowledged", "in_progress", "on_hold"}),
+    "in_progress": frozenset({"assigned", "on_hold"}),
+    "on_hold": frozenset({"acknowledged", "assigned", "in_progress"}),
+    "closed": frozenset(),
+}
+
+
+@dataclass
+class NewRequest:
+    """What a resident, an agent or an API client tells us about a problem."""
+
+    service_code: str
+    description: str
+    lat: float
+    long: float
+    address: str = ""
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubmittedRequest:
+    """The stored request as routing left it (no ORM object: intake is a hot path)."""
+
+    id: int
+    status: str
+    service_code: str
+    service_name: str
+    department_code: str
+    department_name: str
+    district_code: str
+    district_name: str
+    requested_at: datetime
+    due_at: datetime
+    photo_id: int | None
+
+
+# ---------------------------------------------------------------------------------------------
+# catalogue
+
+
+def list_service_types(*, include_inactive: bool = False) -> list[ServiceType]:
+    """Return the service catalogue ordered by group and name."""
+    stmt = select(ServiceType).order_by(ServiceType.group, ServiceType.name)
+    if not include_inactive:
+        stmt = stmt.where(ServiceType.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def get_service_type(code: str) -> ServiceType:
+    """Return the active service type with this code.
+
+    :raises DomainError: no active type has this code (400, it is the client's input).
+    """
+    st = db.session.scalar(
+        select(ServiceType).where(ServiceType.code == code, ServiceType.active.is_(True))
+    )
+    if st is None:
+        raise DomainError(
+            f"Unknown service code {code!r}: GET /api/v1/services lists the valid codes.",
+            field="service_code",
+        )
+    return st
+
+
+def compute_due_at(requested_at: datetime, st: ServiceType) -> datetime:
+    """Return when a request of this type is due under its SLA."""
+    if st.sla_unit == "business_days":
+        return add_business_days(requested_at, st.sla_value, city_tz())
+    return requested_at + timedelta(hours=st.sla_value)
+
+
+def validate_attributes(st: ServiceType, answers: dict[str, Any]) -> dict[str, Any]:
+    """Check answers against the type's questions; return them normalised.
+
+    Answers to unknown questions are dropped: clients send extras that mean nothing here.
+
+    :raises DomainError: a required answer is missing or an answer is not of its datatype.
+    """
+    clean: dict[str, Any] = {}
+    for q in st.attributes or []:
+        if not q.get("variable", True):
+            continue  # informational text, nothing to answer
+        code = q["code"]
+        value = answers.get(code)
+        if isinstance(value, str):
+            value = value.strip()
+        if value in (None, "", []):
+            if q.get("required"):
+                label = q.get("description") or q.get("label") or code
+                raise DomainError(f"Answer the question {label!r} (attribute {code}).", field=code)
+            continue
+        clean[code] = _coerce_answer(q, value)
+    return clean
+
+
+def _coerce_answer(q: dict[str, Any], value: Any) -> Any:
+    code, datatype = q["code"], q.get("datatype", "string")
+    allowed = {str(v["key"]) for v in q.get("values", [])}
+    if datatype == "number":
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise DomainError(
+                f"Attribute {code} must be a number, not {value!r}.", field=code
+            ) from None
+        if not number.is_finite():
+            raise DomainError(f"Attribute {code} must be a finite number.", field=code)
+        return float(number)
+    if datatype == "datetime":
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise DomainError(
+                f"Attribute {code} must be an ISO 8601 date and time, not {value!r}.", field=code
+            ) from None
+        return moment.isoformat()
+    if datatype == "singlevaluelist":
+        if isinstance(value, list):
+            if len(value) != 1:
+                raise DomainError(f"Attribute {code} takes exactly one value.", field=code)
+            value = value[0]
+        if str(value) not in allowed:
+            raise DomainError(
+                f"Attribute {code} must be one of {sorted(allowed)}, not {value!r}.", field=code
+            )
+        return str(value)
+    if datatype == "multivaluelist":
+        values = value if isinstance(value, list) else [value]
+        bad = [v for v in values if str(v) not in allowed]
+        if bad:
+            raise DomainError(
+                f"Attribute {code} values must be among {sorted(allowed)}; {bad!r} are not.",
+                field=code,
+            )
+        return [str(v) for v in values]
+    text_value = str(value)
+    if len(text_value) > MAX_DESCRIPTION:
+        raise DomainError(
+            f"Attribute {code} is longer than {MAX_DESCRIPTION} characters.", field=code
+        )
+    return text_value
+
+
+# ---------------------------------------------------------------------------------------------
+# intake
+
+_INSERT_REQUEST = text(
+    """
+    WITH point AS (
+        SELECT ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS geom
+    ), district AS (
+        SELECT d.id, d.code, d.name FROM districts d, point
+        WHERE d.kind = :district_kind AND ST_Covers(d.geom, point.geom)
+        ORDER BY d.id LIMIT 1
+    ), sr AS (
+        INSERT INTO service_requests (
+            service_type_id, department_id, district_id, description, location, address,
+            status, channel, reporter_name, reporter_email, reporter_phone, attributes,
+            requested_at, due_at, updated_at, created_by_id
+        )
+        SELECT :service_type_id, :department_id, district.id, :description, point.geom, :address,
+               'new', :channel, :name, :email, :phone, CAST(:attributes AS jsonb),
+               :requested_at, :due_at, :requested_at, :actor_id
+        FROM district, point
+        RETURNING id
+    ), ev AS (
+        INSERT INTO request_events (request_id, kind, at, actor_id, to_status, public, data)
+        SELECT sr.id, 'created', :requested_at, :actor_id, 'new', true, CAST(:event_data AS jsonb)
+        FROM sr
+    )
+    SELECT sr.id, district.code, district.name FROM sr, district
+    """
+)
+
+
+def check_location(lat: float, long: float) -> None:
+    """Refuse coordinates that are not numbers on the globe.
+
+    :raises DomainError: lat or long missing, not finite or out of range.
+    """
+    for name, value, bound in (("lat", lat, 90), ("long", long, 180)):
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            raise DomainError(f"{name} must be a number in decimal degrees.", field=name)
+        if not -bound <= value <= bound:
+            raise DomainError(f"{name} must be between -{bound} and {bound}.", field=name)
+
+
+def submit_request(
+    new: NewRequest,
+    *,
+    channel: str,
+    actor_id: int | None = None,
+    photo: media.ValidatedPhoto | None = None,
+    requested_at: datetime | None = None,
+) -> SubmittedRequest:
+    """Store a new request, routed to its department and district, with its SLA due time.
+
+    The insert, the district lookup and the 'created' event are one SQL statement: intake is
+    the hottest path of the system.
+
+    :raises DomainError: unknown service code, bad description, contact or answers (400).
+    :raises OutsideJurisdiction: the point is in none of the city's districts (400).
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    description = (new.description or "").strip()
+    if not description:
+        raise DomainError("Describe the problem: description is required.", field="description")
+    if len(description) > MAX_DESCRIPTION:
+        raise DomainError(
+            f"The description is {len(description)} characters long; the limit is "
+            f"{MAX_DESCRIPTION}.",
+            field="description",
+        )
+    check_location(new.lat, new.long)
+    email = (new.email or "").strip().lower()
+    if email and not _EMAIL.match(email):
+        raise DomainError(f"{new.email!r} is not an email address.", field="email")
+    st = get_service_type(new.service_code)
+    answers = validate_attributes(st, new.attributes or {})
+
+    requested_at = requested_at or utcnow()
+    due_at = compute_due_at(requested_at, st)
+    kind = current_app.config["ROUTING_DISTRICT_KIND"]
+    row = db.session.execute(
+        _INSERT_REQUEST,
+        {
+            "lat": new.lat,
+            "long": new.long,
+            "district_kind": kind,
+            "service_type_id": st.id,
+            "department_id": st.department_id,
+            "description": description,
+            "address": (new.address or "").strip()[:400],
+            "channel": channel,
+            "name": (new.name or "").strip()[:200],
+            "email": email[:254],
+            "phone": (new.phone or "").strip()[:40],
+            "attributes": json.dumps(answers),
+            "requested_at": requested_at,
+            "due_at": due_at,
+            "actor_id": actor_id,
+            "event_data": json.dumps(
+                {"channel": channel, "department": st.department.code}, separators=(",", ":")
+            ),
+        },
+    ).one_or_none()
+    if row is None:
+        raise OutsideJurisdiction(
+            f"The location ({new.lat:.5f}, {new.long:.5f}) is outside "
+            f"{current_app.config['CITY_NAME']}: we can only take requests inside the city.",
+            field="location",
+        )
+    request_id, district_code, district_name = row
+    photo_id = None
+    if photo is not None:
+        photo_id = media.attach_photo(photo, kind="report", request_id=request_id).id
+    signals.request_submitted.send(
+        current_app._get_current_object(),
+        request_id=request_id,
+        reporter_email=email,
+        channel=channel,
+    )
+    return SubmittedRequest(
+        id=request_id,
+        status="new",
+        service_code=st.code,
+        service_name=st.name,
+        department_code=st.department.code,
+        department_name=st.department.name,
+        district_code=district_code,
+        district_name=district_name,
+        requested_at=requested_at,
+        due_at=due_at,
+        photo_id=photo_id,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+
+
+def get_request(request_id: int, *, for_update: bool = False) -> ServiceRequest:
+    """Return a request by its number.
+
+    :raises NotFound: there is no such request.
+    """
+    stmt = select(ServiceRequest).where(ServiceRequest.id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=ServiceRequest)
+    sr = db.session.scalar(stmt)
+    if sr is None:
+        raise NotFound(f"There is no service request {request_id}.")
+    return sr
+
+
+def get_department(code: str) -> Department:
+    """Return a department by code.
+
+    :raises NotFound: there is no such department.
+    """
+    dept = db.session.scalar(select(Department).where(Department.code == code))
+    if dept is None:
+        raise NotFound(f"There is no department {code!r}.")
+    return dept
+
+
+def department_queue(department_id: int, *, limit: int = 500) -> list[ServiceRequest]:
+    """Return the department's open requests, most overdue (earliest due) first."""
+    return list(
+        db.session.scalars(
+            select(ServiceRequest)
+            .where(ServiceRequest.department_id == department_id, ServiceRequest.status != "closed")
+            .order_by(ServiceRequest.due_at, ServiceRequest.id)
+            .limit(limit)
+        )
+    )
+
+
+def public_events(sr: ServiceRequest) -> list[RequestEvent]:
+    """Return the events a resident may see, oldest first."""
+    return [e for e in sr.events if e.public]
+
+
+def public_photo_ids(sr: ServiceRequest) -> list[int]:
+    """Return the ids of the request's photos that the public may see: report and completion."""
+    from app.media.models import Photo
+
+    ids = list(
+        db.session.scalars(select(Photo.id).where(Photo.request_id == sr.id).order_by(Photo.id))
+    )
+    ids += [e.data["photo_id"] for e in sr.events if e.public and e.data.get("photo_id")]
+    return ids
+
+
+# ---------------------------------------------------------------------------------------------
+# transitions
+
+
+def _record(
+    sr: ServiceRequest,
+    kind: str,
+    *,
+    actor_id: int | None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    note: str = "",
+    public: bool = True,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> RequestEvent:
+    event = RequestEvent(
+        request_id=sr.id,
+        kind=kind,
+        at=at or utcnow(),
+        actor_id=actor_id,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        public=public,
+        data=data or {},
+    )
+    db.session.add(event)
+    sr.updated_at = event.at
+    return event
+
+
+def _move(
+    sr: ServiceRequest,
+    to: str,
+    *,
+    kind: str,
+    actor_id: int | None,
+    note: str = "",
+    public: bool = True,
+    data: dict[str, Any] | None = None,
+) -> RequestEvent:
+    if to not in STATUSES:
+        raise DomainError(f"Unknown status {to!r}; use one of {', '.join(STATUSES)}.")
+    if sr.status == to:
+        raise Conflict(f"Request {sr.id} is already {to.replace('_', ' ')}.")
+    if to not in TRANSITIONS[sr.status]:
+        raise Conflict(
+            f"Request {sr.id} is {sr.status.replace('_', ' ')}; it cannot become "
+            f"{to.replace('_', ' ')}."
+        )
+    from_status = sr.status
+    sr.status = to
+    event = _record(
+        sr,
+        kind,
+        actor_id=actor_id,
+        from_status=from_status,
+        to_status=to,
+        note=note,
+        public=public,
+        data=data,
+    )
+    if to != "new" and sr.acknowledged_at is None:
+        # any staff action on a new request is its acknowledgement (time-to-acknowledge KPI)
+        sr.acknowledged_at = event.at
+    db.session.flush()
+    signals.request_status_changed.send(
+        current_app._get_current_object(), request_id=sr.id, from_status=from_status, to_status=to
+    )
+    return event
+
+
+def acknowledge(sr: ServiceRequest, *, actor_id: int | None, note: str = "") -> RequestEvent:
+    """Mark a new request as seen by the department."""
+    return _move(sr, "acknowledged", kind="acknowledged", actor_id=actor_id, note=note)
+
+
+def mark_assigned(
+    sr: ServiceRequest, *, actor_id: int | None, work_order_id: int, crew_name: str
+) -> RequestEvent:
+    """Record that a crew has been sent to this request."""
+    return _move(
+        sr,
+        "assigned",
+        kind="assigned",
+        actor_id=actor_id,
+        note=f"Assigned to {crew_name}.",
+        data={"work_order_id": work_order_id, "crew": crew_name},
+    )
+
+
+def mark_in_progress(
+    sr: ServiceRequest, *, actor_id: int | None, work_order_id: int | None = None
+) -> RequestEvent:
+    """Record that work on the request has started."""
+    return _move(
+        sr,
+        "in_progress",
+        kind="status_changed",
+        actor_id=actor_id,
+        note="Work has started.",
+        data={"work_order_id": work_order_id} if work_order_id else None,
+    )
+
+
+def put_on_hold(sr: ServiceRequest, *, actor_id: int | None, note: str) -> RequestEvent:
+    """Pause a request (waiting on parts, weather, another agency)."""
+    return _move(sr, "on_hold", kind="status_changed", actor_id=actor_id, note=note)
+
+
+def close(
+    sr: ServiceRequest,
+    *,
+    reason: str,
+    actor_id: int | None,
+    note: str = "",
+    photo_id: int | None = None,
+    work_order_id: int | None = None,
+) -> RequestEvent:
+    """Close a request with a reason; the note is public and goes to the reporter.
+
+    :raises DomainError: unknown reason.
+    :raises Conflict: the request is already closed.
+    """
+    if reason not in CLOSURE_REASONS:
+        raise DomainError(
+            f"Unknown closure reason {reason!r}; use one of {', '.join(CLOSURE_REASONS)}.",
+            field="reason",
+        )
+    if sr.status == "closed":
+        raise Conflict(f"Request {sr.id} is already closed.")
+    from_status = sr.status
+    data: dict[str, Any] = {"reason": reason}
+    if photo_id:
+        data["photo_id"] = photo_id
+    if work_order_id:
+        data["work_order_id"] = work_order_id
+    event = _record(
+        sr,
+        "closed",
+        actor_id=actor_id,
+        from_status=from_status,
+        to_status="closed",
+        note=note,
+        data=data,
+    )
+    sr.status = "closed"
+    sr.closed_at = event.at
+    sr.closure_reason = reason
+    sr.closure_note = note
+    if sr.acknowledged_at is None:
+        sr.acknowledged_at = event.at
+    db.session.flush()
+    app = current_app._get_current_object()
+    signals.request_status_changed.send(
+        app, request_id=sr.id, from_status=from_status, to_status="closed"
+    )
+    signals.request_closed.send(
+        app,
+        request_id=sr.id,
+        reason=reason,
+        note=note,
+        photo_id=photo_id,
+        work_order_id=work_order_id,
+        reporter_email=sr.reporter_email,
+    )
+    return event
+
+
+def reopen(sr: ServiceRequest, *, actor_id: int | None, note: str) -> RequestEvent:
+    """Reopen a closed request; it returns to 'acknowledged' and its SLA clock keeps running.
+
+    :raises Conflict: the request is not closed.
+    """
+    if sr.status != "closed":
+        raise Conflict(f"Request {sr.id} is not closed, so it cannot be reopened.")
+    if not note.strip():
+        raise DomainError("Say why the request is reopened.", field="note")
+    event = _record(
+        sr,
+        "reopened",
+        actor_id=actor_id,
+        from_status="closed",
+        to_status="acknowledged",
+        note=note,
+        data={"previous_reason": sr.closure_reason},
+    )
+    sr.status = "acknowledged"
+    sr.closed_at = None
+    sr.closure_reason = None
+    sr.closure_note = ""
+    db.session.flush()
+    signals.request_status_changed.send(
+        current_app._get_current_object(),
+        request_id=sr.id,
+        from_status="closed",
+        to_status="acknowledged",
+    )
+    return event
+
+
+def add_note(sr: ServiceRequest, *, actor_id: int | None, note: str, public: bool) -> RequestEvent:
+    """Add a public or internal note to a request's history."""
+    if not note.strip():
+        raise DomainError("The note is empty.", field="note")
+    event = _record(sr, "note", actor_id=actor_id, note=note.strip(), public=public)
+    db.session.flush()
+    return event

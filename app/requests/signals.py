@@ -1,0 +1,18 @@
+"""Signals sent by requests.service, so that features above it can react without being imported.
+
+Receivers run inside the sender's transaction: what they write commits or rolls back with it.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: sent after a request is stored. kwargs: request_id, reporter_email, channel
+request_submitted = _signals.signal("request-submitted")
+
+#: sent after a request closes. kwargs: request_id, reason, note, photo_id (or None),
+#: work_order_id (or None), reporter_email
+request_closed = _signals.signal("request-closed")
+
+#: sent on every status change. kwargs: request_id, from_status, to_status
+request_status_changed = _signals.signal("request-status-changed")

@@ -1,0 +1,160 @@
+"""Fixtures on the real stack: PostgreSQL + PostGIS, Redis, and an SMTP server on loopback.
+
+The test database is created afresh for each run and built by the real migrations.
+Each test runs in a transaction that is rolled back, so tests see each other's nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import Message
+
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from app import create_app
+from app.auth import service as auth_service
+from app.extensions import db
+from tests import factories
+
+ADMIN_DSN = os.environ.get(
+    "TEST_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+)
+TEST_DB = os.environ.get("TEST_DATABASE_NAME", "city311_test")
+TEST_DB_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{TEST_DB}"
+
+
+def recreate_database(name: str) -> None:
+    """Drop and create a database (PostGIS is enabled by the first migration)."""
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox:
+    """Messages received by the loopback SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
+        with self.arrived:
+            self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int = 1, timeout: float = 20.0) -> list[Message]:
+        """Wait until at least `count` messages arrived; return them."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+        return list(self.messages)
+
+    def clear(self) -> None:
+        with self.arrived:
+            self.messages.clear()
+            self.envelopes.clear()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[str, int, Mailbox]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield "127.0.0.1", port, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server) -> Mailbox:
+    box = smtp_server[2]
+    box.clear()
+    return box
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, smtp_server) -> Iterator[Flask]:
+    recreate_database(TEST_DB)
+    media = tmp_path_factory.mktemp("media")
+    app = create_app(
+        "test",
+        {
+            "SQLALCHEMY_DATABASE_URI": TEST_DB_URL,
+            "MEDIA_ROOT": str(media),
+            "MAIL_OUTBOX_DIR": str(tmp_path_factory.mktemp("mail")),
+            "SMTP_HOST": smtp_server[0],
+            "SMTP_PORT": smtp_server[1],
+        },
+    )
+    with app.app_context():
+        upgrade()  # the real migrations build the schema
+        db.engine.dispose()
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(app: Flask) -> None:
+    app.extensions["rq"].redis.flushdb()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator:
+    """Run the test inside one outer transaction that is rolled back at the end.
+
+    The app's own commits become savepoint releases, so views and services behave as in
+    production while nothing outlives the test.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "binds": {}, "join_transaction_mode": "create_savepoint"}
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app: Flask, db_session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def city(db_session) -> factories.City:
+    return factories.make_city()
+
+
+@pytest.fixture
+def tokens(city: factories.City) -> dict[str, str]:
+    """A bearer token for each role of the test city."""
+    return {role: auth_service.issue_token(user) for role, user in city.users.items()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

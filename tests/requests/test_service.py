@@ -1,0 +1,76 @@
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core.errors import Conflict, DomainError, OutsideJurisdiction
+from app.extensions import db
+from app.requests import service
+from app.requests.models import RequestEvent, ServiceRequest
+from tests.factories import OUTSIDE_POINT, WARD_1_POINT, WARD_2_POINT
+
+
+def new(code="pothole", point=WARD_1_POINT, **kw):
+    return service.NewRequest(
+        service_code=code,
+        description=kw.pop("description", "Deep hole"),
+        lat=point[0],
+        long=point[1],
+        **kw,
+    )
+
+
+def test_submit_routes_to_department_district_and_sla(city):
+    result = service.submit_request(new(point=WARD_2_POINT), channel="web")
+    assert result.department_code == "PWD"
+    assert result.district_code == "2"
+    assert result.due_at - result.requested_at == timedelta(hours=72)
+    sr = db.session.get(ServiceRequest, result.id)
+    assert (sr.status, sr.channel, sr.district_id) == ("new", "web", city.ward2.id)
+    assert [e.kind for e in sr.events] == ["created"]
+
+
+def test_business_day_sla_skips_the_weekend(city, app):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    friday = datetime(2026, 11, 20, 15, 0, tzinfo=ZoneInfo(app.config["CITY_TIMEZONE"]))
+    result = service.submit_request(new("streetlight"), channel="phone", requested_at=friday)
+    assert result.due_at.astimezone(friday.tzinfo) == friday + timedelta(days=7)
+
+
+def test_outside_jurisdiction_is_refused_and_nothing_stored(city):
+    before = db.session.scalar(select(func.count()).select_from(ServiceRequest))
+    with pytest.raises(OutsideJurisdiction, match="outside"):
+        service.submit_request(new(point=OUTSIDE_POINT), channel="web")
+    assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == before
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"code": "nope"}, "Unknown service code"),
+        ({"description": "  "}, "description is required"),
+        ({"description": "x" * 4001}, "limit is 4000"),
+        ({"email": "not-an-email"}, "not an email"),
+        ({"attributes": {"size": "huge"}}, "must be one of"),
+    ],
+)
+def test_bad_input_is_refused(city, kw, message):
+    with pytest.raises(DomainError, match=message):
+        service.submit_request(new(**kw), channel="web")
+
+
+def test_close_and_reopen_record_events(city):
+    sr = db.session.get(ServiceRequest, service.submit_request(new(), channel="web").id)
+    service.acknowledge(sr, actor_id=None)
+    service.close(sr, reason="fixed", actor_id=None, note="Filled")
+    assert sr.closed_at is not None and sr.closure_reason == "fixed"
+    with pytest.raises(Conflict):
+        service.close(sr, reason="fixed", actor_id=None)
+    service.reopen(sr, actor_id=None, note="Still there")
+    assert (sr.status, sr.closed_at, sr.closure_reason) == ("acknowledged", None, None)
+    kinds = db.session.scalars(
+        select(RequestEvent.kind).where(RequestEvent.request_id == sr.id).order_by(RequestEvent.id)
+    ).all()
+    assert kinds == ["created", "acknowledged", "closed", "reopened"]
