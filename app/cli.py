@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import click
+from flask import Flask, current_app
+
+from app.auth.commands import users_cli
+from app.core import queue
+from app.demo.commands import demo_cli
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queues are empty.")
+@click.option("--no-sweep", is_flag=True, help="Do not run the periodic outbox/photo sweeps.")
+def worker_cmd(burst: bool, no_sweep: bool) -> None:
+    """Run the rq worker (notifications, media, default) with the periodic sweeps."""
+    queue.run_worker(current_app._get_current_object(), burst=burst, with_sweeper=not no_sweep)
 
 
 def init_app(app: Flask) -> None:
     """Register the command groups."""
+    app.cli.add_command(worker_cmd)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,5 @@
+"""flask users …"""
+
+import click
+
+users_cli = click.Group("users", help="Manage staff accounts.")
