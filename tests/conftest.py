@@ -110,6 +110,9 @@ def app(tmp_path_factory, smtp_server) -> Iterator[Flask]:
         upgrade()  # the real migrations build the schema
         db.engine.dispose()
     yield app
+    with app.app_context():
+        db.engine.dispose()
+    app.extensions["rq"].redis.close()
 
 
 @pytest.fixture(autouse=True)

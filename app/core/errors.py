@@ -90,10 +90,31 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             limit_mb = app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
             message = f"The upload is too large: photos may be at most {limit_mb:g} MB."
+        data = getattr(err, "data", None) or {}
+        field_errors = data.get("messages")
+        if field_errors:
+            message = "Fix these fields: " + "; ".join(_flatten(field_errors))
         if wants_json():
             body: dict[str, Any] = {"code": status, "status": err.name, "message": message}
-            data = getattr(err, "data", None)
-            if data and "messages" in data:
-                body["errors"] = data["messages"]
+            if field_errors:
+                body["errors"] = field_errors
             return jsonify(body), status
         return render_template("error.html", status=status, message=message), status
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    """Turn webargs' nested {location: {field: [msg]}} into "field: msg" lines."""
+    if isinstance(messages, dict):
+        lines: list[str] = []
+        for key, value in messages.items():
+            # the top level is the location (json, form, query): not useful to a person
+            name = (
+                "" if key in ("json", "form", "query", "files", "headers") and not prefix else key
+            )
+            lines += _flatten(value, f"{prefix}.{name}" if prefix and name else prefix or str(name))
+        return lines
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix}: {' '.join(messages)}" if prefix else " ".join(messages)]
+    if isinstance(messages, list):
+        return [line for m in messages for line in _flatten(m, prefix)]
+    return [f"{prefix}: {messages}" if prefix else str(messages)]
