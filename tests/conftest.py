@@ -16,7 +16,7 @@ from email.message import Message
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -120,6 +120,12 @@ def _clean_redis(app: Flask) -> None:
     app.extensions["rq"].redis.flushdb()
 
 
+def _forget_user(sender: Flask, **extra: object) -> None:
+    # Test-client requests share the test's app context, so Flask-Login's cached user in
+    # `g` would otherwise leak from one request to the next.
+    g.pop("_login_user", None)
+
+
 @pytest.fixture
 def db_session(app: Flask) -> Iterator:
     """Run the test inside one outer transaction that is rolled back at the end.
@@ -127,9 +133,12 @@ def db_session(app: Flask) -> Iterator:
     The app's own commits become savepoint releases, so views and services behave as in
     production while nothing outlives the test.
     """
-    with app.app_context():
-        connection = db.engine.connect()
+    with app.app_context(), request_started.connected_to(_forget_user, app):
+        engine = db.engines[None]
+        connection = engine.connect()
         outer = connection.begin()
+        # Flask-SQLAlchemy's get_bind() prefers db.engines over the session's own bind
+        db.engines[None] = connection
         original = db.session
         db.session = db._make_scoped_session(
             {"bind": connection, "binds": {}, "join_transaction_mode": "create_savepoint"}
@@ -139,6 +148,7 @@ def db_session(app: Flask) -> Iterator:
         finally:
             db.session.remove()
             db.session = original
+            db.engines[None] = engine
             outer.rollback()
             connection.close()
 

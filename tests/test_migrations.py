@@ -9,8 +9,9 @@ from sqlalchemy import inspect
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import recreate_database
+from tests.conftest import TEST_DB, recreate_database
 
+MIG_DB = f"{TEST_DB}_migrations"
 POSTGIS_TABLES = {"spatial_ref_sys", "layer", "topology"}
 
 
@@ -36,10 +37,10 @@ def test_models_match_the_migrated_schema(app):
 
 
 def test_downgrade_to_base_and_upgrade_again():
-    recreate_database("city311_migtest")
+    recreate_database(MIG_DB)
     app = create_app(
         "test",
-        {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:5432/city311_migtest"},
+        {"SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:5432/{MIG_DB}"},
     )
     with app.app_context():
         upgrade()

@@ -1,4 +1,4 @@
-"""requests feature package."""
+"""requests feature package: the service catalogue, intake forms and the requests API."""
 
 from flask import Flask
 
@@ -7,3 +7,16 @@ from app.requests import models as models  # noqa: F401  (registers the tables)
 
 def init_app(app: Flask) -> None:
     """Register this feature's blueprints, signals and commands."""
+    from app.extensions import api, csrf
+    from app.requests import api as requests_api
+    from app.requests import schemas, views
+
+    app.register_blueprint(views.bp)
+    components = api.spec.components
+    if "bearerAuth" not in components.security_schemes:
+        components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    if "RequestStaffOut" not in components.schemas:
+        # returned instead of RequestPublic when a staff token is sent; named for the docs
+        components.schema("RequestStaffOut", schema=schemas.RequestStaffOut)
+    api.register_blueprint(requests_api.blp)
+    csrf.exempt(requests_api.blp)

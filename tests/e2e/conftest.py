@@ -22,9 +22,9 @@ from app import create_app
 from app.auth import service as auth_service
 from app.extensions import db
 from tests import factories
-from tests.conftest import free_port, recreate_database
+from tests.conftest import TEST_DB, free_port, recreate_database
 
-E2E_DB = os.environ.get("TEST_E2E_DATABASE_NAME", "city311_e2e")
+E2E_DB = f"{TEST_DB}_e2e"
 E2E_REDIS = os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,193 @@
+"""marshmallow schemas of the requests API.
+
+Public and staff views of a request are separate schemas: the public one has no field that
+could carry the reporter's name, email or phone, so a mistake in a view cannot leak them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, fields
+from werkzeug.datastructures import MultiDict
+
+_ATTRIBUTE_KEY = re.compile(r"attribute\[([^\]]+)\](\[\])?")
+
+NUMBER_ERRORS = {
+    "invalid": "{name} must be a number in decimal degrees.",
+    "required": "{name} is required: give the location in decimal degrees.",
+    "special": "{name} must be a finite number in decimal degrees.",
+    "null": "{name} must be a number in decimal degrees, not null.",
+}
+
+
+def _coordinate(name: str) -> fields.Float:
+    return fields.Float(
+        required=True,
+        allow_nan=False,
+        error_messages={key: msg.format(name=name) for key, msg in NUMBER_ERRORS.items()},
+        metadata={"description": f"{'Latitude' if name == 'lat' else 'Longitude'}, WGS84."},
+    )
+
+
+class RequestIn(Schema):
+    """A new service request, as JSON or as multipart form fields (plus a `photo` file)."""
+
+    class Meta:
+        # real clients (Open311 apps, scripts) send extra keys; they mean nothing here
+        unknown = EXCLUDE
+
+    service_code = fields.String(
+        required=True,
+        error_messages={
+            "required": "service_code is required: GET /api/v1/services lists the codes."
+        },
+    )
+    description = fields.String(
+        load_default="",
+        metadata={"description": "What is wrong, up to 4,000 characters."},
+    )
+    lat = _coordinate("lat")
+    long = _coordinate("long")
+    address = fields.String(load_default="", metadata={"description": "Address or landmark."})
+    email = fields.String(load_default="", metadata={"description": "Private; gets updates."})
+    phone = fields.String(load_default="", metadata={"description": "Private."})
+    name = fields.String(load_default="", metadata={"description": "Private."})
+    attributes = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        error_messages={"invalid": "attributes must be an object of answers by attribute code."},
+        metadata={"description": "Answers to the service type's questions, by attribute code."},
+    )
+
+
+def form_attributes(form: MultiDict[str, str]) -> dict[str, Any]:
+    """Collect answers posted as attribute[CODE] (one value) or attribute[CODE][] (several)."""
+    answers: dict[str, Any] = {}
+    for key in form:
+        match = _ATTRIBUTE_KEY.fullmatch(key)
+        if not match:
+            continue
+        code, many = match.group(1), bool(match.group(2))
+        values = [v for v in form.getlist(key) if v.strip()]
+        if many:
+            answers[code] = values
+        else:
+            # several categories may ask the same question; the first answer given counts
+            answers[code] = values[0] if values else ""
+    return answers
+
+
+class CodeNameOut(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class SlaOut(Schema):
+    value = fields.Integer()
+    unit = fields.String(metadata={"description": "hours or business_days"})
+
+
+class ServiceTypeOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    description = fields.String()
+    group = fields.String()
+    department = fields.Nested(CodeNameOut)
+    sla = fields.Function(lambda st: {"value": st.sla_value, "unit": st.sla_unit})
+    attributes = fields.List(
+        fields.Dict(),
+        metadata={"description": "Questions: code, description, datatype, required, values."},
+    )
+    completion_photo_required = fields.Boolean()
+
+
+class SubmittedOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    service_code = fields.String()
+    service_name = fields.String()
+    department = fields.Nested(CodeNameOut)
+    district = fields.Nested(CodeNameOut)
+    requested_at = fields.AwareDateTime()
+    due_at = fields.AwareDateTime()
+    photo_url = fields.String(allow_none=True)
+    tracking_url = fields.String()
+
+
+class PublicEventOut(Schema):
+    kind = fields.String()
+    at = fields.AwareDateTime()
+    status = fields.String(attribute="to_status", allow_none=True)
+    note = fields.String()
+
+
+class StaffEventOut(PublicEventOut):
+    public = fields.Boolean()
+    from_status = fields.String(allow_none=True)
+    actor = fields.Function(
+        lambda e: (
+            {"id": e.actor.id, "name": e.actor.name, "email": e.actor.email} if e.actor else None
+        )
+    )
+    data = fields.Dict()
+
+
+class PhotoOut(Schema):
+    id = fields.Integer()
+    url = fields.String()
+    thumbnail_url = fields.String()
+
+
+class ReporterOut(Schema):
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String()
+
+
+class RequestPublicOut(Schema):
+    """What anyone may read about a request: never the reporter's contact details."""
+
+    id = fields.Integer()
+    status = fields.String()
+    service = fields.Nested(CodeNameOut)
+    description = fields.String()
+    lat = fields.Float()
+    long = fields.Float()
+    address = fields.String()
+    department = fields.Nested(CodeNameOut)
+    district = fields.Nested(CodeNameOut, allow_none=True)
+    requested_at = fields.AwareDateTime()
+    acknowledged_at = fields.AwareDateTime(allow_none=True)
+    due_at = fields.AwareDateTime()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    closure_reason = fields.String(allow_none=True)
+    closure_note = fields.String()
+    history = fields.List(fields.Nested(PublicEventOut))
+    photos = fields.List(fields.Nested(PhotoOut))
+
+
+class RequestStaffOut(RequestPublicOut):
+    """The public view plus the reporter, the channel, the answers and internal history."""
+
+    reporter = fields.Nested(ReporterOut)
+    channel = fields.String()
+    attributes = fields.Dict()
+    created_by_id = fields.Integer(allow_none=True)
+    events = fields.List(fields.Nested(StaffEventOut))
+
+
+class QueueItemOut(Schema):
+    id = fields.Integer()
+    service = fields.Nested(CodeNameOut)
+    description = fields.String()
+    address = fields.String()
+    lat = fields.Float()
+    long = fields.Float()
+    district = fields.Nested(CodeNameOut, allow_none=True)
+    status = fields.String()
+    requested_at = fields.AwareDateTime()
+    due_at = fields.AwareDateTime()
+    overdue = fields.Boolean()
+    reporter = fields.Nested(ReporterOut)

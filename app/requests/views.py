@@ -1,0 +1,278 @@
+"""Resident and call-centre intake forms, and the public tracking page."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import text
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from app.auth.permissions import SUPERVISORS, roles_required
+from app.core.errors import DomainError, InvalidPhoto, PhotoTooLarge
+from app.extensions import db
+from app.media import service as media
+from app.requests import service
+from app.requests.api import lat_long, unique_photo_ids
+from app.requests.models import ServiceType
+from app.requests.schemas import form_attributes
+
+bp = Blueprint("requests", __name__)
+
+#: the words residents read for each status
+STATUS_WORDS = {
+    "new": "Received",
+    "acknowledged": "Acknowledged by the department",
+    "assigned": "A crew has been assigned",
+    "in_progress": "Work in progress",
+    "on_hold": "On hold",
+    "closed": "Closed",
+}
+CLOSURE_WORDS = {
+    "fixed": "Fixed",
+    "no_action_needed": "No action needed",
+    "duplicate": "Duplicate of another report",
+    "referred": "Referred to another agency",
+    "could_not_locate": "Could not locate the problem",
+}
+EVENT_WORDS = {
+    "created": "Report received",
+    "routed": "Sent to the department",
+    "acknowledged": "Acknowledged",
+    "assigned": "Crew assigned",
+    "status_changed": "Status changed",
+    "note": "Update",
+    "reopened": "Reopened",
+    "merged": "Merged with another report",
+    "closed": "Closed",
+}
+TEXT_FIELDS = ("service_code", "description", "lat", "long", "address", "name", "email", "phone")
+#: fields the form shows errors next to; any other field named by an error is a question
+FORM_FIELDS = frozenset(TEXT_FIELDS) | {"location", "photo"}
+
+_MAP_FRAME = text(
+    """
+    SELECT ST_Y(c) AS lat, ST_X(c) AS long,
+           ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
+    FROM (
+        SELECT ST_Centroid(ST_Collect(geom)) AS c, ST_Extent(geom)::box3d AS e
+        FROM districts WHERE kind = :kind
+    ) AS frame
+    """
+)
+
+
+def map_frame() -> dict[str, Any]:
+    """Return the map's starting view: the centroid and extent of the city's districts.
+
+    With no districts loaded yet, show the whole world rather than fail.
+    """
+    row = db.session.execute(
+        _MAP_FRAME, {"kind": current_app.config["ROUTING_DISTRICT_KIND"]}
+    ).one()
+    if row.lat is None:
+        return {"lat": 0.0, "long": 0.0, "zoom": 2, "bounds": None}
+    return {
+        "lat": row.lat,
+        "long": row.long,
+        "zoom": 13,
+        "bounds": [[row.south, row.west], [row.north, row.east]],
+    }
+
+
+def grouped_service_types(types: list[ServiceType]) -> list[tuple[str, list[ServiceType]]]:
+    """Group the catalogue for the category picker; types without a group come last."""
+    groups: OrderedDict[str, list[ServiceType]] = OrderedDict()
+    for st in types:
+        if st.group:
+            groups.setdefault(st.group, []).append(st)
+    other = [st for st in types if not st.group]
+    if other:
+        groups["Other problems"] = other
+    return list(groups.items())
+
+
+def questions(st: ServiceType) -> list[dict[str, Any]]:
+    return sorted(st.attributes or [], key=lambda q: (q.get("order", 0), q.get("code", "")))
+
+
+def _parse_coordinate(raw: str, name: str, errors: dict[str, str]) -> float | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        errors[name] = f"The {name_word(name)} must be a number in decimal degrees."
+        return None
+    return value
+
+
+def name_word(field: str) -> str:
+    return {"lat": "latitude", "long": "longitude"}.get(field, field)
+
+
+def _render_form(
+    *,
+    agent: bool,
+    values: dict[str, str],
+    answers: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> tuple[str, int]:
+    types = service.list_service_types()
+    page = render_template(
+        "requests/form.html",
+        agent=agent,
+        groups=grouped_service_types(types),
+        service_types=types,
+        questions=questions,
+        values=values,
+        answers=answers,
+        errors=errors,
+        frame=map_frame(),
+        max_description=service.MAX_DESCRIPTION,
+        max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"],
+        max_photo_mb=current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024),
+    )
+    return page, status
+
+
+def _too_large_message() -> str:
+    limit = current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
+    return f"The photo is too large: at most {limit:g} MB is accepted. Choose a smaller one."
+
+
+def _intake(*, agent: bool) -> Response | tuple[str, int]:
+    """Handle a posted intake form: store the request, or re-render it with the errors."""
+    try:
+        form, files = request.form, request.files
+    except RequestEntityTooLarge:
+        # the body was refused unread, so there is nothing of the user's input to keep
+        return _render_form(
+            agent=agent, values={}, answers={}, errors={"photo": _too_large_message()}, status=413
+        )
+    values = {name: form.get(name, "") for name in TEXT_FIELDS}
+    answers = form_attributes(form)
+    errors: dict[str, str] = {}
+    status = 400
+
+    if not values["service_code"]:
+        errors["service_code"] = "Choose the category of the problem."
+    lat = _parse_coordinate(values["lat"], "lat", errors)
+    long = _parse_coordinate(values["long"], "long", errors)
+    if (lat is None or long is None) and not ({"lat", "long"} & errors.keys()):
+        errors["location"] = (
+            "Show us where: place the pin on the map, use your location, "
+            "or type the latitude and longitude."
+        )
+    photo = None
+    upload = files.get("photo")
+    if upload is not None and upload.filename:
+        try:
+            photo = media.validate_photo(upload.stream)
+        except InvalidPhoto as err:
+            errors["photo"] = err.message + " Choose the photo again."
+            if isinstance(err, PhotoTooLarge):
+                status = 413
+
+    if not errors:
+        assert lat is not None and long is not None
+        new = service.NewRequest(
+            service_code=values["service_code"],
+            description=values["description"],
+            lat=lat,
+            long=long,
+            address=values["address"],
+            name=values["name"],
+            email=values["email"],
+            phone=values["phone"],
+            attributes=answers,
+        )
+        try:
+            result = service.submit_request(
+                new,
+                channel="phone" if agent else "web",
+                actor_id=current_user.id if agent else None,
+                photo=photo,
+            )
+        except DomainError as err:
+            # submit_request refuses before it writes anything, so there is nothing to undo
+            field = err.field or "form"
+            if field not in FORM_FIELDS and field != "form":
+                field = f"attr:{field}"
+            errors[field] = err.message
+            if photo is not None:
+                errors.setdefault("photo", "Choose the photo again.")
+        else:
+            db.session.commit()
+            track = url_for("requests.track", request_id=result.id)
+            if agent:
+                flash(
+                    Markup(
+                        "Request <strong>{n}</strong> logged ({service}, {district}). Read the "
+                        'number to the caller; it can be followed at <a href="{url}">{url}</a>. '
+                        "Log another call below."
+                    ).format(
+                        n=result.id,
+                        service=result.service_name,
+                        district=result.district_name,
+                        url=track,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("requests.agent_new"), 303)
+            flash(f"Thank you — your request number is {result.id}.", "success")
+            return redirect(track, 303)
+
+    return _render_form(agent=agent, values=values, answers=answers, errors=errors, status=status)
+
+
+@bp.route("/", methods=["GET", "POST"])
+def report() -> Response | tuple[str, int]:
+    """Let a resident report a problem."""
+    if request.method == "POST":
+        return _intake(agent=False)
+    return _render_form(agent=False, values={}, answers={}, errors={})
+
+
+@bp.route("/agent/requests/new", methods=["GET", "POST"])
+@roles_required("agent", *SUPERVISORS)
+def agent_new() -> Response | tuple[str, int]:
+    """Let a call-centre agent log a request phoned in by a caller."""
+    if request.method == "POST":
+        return _intake(agent=True)
+    return _render_form(agent=True, values={}, answers={}, errors={})
+
+
+@bp.route("/requests/<int:request_id>")
+def track(request_id: int) -> str:
+    """Show the public status page of a request; the reporter's details are never on it."""
+    sr = service.get_request(request_id)
+    lat, long = lat_long(sr)
+    return render_template(
+        "requests/track.html",
+        sr=sr,
+        lat=lat,
+        long=long,
+        status_words=STATUS_WORDS,
+        closure_words=CLOSURE_WORDS,
+        event_words=EVENT_WORDS,
+        events=service.public_events(sr),
+        photo_ids=unique_photo_ids(sr),
+    )

@@ -1,0 +1,148 @@
+/* The intake form: per-category questions, description counter, map pin, device location,
+   and an early warning for photos over the size limit. The form works without any of it. */
+(function () {
+  "use strict";
+
+  var form = document.getElementById("report-form");
+  if (!form) return;
+
+  // --- category: show only the chosen category's questions --------------------------------
+  var select = document.getElementById("service_code");
+  var hint = document.getElementById("service-hint");
+  var groups = form.querySelectorAll("fieldset.questions[data-service]");
+
+  function showQuestions() {
+    var code = select.value;
+    groups.forEach(function (fs) {
+      var mine = fs.getAttribute("data-service") === code;
+      fs.hidden = !mine;
+      // a disabled fieldset posts nothing, so other categories' answers are not sent
+      fs.disabled = !mine;
+    });
+    var option = select.options[select.selectedIndex];
+    hint.textContent = (option && option.getAttribute("data-description")) || "";
+  }
+  select.addEventListener("change", showQuestions);
+  showQuestions();
+
+  // --- description counter --------------------------------------------------------------
+  var description = document.getElementById("description");
+  var counter = document.getElementById("description-count");
+  var max = parseInt(counter.getAttribute("data-max"), 10);
+  function count() {
+    var left = max - description.value.length;
+    counter.textContent = left + " of " + max + " characters left";
+  }
+  description.addEventListener("input", count);
+  count();
+
+  // --- location: map pin synced with the latitude/longitude inputs ------------------------
+  var latInput = document.getElementById("lat");
+  var longInput = document.getElementById("long");
+  var status = document.getElementById("locate-status");
+  var mapEl = document.getElementById("map");
+  var map = null;
+  var marker = null;
+
+  function setInputs(latlng) {
+    latInput.value = latlng.lat.toFixed(6);
+    longInput.value = latlng.lng.toFixed(6);
+  }
+
+  function placePin(latlng, zoom) {
+    if (!map) return;
+    if (marker) {
+      marker.setLatLng(latlng);
+    } else {
+      marker = L.marker(latlng, { draggable: true, keyboard: true, title: "Problem location" })
+        .addTo(map);
+      marker.on("dragend", function () { setInputs(marker.getLatLng()); });
+    }
+    if (zoom) map.setView(latlng, Math.max(map.getZoom(), zoom));
+  }
+
+  function inputsLatLng() {
+    var lat = parseFloat(latInput.value);
+    var lng = parseFloat(longInput.value);
+    if (isFinite(lat) && isFinite(lng) && Math.abs(lat) <= 90 && Math.abs(lng) <= 180) {
+      return L.latLng(lat, lng);
+    }
+    return null;
+  }
+
+  if (window.L && mapEl) {
+    mapEl.hidden = false;
+    map = L.map(mapEl).setView(
+      [parseFloat(mapEl.getAttribute("data-lat")), parseFloat(mapEl.getAttribute("data-long"))],
+      parseInt(mapEl.getAttribute("data-zoom"), 10)
+    );
+    var bounds = mapEl.getAttribute("data-bounds");
+    if (bounds) map.fitBounds(JSON.parse(bounds));
+    var tiles = L.tileLayer(mapEl.getAttribute("data-tile-url"), {
+      attribution: mapEl.getAttribute("data-attribution"),
+      maxZoom: 19
+    }).addTo(map);
+    var tileFailures = 0;
+    tiles.on("tileerror", function () {
+      tileFailures += 1;
+      if (tileFailures === 3) {
+        status.textContent = "The map could not load. Type the latitude and longitude, " +
+          "or use your location.";
+      }
+    });
+    map.on("click", function (e) {
+      placePin(e.latlng);
+      setInputs(e.latlng);
+    });
+    var initial = inputsLatLng();
+    if (initial) placePin(initial, 16);
+    [latInput, longInput].forEach(function (input) {
+      input.addEventListener("change", function () {
+        var ll = inputsLatLng();
+        if (ll) placePin(ll, 16);
+      });
+    });
+  }
+
+  // --- "Use my location" -------------------------------------------------------------------
+  var locate = document.getElementById("locate");
+  if (locate && navigator.geolocation) {
+    locate.hidden = false;
+    locate.addEventListener("click", function () {
+      status.textContent = "Finding your location…";
+      navigator.geolocation.getCurrentPosition(
+        function (pos) {
+          var ll = { lat: pos.coords.latitude, lng: pos.coords.longitude };
+          setInputs(ll);
+          if (map) placePin(L.latLng(ll.lat, ll.lng), 17);
+          status.textContent = "Location set (within about " +
+            Math.round(pos.coords.accuracy) + " m). Drag the pin if it is not quite right.";
+        },
+        function (err) {
+          status.textContent = err.code === err.PERMISSION_DENIED
+            ? "Location is blocked for this site. Tap the map or type the coordinates instead."
+            : "Your location could not be found. Tap the map or type the coordinates instead.";
+        },
+        { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+      );
+    });
+  }
+
+  // --- photo size: warn before a long upload that would be refused ----------------------
+  var photo = document.getElementById("photo");
+  var photoCheck = document.getElementById("photo-check");
+  if (photo && window.FileReader !== undefined) {
+    photo.addEventListener("change", function () {
+      var limit = parseInt(photo.getAttribute("data-max-bytes"), 10);
+      var file = photo.files && photo.files[0];
+      if (file && limit && file.size > limit) {
+        photoCheck.textContent = "This photo is " + (file.size / 1048576).toFixed(1) +
+          " MB; the limit is " + (limit / 1048576).toFixed(0) + " MB. Choose a smaller one.";
+        photo.setAttribute("aria-invalid", "true");
+      } else {
+        photoCheck.textContent = "";
+        photo.removeAttribute("aria-invalid");
+      }
+    });
+  }
+})();
