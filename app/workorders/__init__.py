@@ -1,4 +1,4 @@
-"""workorders feature package."""
+"""workorders feature package: crews, dispatch, and field close-out."""
 
 from flask import Flask
 
@@ -6,4 +6,16 @@ from app.workorders import models as models  # noqa: F401  (registers the tables
 
 
 def init_app(app: Flask) -> None:
-    """Register this feature's blueprints, signals and commands."""
+    """Register this feature's API and page blueprints."""
+    from app.extensions import api, csrf
+    from app.workorders.api import blp
+    from app.workorders.views import bp
+
+    schemes = api.spec.components.security_schemes
+    if "bearerAuth" not in schemes:
+        api.spec.components.security_scheme(
+            "bearerAuth", {"type": "http", "scheme": "bearer", "description": "an API token"}
+        )
+    api.register_blueprint(blp)
+    csrf.exempt(blp)
+    app.register_blueprint(bp)

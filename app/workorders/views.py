@@ -1,0 +1,251 @@
+"""Staff pages: the dispatch queue, the crew's phone page and the field close-out form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from geoalchemy2.shape import to_shape
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from app.auth.permissions import roles_required
+from app.core.clock import utcnow
+from app.core.errors import DomainError, Forbidden, NotFound
+from app.extensions import db
+from app.requests import service as requests_service
+from app.requests.models import Department, ServiceRequest
+from app.workorders import service
+from app.workorders.api import uploaded_photo
+from app.workorders.models import WorkOrder
+
+bp = Blueprint("workorders", __name__)
+
+WORKERS = (*service.DISPATCH_ROLES, "crew")
+
+
+def age(moment: datetime | None, now: datetime | None = None) -> str:
+    """Say how long ago a moment was, in the coarsest unit that fits ("3 d", "5 h")."""
+    if moment is None:
+        return ""
+    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} d"
+    if seconds >= 3600:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
+
+
+def location(sr: ServiceRequest) -> tuple[float, float]:
+    """Return (lat, long) of a request."""
+    point = to_shape(sr.location)
+    return point.y, point.x
+
+
+def _department(code: str | None) -> Department | None:
+    if current_user.role == "dispatcher":
+        return current_user.department
+    if code:
+        return requests_service.get_department(code)
+    departments = service.list_departments()
+    return departments[0] if departments else None
+
+
+def _render_queue(
+    department: Department | None,
+    *,
+    error: DomainError | None = None,
+    selected: set[int] | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    queue_requests: list[ServiceRequest] = []
+    on_order: dict[int, int] = {}
+    crews = []
+    open_orders: list[WorkOrder] = []
+    if department is not None:
+        queue_requests = requests_service.department_queue(department.id)
+        on_order = service.open_orders_for_requests(sr.id for sr in queue_requests)
+        crews = service.list_crews(department.id, active_only=True)
+        open_orders = service.list_work_orders(department_id=department.id, open_only=True)
+    return (
+        render_template(
+            "workorders/queue.html",
+            department=department,
+            departments=service.list_departments()
+            if current_user.role in service.SUPERVISORS
+            else [],
+            queue_requests=queue_requests,
+            on_order=on_order,
+            crews=crews,
+            open_orders=open_orders,
+            now=utcnow(),
+            age=age,
+            error=error,
+            selected=selected or set(),
+            form=form or {},
+        ),
+        status,
+    )
+
+
+@bp.route("/dispatch")
+@roles_required(*service.DISPATCH_ROLES)
+def queue() -> Any:
+    """Show a department's open requests, most overdue first, to pick a crew for them."""
+    return _render_queue(_department(request.args.get("department")))
+
+
+def _int_list(values: list[str], field: str) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise DomainError("Pick requests from the list.", field=field) from None
+
+
+@bp.route("/dispatch/workorders", methods=["POST"])
+@roles_required(*service.DISPATCH_ROLES)
+def create() -> Any:
+    """Create a work order from the ticked requests, then return to the queue."""
+    department = _department(request.form.get("department"))
+    form = {
+        "crew_id": request.form.get("crew_id", ""),
+        "instructions": request.form.get("instructions", ""),
+    }
+    raw_ids = request.form.getlist("request_id")
+    try:
+        ids = _int_list(raw_ids, "request_ids")
+        if not form["crew_id"].strip().isdigit():
+            raise DomainError("Choose a crew.", field="crew_id")
+        wo = service.create_work_order(
+            ids, int(form["crew_id"]), actor=current_user, instructions=form["instructions"]
+        )
+        db.session.commit()
+    except DomainError as err:
+        db.session.rollback()
+        selected = {int(v) for v in raw_ids if v.isdigit()}
+        return _render_queue(
+            department, error=err, selected=selected, form=form, status=err.status_code
+        )
+    count = len(wo.requests)
+    flash(
+        f"Work order #{wo.id} sent to {wo.crew.name} with {count} "
+        f"request{'s' if count != 1 else ''}.",
+        "success",
+    )
+    code = department.code if department is not None else None
+    return redirect(url_for(".queue", department=code), 303)
+
+
+@bp.route("/dispatch/workorders/<int:work_order_id>/cancel", methods=["POST"])
+@roles_required(*service.DISPATCH_ROLES)
+def cancel(work_order_id: int) -> Response:
+    """Call off a work order; its requests return to the queue."""
+    wo = service.get_work_order(work_order_id, for_update=True)
+    code = db.session.get(Department, wo.department_id).code
+    try:
+        service.cancel(wo, actor=current_user, reason=request.form.get("reason", ""))
+        db.session.commit()
+        flash(f"Work order #{wo.id} cancelled; its requests are back in the queue.", "success")
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as err:
+        db.session.rollback()
+        flash(f"Work order #{work_order_id} was not cancelled: {err.message}", "error")
+    return redirect(url_for(".queue", department=code), 303)
+
+
+@bp.route("/crew")
+@roles_required("crew")
+def crew_home() -> str:
+    """Show the crew's open work orders on a phone, with the way to each site."""
+    orders = service.crew_work_orders(current_user.crew_id)
+    open_orders = [wo for wo in orders if wo.status in service.OPEN_STATUSES]
+    done = [wo for wo in orders if wo.status not in service.OPEN_STATUSES]
+    coords = {sr.id: location(sr) for wo in open_orders for sr in wo.requests}
+    return render_template(
+        "workorders/crew_home.html",
+        crew=current_user.crew,
+        open_orders=open_orders,
+        done=done,
+        coords=coords,
+        now=utcnow(),
+        photo_required=service.photo_required,
+    )
+
+
+def _back_to_work() -> str:
+    if current_user.role == "crew":
+        return url_for(".crew_home")
+    return url_for(".queue")
+
+
+@bp.route("/crew/workorders/<int:work_order_id>/start", methods=["POST"])
+@roles_required(*WORKERS)
+def start(work_order_id: int) -> Response:
+    """Record that the crew is on site."""
+    wo = service.get_work_order(work_order_id, for_update=True)
+    try:
+        service.start(wo, actor=current_user)
+        db.session.commit()
+        flash(f"Work order #{wo.id} started.", "success")
+    except (Forbidden, NotFound):
+        raise
+    except DomainError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    return redirect(_back_to_work(), 303)
+
+
+@bp.route("/crew/workorders/<int:work_order_id>/complete", methods=["GET", "POST"])
+@roles_required(*WORKERS)
+def complete_form(work_order_id: int) -> Any:
+    """Close out a work order with a note and a photo of the finished work."""
+    wo = service.get_work_order(work_order_id, for_update=request.method == "POST")
+    service.check_can_work(current_user, wo, "complete")
+    if request.method == "GET":
+        return _render_complete(wo)
+    try:
+        note = request.form.get("note", "")
+    except RequestEntityTooLarge:
+        return _render_complete(wo, error=_too_large(), status=413)
+    try:
+        service.complete(wo, actor=current_user, note=note, photo=uploaded_photo())
+        db.session.commit()
+    except DomainError as err:
+        db.session.rollback()
+        return _render_complete(
+            service.get_work_order(work_order_id), error=err, note=note, status=err.status_code
+        )
+    closed = len(wo.requests)
+    flash(
+        f"Work order #{wo.id} completed; {closed} request{'s' if closed != 1 else ''} closed "
+        "and the reporters told.",
+        "success",
+    )
+    return redirect(_back_to_work(), 303)
+
+
+def _too_large() -> DomainError:
+    limit_mb = current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
+    return DomainError(
+        f"The upload is too large: photos may be at most {limit_mb:g} MB.", field="photo"
+    )
+
+
+def _render_complete(
+    wo: WorkOrder, *, error: DomainError | None = None, note: str = "", status: int = 200
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "workorders/complete.html",
+            wo=wo,
+            error=error,
+            note=note,
+            photo_required=service.photo_required(wo),
+            is_open=wo.status in service.OPEN_STATUSES,
+        ),
+        status,
+    )

@@ -1,0 +1,96 @@
+"""Builders shared by the work-order tests."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.extensions import db
+from app.media.models import Photo
+from app.requests import service as requests_service
+from app.requests.models import RequestEvent, ServiceRequest
+from tests.factories import WARD_1_POINT, jpeg_bytes
+
+
+def submit(code: str = "pothole", point=WARD_1_POINT, **kw) -> ServiceRequest:
+    """Store a request through the real intake path and return it."""
+    result = requests_service.submit_request(
+        requests_service.NewRequest(
+            service_code=code,
+            description=kw.pop("description", f"A {code} needs fixing"),
+            lat=point[0],
+            long=point[1],
+            address=kw.pop("address", "12 Main St"),
+            name=kw.pop("name", "Rita Reporter"),
+            email=kw.pop("email", "rita@example.org"),
+            phone=kw.pop("phone", "555-0100"),
+        ),
+        channel="web",
+        **kw,
+    )
+    return db.session.get(ServiceRequest, result.id)
+
+
+def make_overdue(sr: ServiceRequest, hours: int = 5) -> None:
+    sr.due_at = sr.requested_at - timedelta(hours=hours)
+    db.session.flush()
+
+
+def login(client: FlaskClient, user: User) -> None:
+    """Sign a test-client session in as this user."""
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+
+
+def fresh(sr: ServiceRequest) -> ServiceRequest:
+    """Re-read a request as the app's last commit left it."""
+    db.session.expire_all()
+    return db.session.get(ServiceRequest, sr.id)
+
+
+def event_kinds(sr: ServiceRequest) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(RequestEvent.kind)
+            .where(RequestEvent.request_id == sr.id)
+            .order_by(RequestEvent.id)
+        )
+    )
+
+
+def events(sr: ServiceRequest, kind: str) -> list[RequestEvent]:
+    return list(
+        db.session.scalars(
+            select(RequestEvent)
+            .where(RequestEvent.request_id == sr.id, RequestEvent.kind == kind)
+            .order_by(RequestEvent.id)
+        )
+    )
+
+
+def order_photos(work_order_id: int) -> list[Photo]:
+    return list(db.session.scalars(select(Photo).where(Photo.work_order_id == work_order_id)))
+
+
+def photo_upload(data: bytes | None = None, name: str = "done.jpg") -> tuple[io.BytesIO, str]:
+    return io.BytesIO(jpeg_bytes(gps=True) if data is None else data), name
+
+
+def raw_photo_body(data: bytes, boundary: str = "B") -> tuple[bytes, str]:
+    """Return a multipart body holding one `photo` file, and its content type.
+
+    Built by hand because werkzeug's test encoder spools bodies over 500 KB to a temporary
+    file that it never closes, which pytest reports as an unclosed file.
+    """
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photo"; filename="big.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
