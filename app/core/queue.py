@@ -87,6 +87,9 @@ def enqueue_after_commit(
 
     Enqueueing before the commit lets a fast worker look for rows that are not yet visible.
     """
+    # Begin the transaction now if nothing has yet: otherwise a rollback would not fire
+    # after_rollback and the job would leak into the next commit.
+    db.session.connection()
     pending = db.session.info.setdefault("pending_jobs", [])
     pending.append((queue, func, args, job_id))
 

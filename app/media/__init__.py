@@ -7,6 +7,9 @@ from app.media import models as models  # noqa: F401  (registers the tables)
 
 def init_app(app: Flask) -> None:
     """Register this feature's blueprints, signals and commands."""
-    from app.media import views
+    from app.core.queue import register_periodic
+    from app.media import tasks, views
 
     app.register_blueprint(views.bp)
+    # re-make derivatives whose job Redis lost
+    register_periodic(app, tasks.sweep_unprocessed, app.config["OUTBOX_SWEEP_SECONDS"])

@@ -1,4 +1,4 @@
-"""notifications feature package."""
+"""notifications feature package: the outbox and the reporter's emails."""
 
 from flask import Flask
 
@@ -6,4 +6,9 @@ from app.notifications import models as models  # noqa: F401  (registers the tab
 
 
 def init_app(app: Flask) -> None:
-    """Register this feature's blueprints, signals and commands."""
+    """Listen to request signals and sweep the outbox from the worker."""
+    from app.core.queue import register_periodic
+    from app.notifications import service, tasks
+
+    service.connect_signals(app)
+    register_periodic(app, tasks.sweep_outbox, app.config["OUTBOX_SWEEP_SECONDS"])

@@ -1,0 +1,187 @@
+"""Build the reporter's emails from templates and hand them to SMTP (or to disk in development).
+
+Only the standard library speaks SMTP here: smtplib for the transport, email.message for
+the MIME structure. Each message carries a Message-ID derived from its outbox row, so that
+if a send succeeds but recording it does not (a crash between the two), the repeat that the
+sweeper makes is recognisable as the same message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, render_template
+
+from app.core.clock import utcnow
+from app.core.errors import NotFound
+from app.media import service as media
+from app.notifications.models import Outbox
+from app.requests import service as requests_service
+
+log = logging.getLogger(__name__)
+
+#: how each closure reason is told to the reporter, in the subject and the first line
+CLOSURE_WORDING: dict[str, tuple[str, str]] = {
+    "fixed": ("is fixed", "The problem you reported has been fixed."),
+    "no_action_needed": (
+        "was closed: no action was needed",
+        "We looked into your report and found that no work was needed.",
+    ),
+    "duplicate": (
+        "was closed as a duplicate",
+        "Someone had already reported this problem; the work is tracked on that report.",
+    ),
+    "referred": (
+        "was referred to another agency",
+        "This problem is handled by another agency, and we have passed your report on to it.",
+    ),
+    "could_not_locate": (
+        "was closed: the problem could not be found",
+        "The crew could not find the problem at the location given.",
+    ),
+}
+
+DESCRIPTION_EXCERPT = 280
+
+
+class PermanentFailure(Exception):
+    """The mail server refused this message for good (unknown mailbox, …): do not retry."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+    maintype: str = "image"
+    subtype: str = "jpeg"
+
+
+def tracking_url(request_id: int) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/requests/{request_id}"
+
+
+def build_message(row: Outbox) -> EmailMessage:
+    """Render the email an outbox row owes, with its text and HTML parts and attachments."""
+    sr = requests_service.get_request(row.request_id)
+    context: dict[str, Any] = {
+        "sr": sr,
+        "request_number": sr.id,
+        "tracking_url": tracking_url(sr.id),
+        "city_name": current_app.config["CITY_NAME"],
+    }
+    attachments: list[Attachment] = []
+    if row.event == "receipt":
+        description = sr.description.strip()
+        if len(description) > DESCRIPTION_EXCERPT:
+            description = description[: DESCRIPTION_EXCERPT - 1].rstrip() + "…"
+        context.update(
+            category=sr.service_type.name,
+            department=sr.department.name,
+            description=description,
+            address=sr.address,
+            due_at=sr.due_at,
+        )
+        subject = f"We received your report {sr.id}: {sr.service_type.name}"
+    elif row.event == "closed":
+        reason = row.payload.get("reason") or sr.closure_reason or "fixed"
+        phrase, lead = CLOSURE_WORDING.get(reason, ("was closed", "Your request was closed."))
+        photo = _completion_photo(row.payload.get("photo_id"), sr.id)
+        if photo is not None:
+            attachments.append(photo)
+        context.update(
+            reason=reason,
+            lead=lead,
+            note=(row.payload.get("note") or "").strip(),
+            category=sr.service_type.name,
+            has_photo=photo is not None,
+            parent_url=tracking_url(sr.parent_id) if sr.parent_id else None,
+        )
+        subject = f"Your request {sr.id} {phrase}"
+    else:
+        raise ValueError(f"outbox row {row.id} has an unknown event {row.event!r}")
+
+    context["subject"] = subject
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = current_app.config["MAIL_FROM"]
+    msg["To"] = row.recipient
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = f"<city311.outbox.{row.id}.{row.event}.{sr.id}@{_mail_domain()}>"
+    msg["X-City311-Outbox"] = str(row.id)
+    # RFC 3834: tells vacation responders not to answer a machine
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(render_template(f"notifications/{row.event}.txt", **context))
+    msg.add_alternative(
+        render_template(f"notifications/{row.event}.html", **context), subtype="html"
+    )
+    for item in attachments:
+        msg.add_attachment(
+            item.data, maintype=item.maintype, subtype=item.subtype, filename=item.filename
+        )
+    return msg
+
+
+def _completion_photo(photo_id: int | None, request_id: int) -> Attachment | None:
+    # The display derivative is re-encoded from pixels: the original's EXIF/GPS never leaves.
+    if not photo_id:
+        return None
+    try:
+        data = media.public_photo_file(int(photo_id), "display").read_bytes()
+    except (NotFound, OSError):
+        # A lost photo must not hold back the notice itself.
+        log.warning("completion photo %s of request %s is unavailable", photo_id, request_id)
+        return None
+    return Attachment(filename=f"request-{request_id}-completed.jpg", data=data)
+
+
+def _mail_domain() -> str:
+    address = parseaddr(current_app.config["MAIL_FROM"])[1]
+    return address.rpartition("@")[2] or "city311.invalid"
+
+
+def send(msg: EmailMessage) -> str:
+    """Send a message over SMTP; return where it went.
+
+    With no SMTP_HOST configured (the development default) nothing is sent: the message
+    is written as an .eml file into MAIL_OUTBOX_DIR, and its path is logged and returned,
+    so that it can be opened in any mail client.
+
+    :raises PermanentFailure: the server refused every recipient with a 5xx reply.
+    :raises smtplib.SMTPException, OSError: the server is unreachable or failed; retry later.
+    """
+    config = current_app.config
+    if not config.get("SMTP_HOST"):
+        return str(_write_eml(msg, Path(config["MAIL_OUTBOX_DIR"])))
+    host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
+    with smtplib.SMTP(host, port, timeout=float(config["SMTP_TIMEOUT"])) as smtp:
+        if config.get("SMTP_STARTTLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("SMTP_USERNAME"):
+            smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
+        try:
+            smtp.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if codes and all(code >= 500 for code in codes):
+                raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
+            raise
+    return f"smtp://{host}:{port}"
+
+
+def _write_eml(msg: EmailMessage, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
+    path = directory / f"{stamp}-outbox-{msg['X-City311-Outbox']}.eml"
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(msg.as_bytes())
+    os.replace(tmp, path)
+    log.info("SMTP_HOST is not set: wrote %s to %s", msg["Subject"], path)
+    return path

@@ -1,0 +1,103 @@
+"""Write what the reporter is owed into the outbox, inside the transaction that caused it.
+
+The receivers below run in the sender's transaction (see app/requests/signals.py): the
+outbox row commits or rolls back with the request, and its delivery job is pushed only
+after the commit. If Redis is down then, the row waits in PostgreSQL for the sweeper.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import text
+
+from app.core.clock import utcnow
+from app.core.queue import enqueue_after_commit
+from app.extensions import db
+from app.notifications import tasks
+from app.requests import signals
+
+#: bulk loads of historical requests must not email their reporters
+SILENT_CHANNELS = frozenset({"import"})
+
+_INSERT_OUTBOX = text(
+    """
+    INSERT INTO outbox (event, request_id, recipient, channel, payload, status, attempts,
+                        next_attempt_at)
+    VALUES (:event, :request_id, :recipient, 'email', CAST(:payload AS jsonb), 'pending', 0,
+            :now)
+    ON CONFLICT (event, request_id, recipient) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def queue_email(event: str, request_id: int, recipient: str, payload: dict[str, Any]) -> int | None:
+    """Write an outbox row and enqueue its delivery after commit; return its id.
+
+    Return None when the same notice is already owed to this recipient (one receipt and
+    one closure notice per request), so that nothing is sent twice.
+    """
+    recipient = (recipient or "").strip()
+    if not recipient:
+        return None
+    outbox_id = db.session.execute(
+        _INSERT_OUTBOX,
+        {
+            "event": event,
+            "request_id": request_id,
+            "recipient": recipient,
+            "payload": json.dumps(payload, separators=(",", ":")),
+            "now": utcnow(),
+        },
+    ).scalar_one_or_none()
+    if outbox_id is not None:
+        enqueue_after_commit(
+            tasks.deliver, outbox_id, queue="notifications", job_id=f"outbox-{outbox_id}"
+        )
+    return outbox_id
+
+
+def on_request_submitted(
+    sender: Flask, *, request_id: int, reporter_email: str, channel: str, **_: Any
+) -> None:
+    """Owe the reporter a receipt with the request number and a tracking link."""
+    if not reporter_email or channel in SILENT_CHANNELS:
+        return
+    queue_email("receipt", request_id, reporter_email, {"request_id": request_id})
+
+
+def on_request_closed(
+    sender: Flask,
+    *,
+    request_id: int,
+    reason: str,
+    note: str,
+    photo_id: int | None,
+    work_order_id: int | None,
+    reporter_email: str,
+    **_: Any,
+) -> None:
+    """Owe the reporter a closure notice with the crew's note and completion photo."""
+    if not reporter_email:
+        return
+    queue_email(
+        "closed",
+        request_id,
+        reporter_email,
+        {
+            "request_id": request_id,
+            "reason": reason,
+            "note": note or "",
+            "photo_id": photo_id,
+            "work_order_id": work_order_id,
+        },
+    )
+
+
+def connect_signals(app: Flask) -> None:
+    """Listen to this app's request signals (other apps in the process are left alone)."""
+    signals.request_submitted.connect(on_request_submitted, sender=app)
+    signals.request_closed.connect(on_request_closed, sender=app)

@@ -1,0 +1,77 @@
+"""Helpers for the notification tests: requests made and closed through the real services."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.media import service as media
+from app.notifications.models import Outbox
+from app.requests import service as requests_service
+from app.requests.models import ServiceRequest
+from tests.factories import WARD_1_POINT, jpeg_bytes
+
+REPORTER = "resident@example.org"
+
+
+def submit(email: str = REPORTER, **kw) -> ServiceRequest:
+    new = requests_service.NewRequest(
+        service_code=kw.pop("service_code", "pothole"),
+        description=kw.pop("description", "Deep pothole in the bike lane"),
+        lat=WARD_1_POINT[0],
+        long=WARD_1_POINT[1],
+        address=kw.pop("address", "12 Elm Street"),
+        name="Jane Resident",
+        email=email,
+        phone="555-0100",
+    )
+    result = requests_service.submit_request(new, channel=kw.pop("channel", "web"))
+    return db.session.get(ServiceRequest, result.id)
+
+
+def close_with_photo(
+    sr: ServiceRequest, note: str = "Filled with hot asphalt and rolled flat.", **kw
+) -> int:
+    """Close the request with an 'after' photo that carries GPS; return the photo id."""
+    photo = media.attach_photo(
+        media.validate_photo(BytesIO(jpeg_bytes(gps=True))), kind="after", request_id=sr.id
+    )
+    requests_service.close(
+        sr, reason=kw.pop("reason", "fixed"), actor_id=None, note=note, photo_id=photo.id
+    )
+    return photo.id
+
+
+def outbox_rows(request_id: int, event: str | None = None) -> list[Outbox]:
+    stmt = select(Outbox).where(Outbox.request_id == request_id).order_by(Outbox.id)
+    if event:
+        stmt = stmt.where(Outbox.event == event)
+    return list(db.session.scalars(stmt))
+
+
+def parts(msg):
+    """Return (text body, html body, attachments) of a received message."""
+    text = html = None
+    attachments = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        if part.get_filename():
+            attachments.append(part)
+        elif part.get_content_type() == "text/plain":
+            text = part.get_payload(decode=True).decode(part.get_content_charset())
+        elif part.get_content_type() == "text/html":
+            html = part.get_payload(decode=True).decode(part.get_content_charset())
+    return text, html, attachments
+
+
+@pytest.fixture
+def restore_config(app):
+    """Let a test change app.config; put the old values back afterwards."""
+    saved = dict(app.config)
+    yield app.config
+    app.config.clear()
+    app.config.update(saved)

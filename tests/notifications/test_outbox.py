@@ -1,0 +1,68 @@
+"""The outbox row is written in the transaction of the change that owes it."""
+
+from __future__ import annotations
+
+from app.core.queue import get_queue
+from app.extensions import db
+from app.notifications import service
+from tests.notifications.conftest import REPORTER, close_with_photo, outbox_rows, submit
+
+
+def test_intake_writes_a_receipt_row_and_enqueues_it_after_commit(city):
+    sr = submit()
+    [row] = outbox_rows(sr.id)
+    assert (row.event, row.recipient, row.status, row.attempts) == (
+        "receipt",
+        REPORTER,
+        "pending",
+        0,
+    )
+    assert row.payload == {"request_id": sr.id}
+    queue = get_queue("notifications")
+    assert queue.count == 0  # nothing may reach Redis before the row is visible
+    db.session.commit()
+    assert queue.job_ids == [f"outbox-{row.id}"]
+
+
+def test_closing_writes_one_closed_row_in_the_same_transaction(city):
+    sr = submit()
+    db.session.commit()
+    photo_id = close_with_photo(sr, note="Patched")
+    [row] = outbox_rows(sr.id, "closed")
+    assert row.recipient == REPORTER
+    assert row.payload == {
+        "request_id": sr.id,
+        "reason": "fixed",
+        "note": "Patched",
+        "photo_id": photo_id,
+        "work_order_id": None,
+    }
+    row_id, request_id = row.id, sr.id
+    db.session.rollback()
+    # the closure did not happen, so nothing is owed and nothing was enqueued
+    assert outbox_rows(request_id, "closed") == []
+    db.session.commit()
+    assert f"outbox-{row_id}" not in get_queue("notifications").job_ids
+
+
+def test_a_request_without_email_gets_no_outbox_row(city):
+    sr = submit(email="")
+    db.session.commit()
+    close_with_photo(sr)
+    db.session.commit()
+    assert outbox_rows(sr.id) == []
+    assert get_queue("notifications").count == 0
+
+
+def test_imported_requests_do_not_email_a_receipt(city):
+    sr = submit(channel="import")
+    assert outbox_rows(sr.id) == []
+
+
+def test_the_same_notice_is_owed_only_once(city):
+    sr = submit()
+    first = outbox_rows(sr.id, "receipt")[0].id
+    assert service.queue_email("receipt", sr.id, REPORTER, {"request_id": sr.id}) is None
+    assert [r.id for r in outbox_rows(sr.id, "receipt")] == [first]
+    db.session.commit()
+    assert get_queue("notifications").job_ids == [f"outbox-{first}"]

@@ -1,0 +1,222 @@
+"""Nothing owed is lost: SMTP or Redis being down only delays the mail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from rq.job import Job
+
+from app.core import queue as core_queue
+from app.core.clock import utcnow
+from app.core.queue import AppJob, QueueState, get_queue
+from app.extensions import db
+from app.notifications import tasks
+from tests.conftest import free_port
+from tests.notifications.conftest import close_with_photo, outbox_rows, parts, submit
+
+
+def make_due(row) -> None:
+    row.next_attempt_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+
+
+def perform(app: Flask, job_id: str):
+    """Run a job as the worker would: fetched from Redis, in the worker's app context."""
+    job = Job.fetch(job_id, connection=app.extensions["rq"].redis)
+    assert job.func is tasks.deliver
+    saved, AppJob.flask_app = AppJob.flask_app, app
+    try:
+        return job.perform()
+    finally:
+        AppJob.flask_app = saved
+
+
+def test_smtp_down_is_retried_with_backoff_then_swept_and_delivered(
+    app, city, mailbox, restore_config
+):
+    sr = submit()
+    db.session.commit()
+    [row] = outbox_rows(sr.id, "receipt")
+    real_port = restore_config["SMTP_PORT"]
+    restore_config["SMTP_PORT"] = free_port()  # nothing listens there
+
+    before = utcnow()
+    assert tasks.deliver(row.id) == "retry"
+
+    db.session.refresh(row)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "Connection refused" in row.last_error or "Errno" in row.last_error
+    backoff = timedelta(seconds=app.config["OUTBOX_BACKOFF_SECONDS"])
+    assert before + backoff <= row.next_attempt_at <= utcnow() + backoff
+    # a job arriving early (a duplicate, the first job's twin) does not jump the backoff
+    assert tasks.deliver(row.id) == "skipped"
+    assert tasks.sweep_outbox() == 0
+    db.session.refresh(row)
+    assert row.attempts == 1
+
+    restore_config["SMTP_PORT"] = real_port
+    make_due(row)
+    assert tasks.sweep_outbox() == 1
+    assert f"outbox-{row.id}-1" in get_queue("notifications").job_ids
+
+    assert perform(app, f"outbox-{row.id}-1") == "sent"
+    [msg] = mailbox.wait_for(1)
+    assert str(sr.id) in msg["Subject"]
+    db.session.refresh(row)
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert tasks.sweep_outbox() == 0
+
+
+def test_backoff_doubles_and_is_capped(app):
+    with app.app_context():
+        base = app.config["OUTBOX_BACKOFF_SECONDS"]
+        assert tasks.retry_delay(1) == timedelta(seconds=base)
+        assert tasks.retry_delay(3) == timedelta(seconds=base * 4)
+        assert tasks.retry_delay(40) == tasks.MAX_BACKOFF == timedelta(hours=6)
+        assert tasks.retry_delay(10_000) == tasks.MAX_BACKOFF
+
+
+def test_a_row_fails_for_good_after_the_last_attempt(city, mailbox, restore_config):
+    sr = submit()
+    db.session.commit()
+    [row] = outbox_rows(sr.id, "receipt")
+    real_port = restore_config["SMTP_PORT"]
+    restore_config["OUTBOX_MAX_ATTEMPTS"] = 3
+    restore_config["SMTP_PORT"] = free_port()
+
+    results = []
+    for _ in range(3):
+        results.append(tasks.deliver(row.id))
+        db.session.refresh(row)
+        if row.status == "pending":
+            make_due(row)
+    assert results == ["retry", "retry", "failed"]
+    assert (row.status, row.attempts) == ("failed", 3)
+    assert row.last_error
+
+    restore_config["SMTP_PORT"] = real_port
+    assert tasks.sweep_outbox() == 0
+    assert tasks.deliver(row.id) == "skipped"
+    assert mailbox.messages == []
+
+
+class RefuseEveryone:
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        return "550 5.1.1 No such mailbox"
+
+
+def test_a_refused_mailbox_is_not_retried(city, restore_config):
+    sr = submit()
+    db.session.commit()
+    [row] = outbox_rows(sr.id, "receipt")
+    port = free_port()
+    controller = Controller(RefuseEveryone(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        restore_config["SMTP_PORT"] = port
+        assert tasks.deliver(row.id) == "failed"
+    finally:
+        controller.stop()
+    db.session.refresh(row)
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "550" in row.last_error
+
+
+@pytest.fixture
+def redis_down(app):
+    """Point the app's queues at a port where no Redis listens; restore them afterwards."""
+    dead = Flask("redis-down")
+    dead.config.update(
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        RQ_QUEUE_PREFIX=app.config["RQ_QUEUE_PREFIX"],
+    )
+    real = app.extensions["rq"]
+    app.extensions["rq"] = QueueState(dead)
+    try:
+        yield real
+    finally:
+        app.extensions["rq"] = real
+
+
+def test_redis_down_at_commit_loses_nothing(app, city, mailbox, redis_down):
+    sr = submit()
+    db.session.commit()
+    close_with_photo(sr, note="Cold patch applied.")
+    db.session.commit()  # the after-commit push fails; the commit itself must not
+    rows = outbox_rows(sr.id)
+    assert [(r.event, r.status) for r in rows] == [("receipt", "pending"), ("closed", "pending")]
+    assert tasks.sweep_outbox() == 0  # still down: the sweep gives up quietly
+
+    app.extensions["rq"] = redis_down  # Redis is back
+    queue = get_queue("notifications")
+    assert queue.count == 0  # the jobs pushed at commit time are gone
+    assert tasks.sweep_outbox() == 2
+    assert sorted(queue.job_ids) == sorted(f"outbox-{r.id}-0" for r in rows)
+
+    for r in rows:
+        assert perform(app, f"outbox-{r.id}-0") == "sent"
+    messages = mailbox.wait_for(2)
+    closed = next(m for m in messages if "is fixed" in m["Subject"])
+    assert "Cold patch applied." in parts(closed)[0]
+    for r in rows:
+        db.session.refresh(r)
+        assert r.status == "sent"
+
+
+def test_sweep_leaves_rows_whose_job_is_still_queued(city):
+    sr = submit()
+    db.session.commit()
+    [row] = outbox_rows(sr.id)
+    queue = get_queue("notifications")
+    assert queue.job_ids == [f"outbox-{row.id}"]
+    assert tasks.sweep_outbox() == 0
+    assert queue.count == 1
+    # once that job is lost (Redis flushed, restarted), the sweep owes it again
+    app_redis = queue.connection
+    app_redis.flushdb()
+    assert tasks.sweep_outbox() == 1
+    assert queue.job_ids == [f"outbox-{row.id}-0"]
+
+
+def test_the_worker_runs_the_outbox_sweep_periodically(app):
+    periodic = app.extensions["rq"].periodic
+    [sweep] = [p for p in periodic if p.func is tasks.sweep_outbox]
+    assert sweep.every == app.config["OUTBOX_SWEEP_SECONDS"]
+
+
+def test_an_rq_worker_delivers_what_intake_and_closing_enqueued(app, city, mailbox):
+    sr = submit()
+    db.session.commit()
+    close_with_photo(sr, note="Done.")
+    db.session.commit()
+    saved = AppJob.flask_app
+    try:
+        core_queue.run_worker(app, burst=True, with_sweeper=False)
+    finally:
+        AppJob.flask_app = saved
+    messages = mailbox.wait_for(2)
+    assert sorted(m["Subject"] for m in messages) == [
+        f"We received your report {sr.id}: Pothole",
+        f"Your request {sr.id} is fixed",
+    ]
+    assert get_queue("notifications").count == 0
+    assert {r.status for r in outbox_rows(sr.id)} == {"sent"}
+
+
+def test_a_message_that_cannot_be_built_counts_an_attempt_and_raises(city, mailbox):
+    from app.notifications import service
+
+    sr = submit()
+    outbox_id = service.queue_email("no-such-event", sr.id, "x@example.org", {})
+    db.session.commit()
+    with pytest.raises(ValueError, match="unknown event"):
+        tasks.deliver(outbox_id)
+    [row] = [r for r in outbox_rows(sr.id) if r.id == outbox_id]
+    db.session.refresh(row)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "unknown event" in row.last_error
+    assert row.next_attempt_at > utcnow()  # backs off like any failure, then ends "failed"
+    assert mailbox.messages == []
