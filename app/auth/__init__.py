@@ -26,3 +26,16 @@ def init_app(app: Flask) -> None:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         return service.user_for_token(token.strip())
+
+    _register_blueprints(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.auth import api as auth_api
+    from app.auth import views
+    from app.extensions import api, csrf
+
+    app.register_blueprint(views.bp)
+    auth_api.register_bearer_scheme(api)
+    csrf.exempt(auth_api.blp)
+    api.register_blueprint(auth_api.blp)

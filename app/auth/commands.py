@@ -1,5 +1,131 @@
-"""flask users …"""
+"""flask users …: provision, list and deactivate staff accounts."""
+
+from __future__ import annotations
+
+import sys
 
 import click
+from flask.cli import with_appcontext
+from sqlalchemy import column, select, table
+
+from app.auth import service
+from app.auth.models import ROLES, User
+from app.core.errors import DomainError
+from app.extensions import db
 
 users_cli = click.Group("users", help="Manage staff accounts.")
+
+# auth sits below requests and workorders, so it reads their tables without their models
+_departments = table("departments", column("id"), column("code"))
+_crews = table("crews", column("id"), column("name"), column("department_id"))
+
+
+def _read_password() -> str:
+    stdin = sys.stdin
+    if stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    # piped: `echo 'secret' | flask users create …` — one line, without its newline
+    return stdin.readline().rstrip("\r\n")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True, help="Sign-in email (stored lower-case).")
+@click.option(
+    "--role",
+    required=True,
+    help=f"One of {', '.join(ROLES)}.",
+)
+@click.option("--department", "department_code", help="Department code (dispatchers need one).")
+@click.option("--crew", "crew_name", help="Crew name (crew members need one; sets the department).")
+@click.option("--name", default="", help="Full name shown to colleagues.")
+@with_appcontext
+def create_cmd(
+    email: str, role: str, department_code: str | None, crew_name: str | None, name: str
+) -> None:
+    """Create a staff account; the password is read from standard input."""
+    if role not in ROLES:
+        raise click.ClickException(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
+    department_id = None
+    if department_code:
+        department_id = db.session.scalar(
+            select(_departments.c.id).where(_departments.c.code == department_code)
+        )
+        if department_id is None:
+            known = ", ".join(
+                db.session.scalars(select(_departments.c.code).order_by(_departments.c.code))
+            )
+            raise click.ClickException(
+                f"Unknown department {department_code!r}; known codes: {known or 'none yet'}."
+            )
+    crew_id = None
+    if crew_name:
+        if role != "crew":
+            raise click.ClickException("Only --role crew takes --crew.")
+        crew = db.session.execute(
+            select(_crews.c.id, _crews.c.department_id, _departments.c.code)
+            .join(_departments, _departments.c.id == _crews.c.department_id)
+            .where(_crews.c.name == crew_name)
+        ).one_or_none()
+        if crew is None:
+            known = ", ".join(db.session.scalars(select(_crews.c.name).order_by(_crews.c.name)))
+            raise click.ClickException(
+                f"Unknown crew {crew_name!r}; known crews: {known or 'none yet'}."
+            )
+        if department_id is not None and department_id != crew.department_id:
+            raise click.ClickException(
+                f"Crew {crew_name!r} belongs to department {crew.code}, not {department_code}."
+            )
+        crew_id, department_id = crew.id, crew.department_id
+    password = _read_password()
+    try:
+        user = service.create_user(
+            email=email,
+            password=password,
+            role=role,
+            name=name,
+            department_id=department_id,
+            crew_id=crew_id,
+        )
+    except DomainError as err:  # raised before anything is written
+        raise click.ClickException(err.message) from None
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}")
+
+
+@users_cli.command("list")
+@with_appcontext
+def list_cmd() -> None:
+    """List staff accounts: email, role, department, crew, active."""
+    users = db.session.scalars(select(User).order_by(User.role, User.email)).all()
+    rows = [
+        (
+            u.email,
+            u.role,
+            u.department.code if u.department else "-",
+            u.crew.name if u.crew else "-",
+            "yes" if u.active else "no",
+        )
+        for u in users
+    ]
+    header = ("email", "role", "department", "crew", "active")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        click.echo("No accounts yet: flask users create --email … --role admin", err=True)
+
+
+@users_cli.command("deactivate")
+@click.option("--email", required=True)
+@with_appcontext
+def deactivate_cmd(email: str) -> None:
+    """Deactivate an account: its sessions and API tokens stop working at once."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"There is no account for {email}.")
+    if not user.active:
+        click.echo(f"{user.email} was already deactivated.")
+        return
+    service.deactivate_user(user)
+    db.session.commit()
+    click.echo(f"Deactivated {user.role} {user.email}")

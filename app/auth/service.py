@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -111,6 +111,19 @@ def user_for_token(token: str) -> User | None:
     if row is None or not row.user.active:
         return None
     return row.user
+
+
+def token_expires_at(token: str) -> datetime | None:
+    """Return when a token expires, or None for an unknown token."""
+    return db.session.scalar(
+        select(ApiToken.expires_at).where(ApiToken.token_hash == _digest(token))
+    )
+
+
+def deactivate_user(user: User) -> None:
+    """Stop a user from signing in; their tokens stop working too (user_for_token checks)."""
+    user.active = False
+    db.session.flush()
 
 
 def revoke_token(token: str) -> bool:

@@ -1,4 +1,4 @@
-"""metrics feature package."""
+"""metrics feature package: read-only KPIs, the managers' dashboard and its API."""
 
 from flask import Flask
 
@@ -6,4 +6,13 @@ from app.metrics import models as models  # noqa: F401  (registers the tables)
 
 
 def init_app(app: Flask) -> None:
-    """Register this feature's blueprints, signals and commands."""
+    """Register this feature's blueprints."""
+    from app.auth.api import register_bearer_scheme
+    from app.extensions import api, csrf
+    from app.metrics import api as metrics_api
+    from app.metrics import views
+
+    app.register_blueprint(views.bp)
+    register_bearer_scheme(api)
+    csrf.exempt(metrics_api.blp)
+    api.register_blueprint(metrics_api.blp)

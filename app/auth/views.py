@@ -1,0 +1,74 @@
+"""Staff sign-in and sign-out pages."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
+
+from app.auth import service
+from app.auth.models import User
+
+bp = Blueprint("auth", __name__)
+
+#: where each role starts its day
+ROLE_HOME = {
+    "agent": "requests.agent_new",
+    "dispatcher": "workorders.queue",
+    "crew": "workorders.crew_home",
+    "manager": "metrics.dashboard",
+    "admin": "metrics.dashboard",
+}
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return `target` if it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    # browsers treat "/\evil.example" like "//evil.example"; control characters hide tricks
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def home_for(user: User) -> str:
+    """Return the URL of the page this user's role starts on."""
+    for endpoint in (ROLE_HOME.get(user.role), "requests.report"):
+        if endpoint:
+            try:
+                return url_for(endpoint)
+            except BuildError:  # that feature is not installed in this app
+                continue
+    return "/"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(next_url or home_for(current_user))
+    email = ""
+    error = None
+    if request.method == "POST":
+        email = (request.form.get("email") or "").strip()
+        user = service.authenticate(email, request.form.get("password") or "")
+        if user is not None:
+            login_user(user)
+            return redirect(next_url or home_for(user))
+        error = "Email or password is wrong"
+    page = render_template("auth/login.html", email=email, error=error, next_url=next_url)
+    return (page, 401) if error else page
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    if current_user.is_authenticated:
+        logout_user()
+        flash("You are signed out.", "success")
+    return redirect(url_for("auth.login"))

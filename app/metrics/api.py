@@ -1,0 +1,39 @@
+"""Metrics API: response-time KPIs for managers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from app.auth.api import BEARER
+from app.auth.permissions import roles_required
+from app.core.errors import DomainError, NotFound
+from app.metrics import service
+from app.metrics.schemas import MetricsQueryIn, MetricsResponseTimesOut
+from app.requests import service as requests_service
+
+blp = Blueprint(
+    "metrics_api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Response-time KPIs (managers and admins).",
+)
+
+
+@blp.route("/metrics/response-times", methods=["GET"])
+@blp.doc(security=BEARER)
+@blp.arguments(MetricsQueryIn, location="query")
+@blp.response(200, MetricsResponseTimesOut)
+@roles_required("manager", "admin")
+def response_times(query: dict[str, Any]) -> service.ResponseTimes:
+    """Median and p90 time to close, % within SLA, backlog and overdue, per group."""
+    department_id = None
+    if query["department"]:
+        try:
+            department_id = requests_service.get_department(query["department"]).id
+        except NotFound as err:
+            raise DomainError(err.message, field="department") from None
+    return service.response_times(
+        query["group_by"], query["start"], query["end"], department_id=department_id
+    )

@@ -1,0 +1,103 @@
+import pytest
+from sqlalchemy import select
+
+from app.auth import service
+from app.auth.models import User
+from app.extensions import db
+
+
+@pytest.fixture
+def runner(app, db_session):
+    return app.test_cli_runner()
+
+
+def create(runner, *args, password="a-long-secret-password"):
+    return runner.invoke(args=["users", "create", *args], input=f"{password}\n")
+
+
+def user(email):
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def test_create_reads_the_password_from_stdin(runner, city):
+    result = create(runner, "--email", "New.Agent@City.test", "--role", "agent", "--name", "Ann")
+    assert result.exit_code == 0, result.output
+    assert "Created agent new.agent@city.test" in result.output
+    assert "a-long-secret-password" not in result.output
+    created = user("new.agent@city.test")
+    assert (created.role, created.name, created.department_id) == ("agent", "Ann", None)
+    assert service.authenticate("new.agent@city.test", "a-long-secret-password") is created
+
+
+def test_crew_sets_the_crews_department(runner, city):
+    result = create(runner, "--email", "c@city.test", "--role", "crew", "--crew", "Parks crew")
+    assert result.exit_code == 0, result.output
+    created = user("c@city.test")
+    assert (created.crew_id, created.department_id) == (city.parks_crew.id, city.parks.id)
+
+
+def test_dispatcher_gets_the_department_by_code(runner, city):
+    result = create(
+        runner, "--email", "d@city.test", "--role", "dispatcher", "--department", "PARKS"
+    )
+    assert result.exit_code == 0, result.output
+    assert user("d@city.test").department_id == city.parks.id
+
+
+@pytest.mark.parametrize(
+    "args, password, message",
+    [
+        (["--role", "boss"], None, "Unknown role 'boss'; use one of agent, dispatcher"),
+        (["--role", "dispatcher", "--department", "FIRE"], None, "known codes: PARKS, PWD"),
+        (["--role", "crew", "--crew", "Nobody"], None, "Unknown crew 'Nobody'"),
+        (["--role", "agent", "--crew", "Parks crew"], None, "Only --role crew takes --crew"),
+        (
+            ["--role", "crew", "--crew", "Parks crew", "--department", "PWD"],
+            None,
+            "belongs to department PARKS, not PWD",
+        ),
+        (["--role", "crew"], None, "A crew member needs a crew"),
+        (["--role", "dispatcher"], None, "A dispatcher needs a department"),
+        (["--role", "agent"], "short", "at least 10 characters"),
+        (["--role", "agent"], "", "at least 10 characters"),
+    ],
+)
+def test_bad_input_is_a_clear_error_and_creates_nothing(runner, city, args, password, message):
+    kw = {"password": password} if password is not None else {}
+    result = create(runner, "--email", "x@city.test", *args, **kw)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert user("x@city.test") is None
+
+
+def test_duplicate_email_is_refused(runner, city):
+    result = create(runner, "--email", "MANAGER@city.test", "--role", "manager")
+    assert result.exit_code == 1
+    assert "There is already an account for manager@city.test" in result.output
+    assert db.session.scalar(select(User.role).where(User.email == "manager@city.test")) == (
+        "manager"
+    )
+
+
+def test_list_shows_accounts(runner, city):
+    result = runner.invoke(args=["users", "list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["email", "role", "department", "crew", "active"]
+    crew_line = next(line for line in lines if line.startswith("crew.a@city.test"))
+    assert crew_line.split() == ["crew.a@city.test", "crew", "PWD", "Pothole", "crew", "A", "yes"]
+
+
+def test_deactivate_stops_sign_in_and_tokens(runner, client, city):
+    from tests.conftest import bearer
+
+    token = service.issue_token(city.users["agent"])
+    result = runner.invoke(args=["users", "deactivate", "--email", "Agent@city.test"])
+    assert result.exit_code == 0, result.output
+    assert "Deactivated agent agent@city.test" in result.output
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+    listed = runner.invoke(args=["users", "list"]).output
+    assert next(x for x in listed.splitlines() if x.startswith("agent@")).split()[-1] == "no"
+    unknown = runner.invoke(args=["users", "deactivate", "--email", "ghost@city.test"])
+    assert unknown.exit_code == 1 and "There is no account for ghost@city.test" in unknown.output
