@@ -1,0 +1,260 @@
+"""Boston as the demo city, built from the city's own 2011 311 export and ward polygons.
+
+Departments, service types and SLA targets come from the export itself; wards from the
+boundary file. Quirks of the data, handled here:
+
+- 8% of rows carry City Hall's coordinates (42.3594, -71.0587) as a placeholder for "no
+  location"; they are skipped.
+- `ward` is spelled "Ward 17" or "17" (or "03"); only the number counts.
+- Some target dates lie decades ahead; a target counts only if 0 < target - open < 365 days,
+  otherwise the type's SLA (the median of the sane targets) gives the due time.
+- Times are Boston local time without an offset.
+
+Closure texts map to our closure reasons by their leading phrase (checked in this order):
+"duplicate" anywhere -> duplicate; "refer" or "external" (Case Referred, ROA: Refer to other
+agency) -> referred; "Case Noted", "Case Invalid", "NOVIO: No violation" -> no_action_needed;
+everything else (Case Resolved, Case Scheduled, Internal Case, violation issued, …) -> fixed.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from app.demo import builtin, loader
+from app.extensions import db
+from app.requests import importer
+from app.requests.models import ServiceType
+
+CSV_PATH = Path("boston_311_2011") / "311_service_requests_2011.csv"
+WARDS_PATH = Path("boston_boundaries") / "boston_wards.geojson"
+BOSTON_TZ = ZoneInfo("America/New_York")
+CITY_HALL = (42.3594, -71.0587)
+DEFAULT_SLA_HOURS = 72
+MAX_SANE_TARGET = timedelta(days=365)
+
+#: short, stable codes for the types every 311 client knows
+WELL_KNOWN_CODES = {
+    "Request for Pothole Repair": "pothole",
+    "Street Light Outages": "streetlight",
+    "Graffiti Removal": "graffiti",
+}
+#: the `subject` column names the department for most codes; these borrow another's name
+KNOWN_DEPARTMENT_NAMES = {
+    "BWSC": "Boston Water & Sewer Commission",
+    "DISB": "Commission for Persons with Disabilities",
+    "BPS_": "Boston Public Schools",
+    "BHA_": "Boston Housing Authority",
+    "No Q": "No queue",
+}
+QUESTIONS = {
+    "pothole": builtin.POTHOLE_QUESTIONS,
+    "streetlight": builtin.STREETLIGHT_QUESTIONS,
+    "graffiti": builtin.GRAFFITI_QUESTIONS,
+}
+RECENT_SAMPLES = [
+    ("pothole", "Pothole in the crosswalk, about a foot wide.", "Tremont St & Boylston St"),
+    ("streetlight", "Streetlight out in front of the library.", "700 Boylston St"),
+    ("graffiti", "Tags sprayed on the mailbox and the wall behind it.", "Centre St & Green St"),
+    ("pothole", "Several potholes after the water main work.", "Dorchester Ave & Savin Hill Ave"),
+    ("streetlight", "Light flickers all night.", "Blue Hill Ave & Morton St"),
+]
+
+
+def data_available(data_dir: Path) -> bool:
+    return (data_dir / CSV_PATH).is_file() and (data_dir / WARDS_PATH).is_file()
+
+
+def read_rows(data_dir: Path) -> list[dict[str, str]]:
+    with (data_dir / CSV_PATH).open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def slug(value: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")[:80]
+
+
+def ward_number(value: str) -> str | None:
+    """Normalise "Ward 07", "07" and "7" to "7"; None when blank."""
+    digits = re.sub(r"\D", "", value or "")
+    return str(int(digits)) if digits else None
+
+
+def parse_time(value: str) -> datetime | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BOSTON_TZ)
+
+
+def closure_reason(value: str) -> str:
+    """Map Boston's closure text to one of our closure reasons (see the module docstring)."""
+    t = value.lower()
+    if "duplicate" in t:
+        return "duplicate"
+    if "refer" in t or "external" in t:
+        return "referred"
+    if "case noted" in t or "case invalid" in t or "novio:" in t:
+        return "no_action_needed"
+    return "fixed"
+
+
+def closure_note(value: str) -> str:
+    note = " ".join(value.split())
+    note = re.sub(r"^Case Closed\.?\s*", "", note)
+    return note[:2000]
+
+
+def is_placeholder(row: dict[str, str]) -> bool:
+    try:
+        point = (round(float(row["latitude"]), 4), round(float(row["longitude"]), 4))
+    except ValueError:
+        return True
+    return point == CITY_HALL
+
+
+def sane_target(opened: datetime | None, target: datetime | None) -> datetime | None:
+    if opened is None or target is None:
+        return None
+    return target if timedelta(0) < target - opened < MAX_SANE_TARGET else None
+
+
+@dataclass
+class Catalogue:
+    """Departments and service types as the export describes them."""
+
+    departments: dict[str, str] = field(default_factory=dict)  # code -> name
+    #: type name -> (code, department code, group, SLA hours)
+    types: dict[str, tuple[str, str, str, int]] = field(default_factory=dict)
+
+
+def build_catalogue(rows: list[dict[str, str]]) -> Catalogue:
+    """Derive departments, service types and their SLA targets from the export."""
+    subjects: dict[str, Counter[str]] = defaultdict(Counter)
+    type_depts: dict[str, Counter[str]] = defaultdict(Counter)
+    type_reasons: dict[str, Counter[str]] = defaultdict(Counter)
+    type_hours: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        dept, kind = row["department"].strip(), row["type"].strip()
+        subjects[dept][row["subject"].strip()] += 1
+        type_depts[kind][dept] += 1
+        type_reasons[kind][row["reason"].strip()] += 1
+        opened = parse_time(row["open_dt"])
+        target = sane_target(opened, parse_time(row["target_dt"]))
+        if opened and target:
+            type_hours[kind].append((target - opened).total_seconds() / 3600)
+
+    cat = Catalogue()
+    taken: set[str] = set()
+    for code in sorted(subjects, key=lambda c: -sum(subjects[c].values())):
+        name = subjects[code].most_common(1)[0][0]
+        if name in taken or code in KNOWN_DEPARTMENT_NAMES:
+            name = KNOWN_DEPARTMENT_NAMES.get(code, f"{name} ({code})")
+        taken.add(name)
+        cat.departments[code] = name
+
+    codes: set[str] = set()
+    for kind in sorted(type_depts):
+        code = WELL_KNOWN_CODES.get(kind) or slug(kind)
+        while code in codes:
+            code = f"{code[:77]}_{len(codes)}"
+        codes.add(code)
+        hours = type_hours[kind]
+        sla = max(1, round(statistics.median(hours))) if hours else DEFAULT_SLA_HOURS
+        cat.types[kind] = (
+            code,
+            type_depts[kind].most_common(1)[0][0],
+            type_reasons[kind].most_common(1)[0][0],
+            sla,
+        )
+    return cat
+
+
+def history_rows(
+    rows: list[dict[str, str]], cat: Catalogue, limit: int
+) -> Iterator[importer.HistoricalRequest]:
+    """Yield up to `limit` located rows, spread evenly over the export (not its first days)."""
+    usable = [r for r in rows if not is_placeholder(r) and parse_time(r["open_dt"])]
+    if limit < len(usable):
+        usable = [usable[i * len(usable) // limit] for i in range(limit)]
+    for row in usable:
+        opened = parse_time(row["open_dt"])
+        assert opened is not None
+        closed = parse_time(row["closed_dt"]) if row["case_status"] == "Closed" else None
+        yield importer.HistoricalRequest(
+            service_code=cat.types[row["type"].strip()][0],
+            department_code=row["department"].strip(),
+            description=(row["case_title"] or row["type"]).strip(),
+            lat=float(row["latitude"]),
+            long=float(row["longitude"]),
+            address=" ".join(row["location"].split()),
+            requested_at=opened,
+            due_at=sane_target(opened, parse_time(row["target_dt"])),
+            closed_at=closed,
+            closure_reason=closure_reason(row["closure_reason"]) if closed else None,
+            closure_note=closure_note(row["closure_reason"]) if closed else "",
+            source={
+                "source": "boston_311_2011",
+                "source_id": row["case_enquiry_id"],
+                "source_channel": row["source"],
+            },
+        )
+
+
+def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.LoadReport:
+    """Build Boston in the current transaction (the caller commits)."""
+    rows = read_rows(data_dir)
+    cat = build_catalogue(rows)
+
+    depts = {code: loader.add_department(code, name) for code, name in cat.departments.items()}
+    db.session.flush()
+    for name, (code, dept, group, sla) in cat.types.items():
+        db.session.add(
+            ServiceType(
+                code=code,
+                name=name,
+                group=group,
+                department_id=depts[dept].id,
+                sla_value=sla,
+                sla_unit="hours",
+                attributes=QUESTIONS.get(code, []),
+            )
+        )
+    wards = loader.add_wards(loader.load_geojson(data_dir / WARDS_PATH), code_key="WARD")
+
+    pothole_dept = depts[cat.types["Request for Pothole Repair"][1]]
+    owning = {dept for (_, dept, _, _) in cat.types.values()}
+    main = [d for code, d in depts.items() if code in owning]
+    crews = loader.add_crews(pothole_dept, main)
+    accounts = loader.add_accounts(pothole_dept, crews["Pothole Crew 1"])
+
+    imported = importer.ImportResult(imported=0, outside=0, ids=[])
+    if history > 0:
+        imported = importer.import_requests(history_rows(rows, cat, history))
+    made = 0
+    if recent > 0:
+        made = loader.add_recent_requests(
+            RECENT_SAMPLES, wards, count=recent, agent_id=loader.account_id(accounts, "agent")
+        )
+    placeholder = sum(1 for r in rows if is_placeholder(r))
+    return loader.LoadReport(
+        city="Boston (2011 open data)",
+        departments=len(depts),
+        service_types=len(cat.types),
+        districts=len(wards),
+        crews=len(crews),
+        requests=made,
+        imported=imported.imported,
+        skipped={
+            "City Hall placeholder location (whole export)": placeholder,
+            "outside every ward": imported.outside,
+        },
+        accounts=accounts,
+    )

@@ -1,0 +1,232 @@
+"""Bulk import of historical service requests, kept with their own timestamps.
+
+This is the requests feature's own write path for data that already happened elsewhere (a
+city's old system, an open-data export). It does not go through `service.submit_request`
+row by row: rows are copied into a staging table, routed to districts with one spatial join,
+and written with their 'created' and 'closed' events in a few INSERT … SELECT statements.
+
+No signals are sent and nothing is enqueued: history owes nobody a receipt or a notice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.core.errors import DomainError
+from app.extensions import db
+from app.requests.models import CHANNELS, CLOSURE_REASONS, Department, ServiceType
+from app.requests.service import compute_due_at
+
+
+@dataclass
+class HistoricalRequest:
+    """One request as another system recorded it. Times must be timezone-aware."""
+
+    service_code: str
+    description: str
+    lat: float
+    long: float
+    requested_at: datetime
+    #: the department that handled it then; defaults to the service type's department
+    department_code: str | None = None
+    address: str = ""
+    #: the SLA due time recorded then; defaults to requested_at + the type's SLA
+    due_at: datetime | None = None
+    closed_at: datetime | None = None
+    closure_reason: str | None = None
+    closure_note: str = ""
+    channel: str = "import"
+    #: where the row came from, kept in the 'created' event (e.g. the source system's id)
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int
+    outside: int
+    #: ids of the stored requests, in input order
+    ids: list[int]
+
+
+_STAGING_COLUMNS = (
+    "seq",
+    "service_type_id",
+    "department_id",
+    "description",
+    "lat",
+    "long",
+    "address",
+    "channel",
+    "requested_at",
+    "due_at",
+    "closed_at",
+    "closure_reason",
+    "closure_note",
+    "department_code",
+    "source",
+)
+
+_CREATE_STAGING = """
+    DROP TABLE IF EXISTS import_staging;
+    CREATE TEMP TABLE import_staging (
+        seq integer PRIMARY KEY,
+        service_type_id integer NOT NULL,
+        department_id integer NOT NULL,
+        description text NOT NULL,
+        lat double precision NOT NULL,
+        long double precision NOT NULL,
+        address text NOT NULL,
+        channel text NOT NULL,
+        requested_at timestamptz NOT NULL,
+        due_at timestamptz NOT NULL,
+        closed_at timestamptz,
+        closure_reason text,
+        closure_note text NOT NULL,
+        department_code text NOT NULL,
+        source jsonb NOT NULL,
+        geom geometry(Point, 4326),
+        district_id integer,
+        id bigint
+    ) ON COMMIT DROP
+"""
+
+# Each point takes the first district (by id) that covers it, as intake does.
+_ROUTE = """
+    UPDATE import_staging s SET
+        geom = ST_SetSRID(ST_MakePoint(s.long, s.lat), 4326),
+        district_id = (
+            SELECT d.id FROM districts d
+            WHERE d.kind = %(kind)s
+              AND ST_Covers(d.geom, ST_SetSRID(ST_MakePoint(s.long, s.lat), 4326))
+            ORDER BY d.id LIMIT 1
+        )
+"""
+_NUMBER = """
+    DELETE FROM import_staging WHERE district_id IS NULL;
+    -- numbered in input order, so that ids follow the order the rows came in
+    UPDATE import_staging s SET id = n.id
+    FROM (
+        SELECT o.seq, nextval(pg_get_serial_sequence('service_requests', 'id')) AS id
+        FROM (SELECT seq FROM import_staging ORDER BY seq) o
+    ) n
+    WHERE s.seq = n.seq;
+"""
+
+_INSERT = """
+    INSERT INTO service_requests (
+        id, service_type_id, department_id, district_id, description, location, address,
+        status, channel, requested_at, acknowledged_at, due_at, closed_at, closure_reason,
+        closure_note, updated_at
+    )
+    SELECT id, service_type_id, department_id, district_id, description, geom, address,
+           CASE WHEN closed_at IS NULL THEN 'new' ELSE 'closed' END, channel, requested_at,
+           closed_at, due_at, closed_at, closure_reason, closure_note,
+           COALESCE(closed_at, requested_at)
+    FROM import_staging ORDER BY seq;
+
+    INSERT INTO request_events (request_id, kind, at, to_status, public, data)
+    SELECT id, 'created', requested_at, 'new', true,
+           jsonb_build_object('channel', channel, 'department', department_code,
+                              'imported', true) || source
+    FROM import_staging ORDER BY seq;
+
+    INSERT INTO request_events (request_id, kind, at, from_status, to_status, note, public, data)
+    SELECT id, 'closed', closed_at, 'new', 'closed', closure_note, true,
+           jsonb_build_object('reason', closure_reason, 'imported', true)
+    FROM import_staging WHERE closed_at IS NOT NULL ORDER BY seq;
+"""
+
+
+def import_requests(rows: Iterable[HistoricalRequest]) -> ImportResult:
+    """Store historical requests with their events; drop those outside every district.
+
+    Validates every row before writing anything, so a bad row stores nothing. Flushes the
+    session first and writes on its connection; the caller commits.
+
+    :raises DomainError: a row names an unknown service type, department, channel or
+        closure reason, or has naive or inconsistent times.
+    """
+    session = db.session
+    session.flush()
+    types = {st.code: st for st in session.scalars(select(ServiceType))}
+    departments = {
+        code: id_ for code, id_ in session.execute(select(Department.code, Department.id))
+    }
+    department_codes = {v: k for k, v in departments.items()}
+
+    staged: list[tuple[Any, ...]] = []
+    for seq, row in enumerate(rows):
+        staged.append(_stage(seq, row, types, departments, department_codes))
+    if not staged:
+        return ImportResult(imported=0, outside=0, ids=[])
+
+    raw = session.connection().connection.driver_connection
+    kind = current_app.config["ROUTING_DISTRICT_KIND"]
+    with raw.cursor() as cur:
+        cur.execute(_CREATE_STAGING)
+        columns = ", ".join(_STAGING_COLUMNS)
+        with cur.copy(f"COPY import_staging ({columns}) FROM STDIN") as copy:
+            for values in staged:
+                copy.write_row(values)
+        cur.execute(_ROUTE, {"kind": kind})
+        cur.execute(_NUMBER)
+        cur.execute(_INSERT)
+        cur.execute("SELECT id FROM import_staging ORDER BY seq")
+        ids = [r[0] for r in cur.fetchall()]
+        cur.execute("DROP TABLE import_staging")
+    return ImportResult(imported=len(ids), outside=len(staged) - len(ids), ids=ids)
+
+
+def _stage(
+    seq: int,
+    row: HistoricalRequest,
+    types: dict[str, ServiceType],
+    departments: dict[str, int],
+    department_codes: dict[int, str],
+) -> tuple[Any, ...]:
+    where = f"row {seq + 1}"
+    st = types.get(row.service_code)
+    if st is None:
+        raise DomainError(f"{where}: unknown service code {row.service_code!r}.")
+    if row.department_code is None:
+        department_id = st.department_id
+    elif row.department_code in departments:
+        department_id = departments[row.department_code]
+    else:
+        raise DomainError(f"{where}: unknown department {row.department_code!r}.")
+    if row.channel not in CHANNELS:
+        raise DomainError(f"{where}: unknown channel {row.channel!r}.")
+    for name in ("requested_at", "due_at", "closed_at"):
+        moment = getattr(row, name)
+        if moment is not None and moment.tzinfo is None:
+            raise DomainError(f"{where}: {name} must carry a timezone.")
+    reason = row.closure_reason
+    if row.closed_at is None:
+        reason = None
+    elif reason not in CLOSURE_REASONS:
+        raise DomainError(f"{where}: a closed request needs a reason among {CLOSURE_REASONS}.")
+    description = (row.description or "").strip() or st.name
+    return (
+        seq,
+        st.id,
+        department_id,
+        description,
+        float(row.lat),
+        float(row.long),
+        (row.address or "").strip()[:400],
+        row.channel,
+        row.requested_at,
+        row.due_at or compute_due_at(row.requested_at, st),
+        row.closed_at,
+        reason,
+        row.closure_note or "",
+        department_codes[department_id],
+        json.dumps(row.source or {}, separators=(",", ":")),
+    )
