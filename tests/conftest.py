@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 
 import psycopg
@@ -58,7 +58,11 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
         with self.arrived:
-            self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+            self.messages.append(
+                message_from_bytes(
+                    envelope.original_content or envelope.content, policy=policy.default
+                )
+            )
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.arrived.notify_all()
         return "250 Message accepted for delivery"

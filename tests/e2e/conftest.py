@@ -104,8 +104,10 @@ def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
         db.engine.dispose()
 
     procs: list[subprocess.Popen] = []
+    logs = []
     try:
-        web_log = open(log_dir / "gunicorn.log", "w")  # noqa: SIM115 (closed with the process)
+        web_log = open(log_dir / "gunicorn.log", "w")  # noqa: SIM115 (closed in finally)
+        logs.append(web_log)
         web = subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"],
             cwd=ROOT,
@@ -115,6 +117,7 @@ def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
         )
         procs.append(web)
         worker_log = open(log_dir / "worker.log", "w")  # noqa: SIM115
+        logs.append(worker_log)
         worker = subprocess.Popen(
             [str(BIN / "flask"), "--app", "wsgi", "worker"],
             cwd=ROOT,
@@ -133,6 +136,9 @@ def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+        for log in logs:
+            log.close()
         app.extensions["rq"].redis.flushdb()
 
 
