@@ -245,8 +245,14 @@ def add_recent_requests(
             reason = rng.choices(
                 ["fixed", "duplicate", "no_action_needed", "referred"], weights=[14, 2, 2, 1]
             )[0]
-            requests_service.close(sr, reason=reason, actor_id=agent_id, note=_CLOSE_NOTES[reason])
+            # most work lands inside its SLA and some runs late, as in a real department
+            sla = sr.due_at - requested_at
+            closed_at = min(requested_at + sla * rng.uniform(0.1, 1.6), now)
+            requests_service.close(
+                sr, reason=reason, actor_id=agent_id, note=_CLOSE_NOTES[reason], at=closed_at
+            )
         elif rng.random() < 0.4:
-            requests_service.acknowledge(sr, actor_id=agent_id)
+            acknowledged_at = min(requested_at + timedelta(hours=rng.uniform(0.5, 30)), now)
+            requests_service.acknowledge(sr, actor_id=agent_id, at=acknowledged_at)
     db.session.flush()
     return made

@@ -41,7 +41,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"acknowledged", "assigned", "on_hold"}),
     "acknowledged": frozenset({"assigned", "in_progress", "on_hold"}),
     "assigned": frozenset({"acknowledged", "in_progress", "on_hold"}),
-    "in_progress": frozenset({"assigned", "on_hold"}),
+    "in_progress": frozenset({"acknowledged", "assigned", "on_hold"}),
     "on_hold": frozenset({"acknowledged", "assigned", "in_progress"}),
     "closed": frozenset(),
 }
@@ -60,6 +60,13 @@ class NewRequest:
     email: str = ""
     phone: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
+    #: the city gazetteer's address id, when the location was looked up from it
+    address_id: str = ""
+    #: private ids of the reporter's device and account in an Open311 client app
+    device_id: str = ""
+    account_id: str = ""
+    #: a public URL of a photo hosted by the client (Open311 media_url)
+    media_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -201,11 +208,13 @@ _INSERT_REQUEST = text(
         INSERT INTO service_requests (
             service_type_id, department_id, district_id, description, location, address,
             status, channel, reporter_name, reporter_email, reporter_phone, attributes,
-            requested_at, due_at, updated_at, created_by_id
+            requested_at, due_at, updated_at, created_by_id,
+            address_id, reporter_device_id, reporter_account_id, media_url
         )
         SELECT :service_type_id, :department_id, district.id, :description, point.geom, :address,
                'new', :channel, :name, :email, :phone, CAST(:attributes AS jsonb),
-               :requested_at, :due_at, :requested_at, :actor_id
+               :requested_at, :due_at, :requested_at, :actor_id,
+               :address_id, :device_id, :account_id, :media_url
         FROM district, point
         RETURNING id
     ), ev AS (
@@ -289,6 +298,10 @@ def submit_request(
             "requested_at": requested_at,
             "due_at": due_at,
             "actor_id": actor_id,
+            "address_id": (new.address_id or "").strip()[:100],
+            "device_id": (new.device_id or "").strip()[:200],
+            "account_id": (new.account_id or "").strip()[:200],
+            "media_url": (new.media_url or "").strip(),
             "event_data": json.dumps(
                 {"channel": channel, "department": st.department.code}, separators=(",", ":")
             ),
@@ -423,6 +436,7 @@ def _move(
     note: str = "",
     public: bool = True,
     data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> RequestEvent:
     if to not in STATUSES:
         raise DomainError(f"Unknown status {to!r}; use one of {', '.join(STATUSES)}.")
@@ -444,6 +458,7 @@ def _move(
         note=note,
         public=public,
         data=data,
+        at=at,
     )
     if to != "new" and sr.acknowledged_at is None:
         # any staff action on a new request is its acknowledgement (time-to-acknowledge KPI)
@@ -455,9 +470,16 @@ def _move(
     return event
 
 
-def acknowledge(sr: ServiceRequest, *, actor_id: int | None, note: str = "") -> RequestEvent:
+def acknowledge(
+    sr: ServiceRequest, *, actor_id: int | None, note: str = "", at: datetime | None = None
+) -> RequestEvent:
     """Mark a new request as seen by the department."""
-    return _move(sr, "acknowledged", kind="acknowledged", actor_id=actor_id, note=note)
+    return _move(sr, "acknowledged", kind="acknowledged", actor_id=actor_id, note=note, at=at)
+
+
+def return_to_queue(sr: ServiceRequest, *, actor_id: int | None, note: str) -> RequestEvent:
+    """Send an assigned or started request back to its department's queue (crew called off)."""
+    return _move(sr, "acknowledged", kind="status_changed", actor_id=actor_id, note=note)
 
 
 def mark_assigned(
@@ -501,8 +523,11 @@ def close(
     note: str = "",
     photo_id: int | None = None,
     work_order_id: int | None = None,
+    at: datetime | None = None,
 ) -> RequestEvent:
     """Close a request with a reason; the note is public and goes to the reporter.
+
+    `at` is when the work was done, if not now (a crew's completion time, an import).
 
     :raises DomainError: unknown reason.
     :raises Conflict: the request is already closed.
@@ -528,6 +553,7 @@ def close(
         to_status="closed",
         note=note,
         data=data,
+        at=at,
     )
     sr.status = "closed"
     sr.closed_at = event.at

@@ -331,9 +331,8 @@ def create_work_order(
     db.session.flush()
     for sr in srs:
         if sr.status == "assigned":
-            # left "assigned" by an order that ended without moving it; the rules allow
-            # assigned -> assigned only through the queue
-            requests_service.acknowledge(
+            # left "assigned" by an order that ended without moving it
+            requests_service.return_to_queue(
                 sr, actor_id=actor.id, note="Returned to the queue for a new crew."
             )
         requests_service.mark_assigned(
@@ -407,6 +406,7 @@ def complete(
                 note=public_note,
                 photo_id=photo_id,
                 work_order_id=wo.id,
+                at=now,
             )
     db.session.flush()
     return wo
@@ -415,9 +415,8 @@ def complete(
 def cancel(wo: WorkOrder, *, actor: User, reason: str) -> WorkOrder:
     """Call off an open order; its requests go back to the department's queue.
 
-    A request not yet started returns to "acknowledged"; one the crew had started goes
-    "on hold" (the rules have no in_progress -> acknowledged), and either can be dispatched
-    again. The reason stays internal: residents only see that the request awaits a crew.
+    Its open requests return to "acknowledged", ready to be dispatched again. The reason
+    stays internal: residents only see that the request awaits a crew.
 
     :raises Forbidden: the user may not dispatch for the order's department.
     :raises Conflict: the order is completed or cancelled.
@@ -432,16 +431,11 @@ def cancel(wo: WorkOrder, *, actor: User, reason: str) -> WorkOrder:
         raise DomainError("Say why the work order is cancelled.", field="reason")
     wo.status = "cancelled"
     for sr in _locked_requests(wo):
-        if sr.status == "assigned":
-            requests_service.acknowledge(
-                sr, actor_id=actor.id, note="Back in the queue: waiting for a crew."
-            )
-        elif sr.status == "in_progress":
-            requests_service.put_on_hold(
-                sr, actor_id=actor.id, note="Work paused: waiting for a crew."
-            )
-        else:
+        if sr.status not in ("assigned", "in_progress"):
             continue
+        requests_service.return_to_queue(
+            sr, actor_id=actor.id, note="Back in the queue: waiting for a crew."
+        )
         requests_service.add_note(
             sr, actor_id=actor.id, note=f"Work order #{wo.id} cancelled: {reason}", public=False
         )

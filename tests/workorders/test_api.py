@@ -338,7 +338,7 @@ def test_cancel_returns_requests_to_the_queue_and_keeps_the_reason_internal(clie
         assert resp.status_code == 200, resp.get_json()
         assert resp.get_json()["status"] == "cancelled"
     assert fresh(waiting).status == "acknowledged"
-    assert fresh(started).status == "on_hold"
+    assert fresh(started).status == "acknowledged"
     notes = events(fresh(waiting), "note")
     assert [(n.note, n.public) for n in notes] == [
         (f"Work order #{first} cancelled: Truck broke down", False)

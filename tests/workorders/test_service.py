@@ -22,7 +22,7 @@ def test_a_request_left_assigned_can_be_dispatched_again(city):
 
     wo = service.create_work_order([sr.id], city.crew_a.id, actor=dispatcher)
     assert sr.status == "assigned"
-    assert event_kinds(sr) == ["created", "acknowledged", "assigned", "acknowledged", "assigned"]
+    assert event_kinds(sr) == ["created", "acknowledged", "assigned", "status_changed", "assigned"]
     assert events(sr, "assigned")[-1].data["work_order_id"] == wo.id
 
 
