@@ -19,7 +19,9 @@ class Config:
 
     ENV_NAME = "base"
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10}
+    # No pool_pre_ping: it costs a round trip per request on the intake path. A connection
+    # broken by a database restart fails one request, and SQLAlchemy then renews the pool.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "pool_recycle": 1800}
     SQLALCHEMY_RECORD_QUERIES = False
     REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
     #: prefix for rq queue names, so that several installs (or the tests) can share one Redis
@@ -60,6 +62,18 @@ class Config:
     #: werkzeug password hash method; tests use a cheap one
     PASSWORD_HASH_METHOD = "scrypt"
     API_TOKEN_TTL_HOURS = int(_env("API_TOKEN_TTL_HOURS", "720") or 720)
+
+    #: Open311 GeoReport v2: the jurisdiction_id clients may send, and discovery's texts
+    OPEN311_JURISDICTION_ID = _env("OPEN311_JURISDICTION_ID", "city311.example")
+    OPEN311_CONTACT = _env("OPEN311_CONTACT", f"{CITY_NAME} 311")
+    OPEN311_KEY_SERVICE = _env(
+        "OPEN311_KEY_SERVICE",
+        "API keys for submitting requests are issued by the city's 311 administrators.",
+    )
+    #: how long a process trusts an API key it has checked; revocation reaches the others then
+    OPEN311_KEY_CACHE_SECONDS = float(_env("OPEN311_KEY_CACHE_SECONDS", "10") or 10)
+    #: bump when the Open311 API changes, so discovery clients notice
+    OPEN311_CHANGESET = "2026-11-21T00:00:00Z"
 
     # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json
     API_TITLE = "city311 API"

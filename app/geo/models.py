@@ -1,4 +1,4 @@
-"""Districts: the polygons that requests are tagged and routed with."""
+"""Districts: the polygons that requests are tagged and routed with; and the gazetteer."""
 
 from __future__ import annotations
 
@@ -22,3 +22,20 @@ class District(db.Model):
 
     def __repr__(self) -> str:
         return f"<District {self.kind} {self.code}>"
+
+
+class Address(db.Model):
+    """A gazetteer entry: one address of the city's master address list and its point."""
+
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the id in the city's master address repository (Open311 address_id)
+    address_id: Mapped[str] = mapped_column(String(100), unique=True)
+    address: Mapped[str] = mapped_column(String(400))
+    #: lower-cased, punctuation-free form of `address`, for matching typed addresses
+    normalized: Mapped[str] = mapped_column(String(400), index=True)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<Address {self.address_id} {self.address}>"

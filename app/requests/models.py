@@ -115,12 +115,19 @@ class ServiceRequest(db.Model):
     description: Mapped[str] = mapped_column(Text)
     location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
     address: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    #: the city gazetteer's id of the address, when the location came from it
+    address_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
     channel: Mapped[str] = mapped_column(String(20))
     #: private: never in public pages, the Open311 feed or open data
     reporter_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     reporter_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     reporter_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: private identifiers an Open311 client app sends for its user
+    reporter_device_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    reporter_account_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: public: a photo URL the client supplied (Open311 media_url) instead of an upload
+    media_url: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: answers to the service type's questions, keyed by attribute code
     attributes: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, server_default=text("'{}'::jsonb")

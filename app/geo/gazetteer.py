@@ -1,0 +1,75 @@
+"""The city gazetteer: turn an address id or a typed address into a point."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, select
+
+from app.extensions import db
+from app.geo.models import Address
+
+_NOT_WORD = re.compile(r"[^\w]+")
+
+
+def normalize_address(text: str) -> str:
+    """Return the matching form of an address: lower case, words separated by one space."""
+    return _NOT_WORD.sub(" ", (text or "").lower()).strip()
+
+
+@dataclass(frozen=True)
+class Located:
+    address_id: str
+    address: str
+    lat: float
+    long: float
+
+
+def has_gazetteer() -> bool:
+    """Tell whether the city has loaded any addresses."""
+    return bool(db.session.scalar(select(exists().where(Address.id.isnot(None)))))
+
+
+def _located(stmt) -> Located | None:  # type: ignore[no-untyped-def]
+    row = db.session.execute(
+        stmt.with_only_columns(
+            Address.address_id, Address.address, func.ST_Y(Address.geom), func.ST_X(Address.geom)
+        ).limit(1)
+    ).one_or_none()
+    return Located(*row) if row else None
+
+
+def find_by_id(address_id: str) -> Located | None:
+    """Return the gazetteer address with this id, or None."""
+    return _located(select(Address).where(Address.address_id == address_id.strip()))
+
+
+def find_by_text(address: str) -> Located | None:
+    """Return the gazetteer address a typed address names, or None.
+
+    Addresses come "from most specific to most general" ("12 Main St, Riverton, 02100"), so
+    the whole text and its first comma-separated part are both tried, longest first.
+    """
+    candidates = {normalize_address(address), normalize_address(address.split(",")[0])}
+    candidates.discard("")
+    if not candidates:
+        return None
+    return _located(
+        select(Address)
+        .where(Address.normalized.in_(candidates))
+        .order_by(func.length(Address.normalized).desc(), Address.id)
+    )
+
+
+def add_address(address_id: str, address: str, lat: float, long: float) -> Address:
+    """Add or replace one gazetteer entry (flushed, not committed)."""
+    row = db.session.scalar(select(Address).where(Address.address_id == address_id))
+    if row is None:
+        row = Address(address_id=address_id)
+        db.session.add(row)
+    row.address = address.strip()
+    row.normalized = normalize_address(address)
+    row.geom = func.ST_SetSRID(func.ST_MakePoint(long, lat), 4326)
+    db.session.flush()
+    return row

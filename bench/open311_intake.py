@@ -1,0 +1,322 @@
+"""Benchmark Open311 intake: POST requests.json under concurrent load against gunicorn.
+
+It builds a database of its own (city311_bench by default), migrates it, loads a small city
+(two wards, a department, a service type, an API key), starts gunicorn on a free loopback
+port, and drives a bounded number of POSTs with a bounded concurrency from one asyncio
+process (a minimal HTTP/1.1 keep-alive client, so the load generator takes as little of the
+shared CPU as it can). Then, in the same run, it makes the same number of plain single-row
+INSERTs of a request through psycopg, one transaction each, as the floor to compare with.
+
+    .venv/bin/python bench/open311_intake.py --requests 5000 --concurrency 32
+
+It prints figures only; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# the city is -71.10..-71.00 × 42.30..42.35, split into two wards at -71.05
+WARDS = {
+    "1": "MULTIPOLYGON(((-71.10 42.30,-71.05 42.30,-71.05 42.35,-71.10 42.35,-71.10 42.30)))",
+    "2": "MULTIPOLYGON(((-71.05 42.30,-71.00 42.30,-71.00 42.35,-71.05 42.35,-71.05 42.30)))",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare_database(admin_dsn: str, name: str, url: str) -> str:
+    """Create and migrate the bench database, load the city; return an API key."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+    from app.open311 import service as open311
+
+    app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        for code, wkt in WARDS.items():
+            db.session.execute(
+                db.text(
+                    "INSERT INTO districts (kind, code, name, geom) "
+                    "VALUES ('ward', :code, :name, ST_GeomFromText(:wkt, 4326))"
+                ),
+                {"code": code, "name": f"Ward {code}", "wkt": wkt},
+            )
+        db.session.execute(
+            db.text("INSERT INTO departments (code, name) VALUES ('PWD', 'Public Works')")
+        )
+        db.session.execute(
+            db.text(
+                "INSERT INTO service_types (code, name, department_id, sla_value, sla_unit) "
+                "SELECT 'pothole', 'Pothole', id, 72, 'hours' FROM departments"
+            )
+        )
+        _, key = open311.create_key("bench")
+        db.session.commit()
+        db.engine.dispose()
+    return key
+
+
+def start_gunicorn(args: argparse.Namespace, url: str, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "CITY311_ENV": "development",
+        "DATABASE_URL": url,
+        "REDIS_URL": args.redis_url,
+        "RQ_QUEUE_PREFIX": "city311-bench",
+        "MAIL_OUTBOX_DIR": "/tmp/city311-bench-mail",
+    }
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        args.worker_class,
+        "--threads",
+        str(args.threads),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "--keep-alive",
+        "30",
+        "wsgi:app",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+                if b" 200 " in sock.recv(200):
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop(proc)
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def form_body(key: str, n: int, with_contact: bool) -> bytes:
+    fields = {
+        "api_key": key,
+        "service_code": "pothole",
+        "lat": f"{random.uniform(42.301, 42.349):.6f}",
+        "long": f"{random.uniform(-71.099, -71.001):.6f}",
+        "description": f"Deep pothole in the right lane, bench request {n}",
+        "address_string": f"{n} Main St",
+    }
+    if with_contact:
+        fields.update(
+            email=f"resident{n}@example.org", first_name="Bench", last_name=f"Resident{n}"
+        )
+    return urlencode(fields).encode()
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length, close = 0, False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection" and value.strip().lower() == "close":
+            close = True
+    if length:
+        await reader.readexactly(length)
+    return status, close
+
+
+async def drive(port: int, bodies: list[bytes], concurrency: int, time_limit: float) -> dict:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors: list[str] = []
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    deadline = time.monotonic() + time_limit
+
+    async def client() -> None:
+        reader = writer = None
+        while not queue.empty() and time.monotonic() < deadline:
+            body = queue.get_nowait()
+            request = (
+                b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+            started = time.perf_counter()
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(request)
+                status, close = await _read_response(reader)  # type: ignore[arg-type]
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                errors.append(type(exc).__name__)
+                writer = None
+                continue
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+            if close:
+                writer.close()
+                writer = None
+        if writer is not None:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return {
+        "elapsed": time.perf_counter() - started,
+        "latencies": latencies,
+        "statuses": statuses,
+        "errors": errors,
+    }
+
+
+def baseline(dsn: str, count: int) -> float:
+    """Insert `count` requests one row and one transaction at a time; return rows/s."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        st_id, dept_id = conn.execute(
+            "SELECT id, department_id FROM service_types WHERE code = 'pothole'"
+        ).fetchone()
+        district_id = conn.execute("SELECT id FROM districts WHERE code = '1'").fetchone()[0]
+        sql = (
+            "INSERT INTO service_requests (service_type_id, department_id, district_id, "
+            "description, location, address, status, channel, reporter_name, reporter_email, "
+            "reporter_phone, attributes, requested_at, due_at, updated_at) VALUES "
+            "(%s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, 'new', 'open311', "
+            "%s, %s, '', '{}'::jsonb, %s, %s, %s) RETURNING id"
+        )
+        started = time.perf_counter()
+        for n in range(count):
+            now = datetime.now(UTC)
+            conn.execute(
+                sql,
+                (
+                    st_id,
+                    dept_id,
+                    district_id,
+                    f"Deep pothole in the right lane, baseline row {n}",
+                    random.uniform(-71.099, -71.051),
+                    random.uniform(42.301, 42.349),
+                    f"{n} Main St",
+                    "Bench Resident",
+                    f"resident{n}@example.org",
+                    now,
+                    now + timedelta(hours=72),
+                    now,
+                ),
+            ).fetchone()
+        return count / (time.perf_counter() - started)
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--time-limit", type=float, default=120.0, help="seconds, at most")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
+    parser.add_argument("--warmup", type=int, default=200, help="POSTs before measuring")
+    parser.add_argument(
+        "--no-contact", action="store_true", help="omit email/name (no notification outbox row)"
+    )
+    parser.add_argument("--db", default="city311_bench")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+    args = parser.parse_args()
+
+    dsn = f"{args.pg}/{args.db}"
+    url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    key = prepare_database(f"{args.pg}/postgres", args.db, url)
+    port = free_port()
+    proc = start_gunicorn(args, url, port)
+    try:
+        warm = [form_body(key, -n, not args.no_contact) for n in range(1, args.warmup + 1)]
+        asyncio.run(drive(port, warm, args.concurrency, args.time_limit))
+        bodies = [form_body(key, n, not args.no_contact) for n in range(args.requests)]
+        result = asyncio.run(drive(port, bodies, args.concurrency, args.time_limit))
+    finally:
+        stop(proc)
+
+    done = len(result["latencies"])
+    lat = sorted(result["latencies"])
+    rate = done / result["elapsed"]
+    ok = result["statuses"].get(200, 0)
+    print(
+        f"gunicorn {args.worker_class} workers={args.workers}"
+        + (f" threads={args.threads}" if args.worker_class == "gthread" else "")
+        + f", concurrency {args.concurrency}, {done} POST requests.json in "
+        f"{result['elapsed']:.2f} s"
+    )
+    print(f"  throughput   {rate:8.0f} requests/s")
+    print(
+        f"  latency      p50 {percentile(lat, 50) * 1000:.1f} ms   "
+        f"p90 {percentile(lat, 90) * 1000:.1f} ms   p99 {percentile(lat, 99) * 1000:.1f} ms   "
+        f"mean {statistics.fmean(lat) * 1000 if lat else float('nan'):.1f} ms"
+    )
+    print(
+        f"  answers      {json.dumps(result['statuses'])}  not 200: {done - ok}  "
+        f"connection errors: {len(result['errors'])}"
+    )
+    floor = baseline(dsn, done or args.requests)
+    print(f"baseline: {done or args.requests} single-row INSERTs through psycopg (autocommit)")
+    print(f"  throughput   {floor:8.0f} rows/s")
+    print(f"ratio: API {rate / floor:.2f}× the plain INSERT rate")
+
+
+if __name__ == "__main__":
+    main()
