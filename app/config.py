@@ -46,6 +46,8 @@ class Config:
 
     CITY_NAME = _env("CITY_NAME", "City of Riverton")
     CITY_TIMEZONE = _env("CITY_TIMEZONE", "America/New_York")
+    #: intake caches each service type this long per process (edits show up after it)
+    CATALOGUE_CACHE_SECONDS = float(_env("CATALOGUE_CACHE_SECONDS", "30") or 30)
     #: the district kind that defines the jurisdiction and tags each request
     ROUTING_DISTRICT_KIND = _env("ROUTING_DISTRICT_KIND", "ward")
     MAP_TILE_URL = _env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

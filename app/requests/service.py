@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -98,30 +99,76 @@ def list_service_types(*, include_inactive: bool = False) -> list[ServiceType]:
     return list(db.session.scalars(stmt))
 
 
-def get_service_type(code: str) -> ServiceType:
-    """Return the active service type with this code.
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """What intake needs of a service type, cached per process for CATALOGUE_CACHE_SECONDS."""
 
-    :raises DomainError: no active type has this code (400, it is the client's input).
+    id: int
+    code: str
+    name: str
+    department_id: int
+    department_code: str
+    department_name: str
+    sla_value: int
+    sla_unit: str
+    attributes: list[dict[str, Any]]
+
+
+def catalogue_entry(code: str, *, fresh: bool = False) -> CatalogueEntry:
+    """Return the intake view of an active service type, from the cache when it is recent.
+
+    A stale entry can never store a wrong row: the intake statement re-checks the type's id,
+    activity and department, and a mismatch makes submit_request look the type up again.
+
+    :raises DomainError: no active type has this code.
     """
-    st = db.session.scalar(
-        select(ServiceType).where(ServiceType.code == code, ServiceType.active.is_(True))
+    cache: dict[str, tuple[float, CatalogueEntry]] = current_app.extensions.setdefault(
+        "city311_catalogue", {}
     )
-    if st is None:
+    now = time.monotonic()
+    hit = cache.get(code)
+    if (
+        hit is not None
+        and not fresh
+        and now - hit[0] < current_app.config["CATALOGUE_CACHE_SECONDS"]
+    ):
+        return hit[1]
+    row = db.session.execute(
+        select(
+            ServiceType.id,
+            ServiceType.code,
+            ServiceType.name,
+            ServiceType.department_id,
+            Department.code,
+            Department.name,
+            ServiceType.sla_value,
+            ServiceType.sla_unit,
+            ServiceType.attributes,
+        )
+        .join(Department, Department.id == ServiceType.department_id)
+        .where(ServiceType.code == code, ServiceType.active.is_(True))
+    ).one_or_none()
+    if row is None:
+        cache.pop(code, None)
         raise DomainError(
             f"Unknown service code {code!r}: GET /api/v1/services lists the valid codes.",
             field="service_code",
         )
-    return st
+    entry = CatalogueEntry(*row)
+    cache[code] = (now, entry)
+    return entry
 
 
-def compute_due_at(requested_at: datetime, st: ServiceType) -> datetime:
+def compute_due_at(requested_at: datetime, st: ServiceType | CatalogueEntry) -> datetime:
     """Return when a request of this type is due under its SLA."""
     if st.sla_unit == "business_days":
         return add_business_days(requested_at, st.sla_value, city_tz())
     return requested_at + timedelta(hours=st.sla_value)
 
 
-def validate_attributes(st: ServiceType, answers: dict[str, Any]) -> dict[str, Any]:
+def validate_attributes(
+    st: ServiceType | CatalogueEntry, answers: dict[str, Any]
+) -> dict[str, Any]:
     """Check answers against the type's questions; return them normalised.
 
     Answers to unknown questions are dropped: clients send extras that mean nothing here.
@@ -216,6 +263,11 @@ _INSERT_REQUEST = text(
                :requested_at, :due_at, :requested_at, :actor_id,
                :address_id, :device_id, :account_id, :media_url
         FROM district, point
+        -- the caller's (possibly cached) view of the service type must still be true
+        WHERE EXISTS (
+            SELECT 1 FROM service_types st
+            WHERE st.id = :service_type_id AND st.active AND st.department_id = :department_id
+        )
         RETURNING id
     ), ev AS (
         INSERT INTO request_events (request_id, kind, at, actor_id, to_status, public, data)
@@ -274,18 +326,72 @@ def submit_request(
     email = (new.email or "").strip().lower()
     if email and not _EMAIL.match(email):
         raise DomainError(f"{new.email!r} is not an email address.", field="email")
-    st = get_service_type(new.service_code)
-    answers = validate_attributes(st, new.attributes or {})
-
     requested_at = requested_at or utcnow()
+    # A refusal may come from a cached view of the type that has since changed (its
+    # questions, department or activity): then decide again on the type as it is now.
+    st = catalogue_entry(new.service_code)
+    try:
+        row = _insert(new, st, channel, description, email, requested_at, actor_id)
+    except DomainError:
+        fresh = catalogue_entry(new.service_code, fresh=True)
+        if fresh == st:
+            raise
+        st, row = fresh, _insert(new, fresh, channel, description, email, requested_at, actor_id)
+    else:
+        if row is None:
+            fresh = catalogue_entry(new.service_code, fresh=True)
+            if fresh != st:
+                st = fresh
+                row = _insert(new, st, channel, description, email, requested_at, actor_id)
+    if row is None:
+        raise OutsideJurisdiction(
+            f"The location ({new.lat:.5f}, {new.long:.5f}) is outside "
+            f"{current_app.config['CITY_NAME']}: we can only take requests inside the city.",
+            field="location",
+        )
+    request_id, district_code, district_name, due_at = row
+    photo_id = None
+    if photo is not None:
+        photo_id = media.attach_photo(photo, kind="report", request_id=request_id).id
+    signals.request_submitted.send(
+        current_app._get_current_object(),
+        request_id=request_id,
+        reporter_email=email,
+        channel=channel,
+    )
+    return SubmittedRequest(
+        id=request_id,
+        status="new",
+        service_code=st.code,
+        service_name=st.name,
+        department_code=st.department_code,
+        department_name=st.department_name,
+        district_code=district_code,
+        district_name=district_name,
+        requested_at=requested_at,
+        due_at=due_at,
+        photo_id=photo_id,
+    )
+
+
+def _insert(
+    new: NewRequest,
+    st: CatalogueEntry,
+    channel: str,
+    description: str,
+    email: str,
+    requested_at: datetime,
+    actor_id: int | None,
+) -> tuple[int, str, str, datetime] | None:
+    """Run the intake statement; return (id, district code, district name, due_at) or None."""
+    answers = validate_attributes(st, new.attributes or {})
     due_at = compute_due_at(requested_at, st)
-    kind = current_app.config["ROUTING_DISTRICT_KIND"]
     row = db.session.execute(
         _INSERT_REQUEST,
         {
             "lat": new.lat,
             "long": new.long,
-            "district_kind": kind,
+            "district_kind": current_app.config["ROUTING_DISTRICT_KIND"],
             "service_type_id": st.id,
             "department_id": st.department_id,
             "description": description,
@@ -303,39 +409,11 @@ def submit_request(
             "account_id": (new.account_id or "").strip()[:200],
             "media_url": (new.media_url or "").strip(),
             "event_data": json.dumps(
-                {"channel": channel, "department": st.department.code}, separators=(",", ":")
+                {"channel": channel, "department": st.department_code}, separators=(",", ":")
             ),
         },
     ).one_or_none()
-    if row is None:
-        raise OutsideJurisdiction(
-            f"The location ({new.lat:.5f}, {new.long:.5f}) is outside "
-            f"{current_app.config['CITY_NAME']}: we can only take requests inside the city.",
-            field="location",
-        )
-    request_id, district_code, district_name = row
-    photo_id = None
-    if photo is not None:
-        photo_id = media.attach_photo(photo, kind="report", request_id=request_id).id
-    signals.request_submitted.send(
-        current_app._get_current_object(),
-        request_id=request_id,
-        reporter_email=email,
-        channel=channel,
-    )
-    return SubmittedRequest(
-        id=request_id,
-        status="new",
-        service_code=st.code,
-        service_name=st.name,
-        department_code=st.department.code,
-        department_name=st.department.name,
-        district_code=district_code,
-        district_name=district_name,
-        requested_at=requested_at,
-        due_at=due_at,
-        photo_id=photo_id,
-    )
+    return None if row is None else (row[0], row[1], row[2], due_at)
 
 
 # ---------------------------------------------------------------------------------------------

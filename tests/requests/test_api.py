@@ -304,7 +304,7 @@ def test_unknown_request_is_a_json_404(client, city):
 
 def make_due(code: str, due_in_hours: float, point=WARD_1_POINT) -> int:
     """Submit a request whose SLA falls due `due_in_hours` from now (negative: overdue)."""
-    st = service.get_service_type(code)
+    st = service.catalogue_entry(code)
     sla = timedelta(hours=st.sla_value)
     requested_at = datetime.now(UTC) + timedelta(hours=due_in_hours) - sla
     new = service.NewRequest(

@@ -74,3 +74,18 @@ def test_close_and_reopen_record_events(city):
         select(RequestEvent.kind).where(RequestEvent.request_id == sr.id).order_by(RequestEvent.id)
     ).all()
     assert kinds == ["created", "acknowledged", "closed", "reopened"]
+
+
+def test_a_cached_service_type_never_routes_with_stale_data(city):
+    first = service.submit_request(new(), channel="web")  # caches the pothole type
+    assert first.department_code == "PWD"
+    city.pothole.department_id = city.parks.id  # re-homed while the cache still says PWD
+    db.session.flush()
+    moved = service.submit_request(new(), channel="web")
+    assert moved.department_code == "PARKS"
+    assert db.session.get(ServiceRequest, moved.id).department_id == city.parks.id
+
+    city.pothole.active = False
+    db.session.flush()
+    with pytest.raises(DomainError, match="Unknown service code"):
+        service.submit_request(new(), channel="web")
