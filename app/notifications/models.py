@@ -33,10 +33,9 @@ class Outbox(db.Model):
     __table_args__ = (
         CheckConstraint(enum_check("status", OUTBOX_STATUSES), name="status"),
         CheckConstraint(enum_check("channel", CHANNELS), name="channel"),
-        # one receipt and one closure notice per request and recipient, however often retried
-        UniqueConstraint(
-            "event", "request_id", "recipient", name="uq_outbox_event_request_recipient"
-        ),
+        # one receipt per request, and one closure notice per closing, however often
+        # retried; a request reopened and fixed again owes a new closure notice
+        UniqueConstraint("event", "request_id", "recipient", "dedupe_key", name="uq_outbox_once"),
         Index(
             "ix_outbox_due",
             "next_attempt_at",
@@ -51,6 +50,9 @@ class Outbox(db.Model):
     )
     recipient: Mapped[str] = mapped_column(String(254))
     channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    #: what makes this notice distinct from an earlier one of the same event: for a closure,
+    #: the id of the closing event; empty for a receipt
+    dedupe_key: Mapped[str] = mapped_column(String(40), default="", server_default="")
     #: everything the message needs that may change later (note, photo id, work order id)
     payload: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, server_default=text("'{}'::jsonb")

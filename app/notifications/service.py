@@ -24,21 +24,28 @@ SILENT_CHANNELS = frozenset({"import"})
 
 _INSERT_OUTBOX = text(
     """
-    INSERT INTO outbox (event, request_id, recipient, channel, payload, status, attempts,
-                        next_attempt_at)
-    VALUES (:event, :request_id, :recipient, 'email', CAST(:payload AS jsonb), 'pending', 0,
-            :now)
-    ON CONFLICT (event, request_id, recipient) DO NOTHING
+    INSERT INTO outbox (event, request_id, recipient, dedupe_key, channel, payload, status,
+                        attempts, next_attempt_at)
+    VALUES (:event, :request_id, :recipient, :dedupe_key, 'email', CAST(:payload AS jsonb),
+            'pending', 0, :now)
+    ON CONFLICT (event, request_id, recipient, dedupe_key) DO NOTHING
     RETURNING id
     """
 )
 
 
-def queue_email(event: str, request_id: int, recipient: str, payload: dict[str, Any]) -> int | None:
+def queue_email(
+    event: str,
+    request_id: int,
+    recipient: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str = "",
+) -> int | None:
     """Write an outbox row and enqueue its delivery after commit; return its id.
 
-    Return None when the same notice is already owed to this recipient (one receipt and
-    one closure notice per request), so that nothing is sent twice.
+    Return None when the same notice is already owed to this recipient (one receipt per
+    request, one closure notice per closing), so that nothing is sent twice.
     """
     recipient = (recipient or "").strip()
     if not recipient:
@@ -49,6 +56,7 @@ def queue_email(event: str, request_id: int, recipient: str, payload: dict[str, 
             "event": event,
             "request_id": request_id,
             "recipient": recipient,
+            "dedupe_key": dedupe_key,
             "payload": json.dumps(payload, separators=(",", ":")),
             "now": utcnow(),
         },
@@ -78,6 +86,7 @@ def on_request_closed(
     photo_id: int | None,
     work_order_id: int | None,
     reporter_email: str,
+    event_id: int,
     **_: Any,
 ) -> None:
     """Owe the reporter a closure notice with the crew's note and completion photo."""
@@ -94,6 +103,7 @@ def on_request_closed(
             "photo_id": photo_id,
             "work_order_id": work_order_id,
         },
+        dedupe_key=str(event_id),
     )
 
 

@@ -647,6 +647,7 @@ def close(
     signals.request_closed.send(
         app,
         request_id=sr.id,
+        event_id=event.id,
         reason=reason,
         note=note,
         photo_id=photo_id,

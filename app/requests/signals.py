@@ -10,8 +10,8 @@ _signals = Namespace()
 #: sent after a request is stored. kwargs: request_id, reporter_email, channel
 request_submitted = _signals.signal("request-submitted")
 
-#: sent after a request closes. kwargs: request_id, reason, note, photo_id (or None),
-#: work_order_id (or None), reporter_email
+#: sent after a request closes. kwargs: request_id, event_id (of the 'closed' event), reason,
+#: note, photo_id (or None), work_order_id (or None), reporter_email
 request_closed = _signals.signal("request-closed")
 
 #: sent on every status change. kwargs: request_id, from_status, to_status

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from app.core.queue import get_queue
 from app.extensions import db
 from app.notifications import service
+from app.notifications.models import Outbox
+from app.requests import service as requests_service
 from tests.notifications.conftest import REPORTER, close_with_photo, outbox_rows, submit
 
 
@@ -66,3 +70,16 @@ def test_the_same_notice_is_owed_only_once(city):
     assert [r.id for r in outbox_rows(sr.id, "receipt")] == [first]
     db.session.commit()
     assert get_queue("notifications").job_ids == [f"outbox-{first}"]
+
+
+def test_a_request_fixed_again_after_reopening_owes_a_new_closure_notice(city):
+    sr = submit()
+    requests_service.close(sr, reason="fixed", actor_id=None, note="Patched")
+    requests_service.reopen(sr, actor_id=None, note="Resident says it is still there")
+    requests_service.close(sr, reason="fixed", actor_id=None, note="Resurfaced properly")
+    rows = db.session.scalars(
+        select(Outbox)
+        .where(Outbox.request_id == sr.id, Outbox.event == "closed")
+        .order_by(Outbox.id)
+    ).all()
+    assert [r.payload["note"] for r in rows] == ["Patched", "Resurfaced properly"]
