@@ -45,6 +45,14 @@ ensure_system_packages() {
   fi
 }
 
+# The browser journeys drive Debian's Chromium through Playwright (no browser download).
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    say "Installing Chromium for the browser tests"
+    apt_install chromium
+  fi
+}
+
 ensure_services() {
   if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
     say "Starting PostgreSQL"

@@ -28,6 +28,7 @@ E2E_DB = f"{TEST_DB}_e2e"
 E2E_REDIS = os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
+E2E_TILE_HOST = "http://tiles.e2e.invalid"
 
 
 @dataclass
@@ -82,6 +83,8 @@ def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "OUTBOX_SWEEP_SECONDS": "2",
         "OUTBOX_BACKOFF_SECONDS": "1",
+        # never fetch real map tiles; browser tests answer this host with a blank tile
+        "MAP_TILE_URL": f"{E2E_TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
     }
     app = create_app(
         "development",
