@@ -462,15 +462,25 @@ def public_events(sr: ServiceRequest) -> list[RequestEvent]:
     return [e for e in sr.events if e.public]
 
 
-def public_photo_ids(sr: ServiceRequest) -> list[int]:
-    """Return the ids of the request's photos that the public may see: report and completion."""
+def public_photos(sr: ServiceRequest) -> list[tuple[int, str]]:
+    """Return (id, kind) of the photos the public may see: the report's, then each fix's."""
     from app.media.models import Photo
 
-    ids = list(
-        db.session.scalars(select(Photo.id).where(Photo.request_id == sr.id).order_by(Photo.id))
-    )
-    ids += [e.data["photo_id"] for e in sr.events if e.public and e.data.get("photo_id")]
-    return ids
+    photos = [
+        (pid, "report")
+        for pid in db.session.scalars(
+            select(Photo.id).where(Photo.request_id == sr.id).order_by(Photo.id)
+        )
+    ]
+    photos += [
+        (e.data["photo_id"], "after") for e in sr.events if e.public and e.data.get("photo_id")
+    ]
+    return list(dict.fromkeys(photos))
+
+
+def public_photo_ids(sr: ServiceRequest) -> list[int]:
+    """Return the ids of the photos the public may see, report first."""
+    return [pid for pid, _ in public_photos(sr)]
 
 
 # ---------------------------------------------------------------------------------------------

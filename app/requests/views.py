@@ -26,7 +26,7 @@ from app.core.errors import DomainError, InvalidPhoto, PhotoTooLarge
 from app.extensions import db
 from app.media import service as media
 from app.requests import service
-from app.requests.api import lat_long, unique_photo_ids
+from app.requests.api import lat_long
 from app.requests.models import ServiceType
 from app.requests.schemas import form_attributes
 
@@ -218,7 +218,9 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
                 field = f"attr:{field}"
             errors[field] = err.message
             if photo is not None:
-                errors.setdefault("photo", "Choose the photo again.")
+                errors.setdefault(
+                    "photo", "Your photo was not kept: choose it again before sending."
+                )
         else:
             db.session.commit()
             track = url_for("requests.track", request_id=result.id)
@@ -274,5 +276,5 @@ def track(request_id: int) -> str:
         closure_words=CLOSURE_WORDS,
         event_words=EVENT_WORDS,
         events=service.public_events(sr),
-        photo_ids=unique_photo_ids(sr),
+        photos=service.public_photos(sr),
     )

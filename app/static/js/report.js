@@ -72,12 +72,19 @@
 
   if (window.L && mapEl) {
     mapEl.hidden = false;
-    map = L.map(mapEl).setView(
-      [parseFloat(mapEl.getAttribute("data-lat")), parseFloat(mapEl.getAttribute("data-long"))],
-      parseInt(mapEl.getAttribute("data-zoom"), 10)
-    );
+    map = L.map(mapEl);
     var bounds = mapEl.getAttribute("data-bounds");
-    if (bounds) map.fitBounds(JSON.parse(bounds));
+    // One first view, without animation: a zoom still running would swallow the setView
+    // of a quick "Use my location" tap.
+    if (bounds) {
+      map.fitBounds(JSON.parse(bounds), { animate: false });
+    } else {
+      map.setView(
+        [parseFloat(mapEl.getAttribute("data-lat")), parseFloat(mapEl.getAttribute("data-long"))],
+        parseInt(mapEl.getAttribute("data-zoom"), 10),
+        { animate: false }
+      );
+    }
     var tiles = L.tileLayer(mapEl.getAttribute("data-tile-url"), {
       attribution: mapEl.getAttribute("data-attribution"),
       maxZoom: 19
