@@ -87,11 +87,25 @@ def enqueue_after_commit(
 
     Enqueueing before the commit lets a fast worker look for rows that are not yet visible.
     """
+    call_after_commit(enqueue_now, func, *args, queue=queue, job_id=job_id)
+
+
+def call_after_commit(func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Call `func` once the current transaction commits; forget it on rollback.
+
+    It must not raise for an unreachable Redis: the work it starts is recorded in the
+    database, and a periodic sweep picks it up.
+    """
     # Begin the transaction now if nothing has yet: otherwise a rollback would not fire
-    # after_rollback and the job would leak into the next commit.
+    # after_rollback and the call would leak into the next commit.
     db.session.connection()
-    pending = db.session.info.setdefault("pending_jobs", [])
-    pending.append((queue, func, args, job_id))
+    pending = db.session.info.setdefault("pending_calls", [])
+    pending.append((func, args, kwargs))
+
+
+def redis_key(name: str) -> str:
+    """Return a Redis key in this install's namespace (RQ_QUEUE_PREFIX)."""
+    return f"{current_app.config['RQ_QUEUE_PREFIX']}:{name}"
 
 
 def enqueue_now(
@@ -111,16 +125,19 @@ def enqueue_now(
 
 @event.listens_for(Session, "after_commit")
 def _push_pending_jobs(session: Session) -> None:
-    pending = session.info.pop("pending_jobs", None)
+    pending = session.info.pop("pending_calls", None)
     if not pending:
         return
-    for queue, func, args, job_id in pending:
-        enqueue_now(func, *args, queue=queue, job_id=job_id)
+    for func, args, kwargs in pending:
+        try:
+            func(*args, **kwargs)
+        except Exception:  # the commit has happened; a failed follow-up must not undo it
+            log.exception("after-commit call %s failed", getattr(func, "__name__", func))
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending_jobs(session: Session) -> None:
-    session.info.pop("pending_jobs", None)
+    session.info.pop("pending_calls", None)
 
 
 def register_periodic(app: Flask, func: Callable[[], Any], every_seconds: float) -> None:

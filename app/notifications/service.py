@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from app.core.clock import utcnow
-from app.core.queue import enqueue_after_commit
+from app.core.queue import call_after_commit
 from app.extensions import db
 from app.notifications import tasks
 from app.requests import signals
@@ -62,9 +62,7 @@ def queue_email(
         },
     ).scalar_one_or_none()
     if outbox_id is not None:
-        enqueue_after_commit(
-            tasks.deliver, outbox_id, queue="notifications", job_id=f"outbox-{outbox_id}"
-        )
+        call_after_commit(tasks.wake)
     return outbox_id
 
 

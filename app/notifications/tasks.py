@@ -1,16 +1,18 @@
-"""Jobs of the notifications queue: deliver one outbox row, and sweep for what is still owed.
+"""Jobs of the notifications queue: drain the outbox, deliver one row, sweep for what is owed.
 
-PostgreSQL is the record of what was sent; Redis may lose a job at any time. A delivery job
-therefore checks the row before it sends and marks it in the same breath, and the sweeper
-re-enqueues every row that is still pending once its time has come. Delivery is at least
-once: a crash between the SMTP reply and the commit sends the message again, under the same
-Message-ID.
+PostgreSQL is the record of what was sent; Redis may lose a job at any time. Intake only
+raises a wake-up flag in Redis (one cheap SET NX per committed notice); the first wake-up
+of a burst enqueues one drain job, which delivers every due row, each in its own
+transaction. The periodic sweep wakes a drain whenever due rows wait and none is on its way,
+so a lost job or flag costs a delay, never a message. Delivery is at least once: a crash
+between the SMTP reply and the commit sends the message again, under the same Message-ID.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -19,7 +21,7 @@ from rq.job import Job
 from sqlalchemy import select
 
 from app.core.clock import utcnow
-from app.core.queue import enqueue_now, state
+from app.core.queue import enqueue_now, redis_key, state
 from app.extensions import db
 from app.notifications import mail
 from app.notifications.models import Outbox
@@ -32,6 +34,66 @@ MAX_BACKOFF = timedelta(hours=6)
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, TimeoutError)
 #: rq job states in which a delivery is already on its way
 _LIVE_JOB_STATES = {"queued", "started", "scheduled", "deferred"}
+#: a wake-up flag outlives a lost drain job by at most this long
+WAKE_TTL_SECONDS = 60
+#: a drain hands over to a fresh job after this long, so other jobs get their turn
+DRAIN_SECONDS = 60.0
+DRAIN_BATCH = 100
+
+
+def _wake_key() -> str:
+    return redis_key("outbox:wake")
+
+
+def wake() -> bool:
+    """Make sure a drain job is on its way; return whether this call enqueued one.
+
+    Called after each commit that owes a notice. Only the first call of a burst pays for an
+    rq enqueue; the others find the flag up and return at once. Redis being down is fine:
+    the row waits in PostgreSQL for the sweep.
+    """
+    try:
+        if not state().redis.set(_wake_key(), "1", nx=True, ex=WAKE_TTL_SECONDS):
+            return False
+    except RedisError as exc:
+        log.warning("outbox wake-up: Redis is unreachable (%s); the sweep will deliver", exc)
+        return False
+    return enqueue_now(drain, queue="notifications")
+
+
+def due_ids(limit: int) -> list[int]:
+    """Return the ids of pending rows whose time has come, oldest first."""
+    ids = db.session.scalars(
+        select(Outbox.id)
+        .where(Outbox.status == "pending", Outbox.next_attempt_at <= utcnow())
+        .order_by(Outbox.next_attempt_at, Outbox.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()  # end the read; each delivery has a transaction of its own
+    return list(ids)
+
+
+def drain() -> int:
+    """Deliver every due outbox row; return how many were sent."""
+    started = time.monotonic()
+    sent = 0
+    # Lower the flag before reading: a notice committed from now on raises it again and
+    # wakes another drain, and one committed before is visible to the read below.
+    state().redis.delete(_wake_key())
+    while True:
+        ids = due_ids(DRAIN_BATCH)
+        if not ids:
+            return sent
+        progress = False
+        for outbox_id in ids:
+            result = deliver(outbox_id)
+            sent += result == "sent"
+            progress = progress or result != "skipped"
+        if not progress:
+            return sent  # all held by other workers, or not due any more
+        if time.monotonic() - started > DRAIN_SECONDS:
+            wake()
+            return sent
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -116,50 +178,45 @@ def _log_failure(
         )
 
 
-def sweep_outbox(limit: int = 500) -> int:
-    """Enqueue delivery of every pending row whose time has come; return how many.
+def sweep_outbox(limit: int = 1) -> int:
+    """Wake a drain when due rows wait and no drain is on its way; return 1 if it did.
 
-    Rows whose job is still waiting in Redis are left alone, so that a backlog is not
-    enqueued again on every sweep. The job id carries the attempt count: a retry is never
-    merged with the job of an earlier attempt.
+    This is what makes a lost job, a lost flag or an outage of Redis cost a delay only.
     """
-    rows = db.session.execute(
-        select(Outbox.id, Outbox.attempts)
-        .where(Outbox.status == "pending", Outbox.next_attempt_at <= utcnow())
-        .order_by(Outbox.next_attempt_at, Outbox.id)
-        .limit(limit)
-    ).all()
-    db.session.rollback()  # end the read; the jobs do the rest in their own transactions
-    if not rows:
+    if not due_ids(limit):
         return 0
-    live = _live_job_ids([f"outbox-{i}" for i, _ in rows] + [f"outbox-{i}-{n}" for i, n in rows])
-    if live is None:
-        return 0
-    enqueued = 0
-    for outbox_id, attempts in rows:
-        job_id = f"outbox-{outbox_id}-{attempts}"
-        if job_id in live or (attempts == 0 and f"outbox-{outbox_id}" in live):
-            continue
-        if not enqueue_now(deliver, outbox_id, queue="notifications", job_id=job_id):
-            break  # Redis went away; the next sweep starts over
-        enqueued += 1
-    if enqueued:
-        log.info("outbox sweep enqueued %s deliveries", enqueued)
-    return enqueued
-
-
-def _live_job_ids(job_ids: list[str]) -> set[str] | None:
-    """Return which of these jobs are queued or running; None when Redis is unreachable."""
     try:
-        with state().redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hget(Job.key_for(job_id), "status")
-            statuses = pipe.execute()
+        live = _live_drain()
     except RedisError as exc:
         log.warning("outbox sweep: Redis is unreachable (%s); will try again", exc)
-        return None
-    return {
-        job_id
-        for job_id, status in zip(job_ids, statuses, strict=True)
-        if status is not None and status.decode() in _LIVE_JOB_STATES
-    }
+        return 0
+    if live:
+        return 0
+    state().redis.delete(_wake_key())  # a flag whose job was lost would block every wake()
+    if wake():
+        log.info("outbox sweep: undelivered notices found, drain enqueued")
+        return 1
+    return 0
+
+
+def _live_drain() -> bool:
+    """Tell whether a drain job is queued or running."""
+    redis = state().redis
+    queue = state().queues["notifications"]
+    job_ids = queue.job_ids + queue.started_job_registry.get_job_ids()
+    if not job_ids:
+        return False
+    with redis.pipeline(transaction=False) as pipe:
+        for job_id in job_ids:
+            pipe.hget(Job.key_for(job_id), "description")
+            pipe.hget(Job.key_for(job_id), "status")
+        values = pipe.execute()
+    for description, status in zip(values[::2], values[1::2], strict=True):
+        if (
+            description is not None
+            and description.decode().startswith(f"{drain.__module__}.drain(")
+            and status is not None
+            and status.decode() in _LIVE_JOB_STATES
+        ):
+            return True
+    return False

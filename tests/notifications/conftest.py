@@ -75,3 +75,11 @@ def restore_config(app):
     yield app.config
     app.config.clear()
     app.config.update(saved)
+
+
+def queued_drains() -> int:
+    """Count the outbox drain jobs waiting in the real Redis queue."""
+    from app.core.queue import get_queue
+
+    queue = get_queue("notifications")
+    return sum(1 for job in queue.jobs if job.func_name == "app.notifications.tasks.drain")

@@ -15,7 +15,13 @@ from app.core.queue import AppJob, QueueState, get_queue
 from app.extensions import db
 from app.notifications import tasks
 from tests.conftest import free_port
-from tests.notifications.conftest import close_with_photo, outbox_rows, parts, submit
+from tests.notifications.conftest import (
+    close_with_photo,
+    outbox_rows,
+    parts,
+    queued_drains,
+    submit,
+)
 
 
 def make_due(row) -> None:
@@ -23,10 +29,13 @@ def make_due(row) -> None:
     db.session.commit()
 
 
-def perform(app: Flask, job_id: str):
-    """Run a job as the worker would: fetched from Redis, in the worker's app context."""
+def perform_drain(app: Flask) -> int:
+    """Run the queued drain job as the worker would: from Redis, in the worker's app context."""
+    [job_id] = [
+        j.id for j in get_queue("notifications").jobs if j.func_name.endswith("tasks.drain")
+    ]
     job = Job.fetch(job_id, connection=app.extensions["rq"].redis)
-    assert job.func is tasks.deliver
+    assert job.func is tasks.drain
     saved, AppJob.flask_app = AppJob.flask_app, app
     try:
         return job.perform()
@@ -59,10 +68,10 @@ def test_smtp_down_is_retried_with_backoff_then_swept_and_delivered(
 
     restore_config["SMTP_PORT"] = real_port
     make_due(row)
-    assert tasks.sweep_outbox() == 1
-    assert f"outbox-{row.id}-1" in get_queue("notifications").job_ids
+    assert queued_drains() == 1  # woken by the receipt's commit and still waiting...
+    assert tasks.sweep_outbox() == 0  # ...so the sweep wakes no other
 
-    assert perform(app, f"outbox-{row.id}-1") == "sent"
+    assert perform_drain(app) == 1
     [msg] = mailbox.wait_for(1)
     assert str(sr.id) in msg["Subject"]
     db.session.refresh(row)
@@ -152,12 +161,11 @@ def test_redis_down_at_commit_loses_nothing(app, city, mailbox, redis_down):
 
     app.extensions["rq"] = redis_down  # Redis is back
     queue = get_queue("notifications")
-    assert queue.count == 0  # the jobs pushed at commit time are gone
-    assert tasks.sweep_outbox() == 2
-    assert sorted(queue.job_ids) == sorted(f"outbox-{r.id}-0" for r in rows)
+    assert queue.count == 0  # nothing reached Redis at commit time
+    assert tasks.sweep_outbox() == 1
+    assert queued_drains() == 1
 
-    for r in rows:
-        assert perform(app, f"outbox-{r.id}-0") == "sent"
+    assert perform_drain(app) == 2
     messages = mailbox.wait_for(2)
     closed = next(m for m in messages if "is fixed" in m["Subject"])
     assert "Cold patch applied." in parts(closed)[0]
@@ -166,19 +174,37 @@ def test_redis_down_at_commit_loses_nothing(app, city, mailbox, redis_down):
         assert r.status == "sent"
 
 
-def test_sweep_leaves_rows_whose_job_is_still_queued(city):
-    sr = submit()
+def test_sweep_wakes_a_drain_only_when_none_is_on_its_way(city):
+    submit()
     db.session.commit()
-    [row] = outbox_rows(sr.id)
     queue = get_queue("notifications")
-    assert queue.job_ids == [f"outbox-{row.id}"]
+    assert queued_drains() == 1
     assert tasks.sweep_outbox() == 0
-    assert queue.count == 1
-    # once that job is lost (Redis flushed, restarted), the sweep owes it again
-    app_redis = queue.connection
-    app_redis.flushdb()
+    assert queued_drains() == 1
+    # the job is lost but its wake-up flag stays up (a worker killed mid-job): the sweep
+    # must not trust the flag
+    queue.empty()
     assert tasks.sweep_outbox() == 1
-    assert queue.job_ids == [f"outbox-{row.id}-0"]
+    assert queued_drains() == 1
+    # Redis restarted empty: job and flag both gone
+    queue.connection.flushdb()
+    assert tasks.sweep_outbox() == 1
+    assert queued_drains() == 1
+
+
+def test_a_drain_delivers_everything_due_and_leaves_the_rest(app, city, mailbox):
+    rows = []
+    for _ in range(3):
+        rows.append(outbox_rows(submit().id)[0])
+        db.session.commit()
+    later = rows[-1]
+    later.next_attempt_at = utcnow() + timedelta(hours=1)
+    db.session.commit()
+    assert perform_drain(app) == 2
+    assert len(mailbox.wait_for(2)) == 2
+    for r in rows:
+        db.session.refresh(r)
+    assert [r.status for r in rows] == ["sent", "sent", "pending"]
 
 
 def test_the_worker_runs_the_outbox_sweep_periodically(app):
