@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 from app.demo import builtin, loader
 from app.extensions import db
 from app.requests import importer
-from app.requests.models import ServiceType
 
 CSV_PATH = Path("boston_311_2011") / "311_service_requests_2011.csv"
 WARDS_PATH = Path("boston_boundaries") / "boston_wards.geojson"
@@ -216,16 +215,8 @@ def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.Loa
     depts = {code: loader.add_department(code, name) for code, name in cat.departments.items()}
     db.session.flush()
     for name, (code, dept, group, sla) in cat.types.items():
-        db.session.add(
-            ServiceType(
-                code=code,
-                name=name,
-                group=group,
-                department_id=depts[dept].id,
-                sla_value=sla,
-                sla_unit="hours",
-                attributes=QUESTIONS.get(code, []),
-            )
+        loader.add_service_type(
+            code, name, depts[dept], group=group, sla_value=sla, attributes=QUESTIONS.get(code)
         )
     wards = loader.add_wards(loader.load_geojson(data_dir / WARDS_PATH), code_key="WARD")
 

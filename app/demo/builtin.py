@@ -9,7 +9,6 @@ from flask import current_app
 
 from app.demo import loader
 from app.extensions import db
-from app.requests.models import ServiceType
 
 WARDS_FILE = Path(__file__).with_name("riverton_wards.geojson")
 
@@ -183,17 +182,15 @@ def load(*, requests: int = 40) -> loader.LoadReport:
     depts = {code: loader.add_department(code, name) for code, name in DEPARTMENTS.items()}
     db.session.flush()
     for code, name, dept, group, sla, unit, questions, photo in SERVICE_TYPES:
-        db.session.add(
-            ServiceType(
-                code=code,
-                name=name,
-                group=group,
-                department_id=depts[dept].id,
-                sla_value=sla,
-                sla_unit=unit,
-                attributes=questions,
-                completion_photo_required=photo,
-            )
+        loader.add_service_type(
+            code,
+            name,
+            depts[dept],
+            group=group,
+            sla_value=sla,
+            sla_unit=unit,
+            attributes=questions,
+            completion_photo_required=photo,
         )
     wards = loader.add_wards(loader.load_geojson(WARDS_FILE), code_key="ward")
     pwd = depts["PWD"]

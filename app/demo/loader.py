@@ -89,6 +89,31 @@ def add_department(code: str, name: str) -> Department:
     return dept
 
 
+def add_service_type(
+    code: str,
+    name: str,
+    department: Department,
+    *,
+    group: str,
+    sla_value: int,
+    sla_unit: str = "hours",
+    attributes: list[dict[str, Any]] | None = None,
+    completion_photo_required: bool = True,
+) -> ServiceType:
+    st = ServiceType(
+        code=code,
+        name=name,
+        group=group,
+        department_id=department.id,
+        sla_value=sla_value,
+        sla_unit=sla_unit,
+        attributes=attributes or [],
+        completion_photo_required=completion_photo_required,
+    )
+    db.session.add(st)
+    return st
+
+
 def add_wards(features: list[dict[str, Any]], *, code_key: str) -> list[District]:
     """Store GeoJSON polygon features as wards (kind 'ward', named 'Ward N')."""
     wards = []
