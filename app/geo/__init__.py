@@ -6,4 +6,7 @@ from app.geo import models as models  # noqa: F401  (registers the tables)
 
 
 def init_app(app: Flask) -> None:
-    """Register this feature's blueprints, signals and commands."""
+    """Register `flask geo`."""
+    from app.geo.commands import geo_cli
+
+    app.cli.add_command(geo_cli)

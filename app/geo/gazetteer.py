@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, text
 
 from app.extensions import db
 from app.geo.models import Address
@@ -73,3 +73,33 @@ def add_address(address_id: str, address: str, lat: float, long: float) -> Addre
     row.geom = func.ST_SetSRID(func.ST_MakePoint(long, lat), 4326)
     db.session.flush()
     return row
+
+
+_UPSERT = text(
+    """
+    INSERT INTO addresses (address_id, address, normalized, geom)
+    VALUES (:address_id, :address, :normalized, ST_SetSRID(ST_MakePoint(:long, :lat), 4326))
+    ON CONFLICT (address_id) DO UPDATE
+    SET address = EXCLUDED.address, normalized = EXCLUDED.normalized, geom = EXCLUDED.geom
+    """
+)
+
+
+def load_addresses(entries: list[Located]) -> int:
+    """Add or replace many gazetteer entries in one statement batch; return how many."""
+    if not entries:
+        return 0
+    db.session.execute(
+        _UPSERT,
+        [
+            {
+                "address_id": e.address_id,
+                "address": e.address,
+                "normalized": normalize_address(e.address),
+                "lat": e.lat,
+                "long": e.long,
+            }
+            for e in entries
+        ],
+    )
+    return len(entries)
