@@ -85,10 +85,19 @@ ensure_venv() {
   fi
 }
 
+# libpq URL of database $1 on the server of DATABASE_URL (its role and password), or of the
+# local server as the postgres role when DATABASE_URL is unset.
+pg_url() {
+  local url="${DATABASE_URL:-postgresql://postgres@${PG_HOST}:${PG_PORT}/postgres}"
+  url="postgresql://${url#*://}"   # drop SQLAlchemy's +psycopg
+  url="${url%%\?*}"
+  echo "${url%/*}/$1"
+}
+
 ensure_database() {
   local name="$1"
-  if ! psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+  if ! psql "$(pg_url postgres)" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
     say "Creating database $name"
-    psql -q -h "$PG_HOST" -p "$PG_PORT" -U postgres -c "CREATE DATABASE \"$name\""
+    psql -q "$(pg_url postgres)" -c "CREATE DATABASE \"$name\""
   fi
 }

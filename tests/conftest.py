@@ -19,6 +19,8 @@ from aiosmtpd.controller import Controller
 from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy.engine import URL
 
 from app import create_app
 from app.auth import service as auth_service
@@ -29,7 +31,24 @@ ADMIN_DSN = os.environ.get(
     "TEST_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 )
 TEST_DB = os.environ.get("TEST_DATABASE_NAME", "city311_test")
-TEST_DB_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{TEST_DB}"
+
+
+def db_url(name: str) -> str:
+    """Return the SQLAlchemy URL of database `name` on the server of TEST_ADMIN_DSN."""
+    info = conninfo_to_dict(ADMIN_DSN)
+    return str(
+        URL.create(
+            "postgresql+psycopg",
+            username=info.get("user"),
+            password=info.get("password"),
+            host=info.get("host"),
+            port=int(info["port"]) if info.get("port") else None,
+            database=name,
+        ).render_as_string(hide_password=False)
+    )
+
+
+TEST_DB_URL = db_url(TEST_DB)
 
 
 def recreate_database(name: str) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from app import create_app
 from app.extensions import db
-from tests.conftest import TEST_DB, recreate_database
+from tests.conftest import TEST_DB, db_url, recreate_database
 
 MIG_DB = f"{TEST_DB}_migrations"
 POSTGIS_TABLES = {"spatial_ref_sys", "layer", "topology"}
@@ -40,7 +40,7 @@ def test_downgrade_to_base_and_upgrade_again():
     recreate_database(MIG_DB)
     app = create_app(
         "test",
-        {"SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:5432/{MIG_DB}"},
+        {"SQLALCHEMY_DATABASE_URI": db_url(MIG_DB)},
     )
     with app.app_context():
         upgrade()

@@ -22,7 +22,7 @@ from app import create_app
 from app.auth import service as auth_service
 from app.extensions import db
 from tests import factories
-from tests.conftest import TEST_DB, free_port, recreate_database
+from tests.conftest import TEST_DB, db_url, free_port, recreate_database
 
 E2E_DB = f"{TEST_DB}_e2e"
 E2E_REDIS = os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -72,7 +72,7 @@ def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
     env = {
         **os.environ,
         "CITY311_ENV": "development",
-        "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{E2E_DB}",
+        "DATABASE_URL": db_url(E2E_DB),
         "REDIS_URL": E2E_REDIS,
         "RQ_QUEUE_PREFIX": "city311-e2e",
         "SECRET_KEY": "e2e-secret",
