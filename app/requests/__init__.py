@@ -9,9 +9,10 @@ def init_app(app: Flask) -> None:
     """Register this feature's blueprints, signals and commands."""
     from app.extensions import api, csrf
     from app.requests import api as requests_api
-    from app.requests import schemas, views
+    from app.requests import schemas, staff, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(staff.bp)
     components = api.spec.components
     if "bearerAuth" not in components.security_schemes:
         components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

@@ -9,8 +9,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
 from werkzeug.datastructures import MultiDict
+
+from app.requests.models import CLOSURE_REASONS, STATUSES
 
 _ATTRIBUTE_KEY = re.compile(r"attribute\[([^\]]+)\](\[\])?")
 
@@ -190,4 +201,147 @@ class QueueItemOut(Schema):
     requested_at = fields.AwareDateTime()
     due_at = fields.AwareDateTime()
     overdue = fields.Boolean()
+    reporter = fields.Nested(ReporterOut)
+
+
+# ---------------------------------------------------------------------------------------------
+# staff handling: acting on a request, and finding one
+
+#: a note is read by the reporter (public) or by colleagues; either way, one screen at most
+MAX_NOTE = 4000
+
+
+def _note(missing: str = "") -> fields.String:
+    """Return a note field, required when `missing` says what to write."""
+    extra: dict[str, Any] = {"required": True} if missing else {"load_default": ""}
+    return fields.String(
+        **extra,
+        validate=validate.Length(max=MAX_NOTE, error=f"note is longer than {MAX_NOTE} characters."),
+        error_messages={
+            "required": missing,
+            "null": missing or "note must be text, not null.",
+            "invalid": "note must be text.",
+        },
+    )
+
+
+class CloseIn(Schema):
+    """Why a request is closed; the note goes to the reporter."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            CLOSURE_REASONS, error=f"reason must be one of {', '.join(CLOSURE_REASONS)}."
+        ),
+        error_messages={
+            "required": f"reason is required: one of {', '.join(CLOSURE_REASONS)}.",
+            "null": f"reason is required: one of {', '.join(CLOSURE_REASONS)}.",
+        },
+        metadata={"description": "fixed, no_action_needed, duplicate, referred, could_not_locate"},
+    )
+    note = _note()
+
+    @pre_load
+    def _strip(self, data: Any, **_: Any) -> Any:
+        return _stripped(data, "reason", "note")
+
+    @validates_schema
+    def _note_unless_fixed(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("reason") not in (None, "fixed") and not data.get("note"):
+            raise ValidationError(
+                "note is required unless the reason is fixed: say why, the reporter reads it.",
+                "note",
+            )
+
+
+class ReopenIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    note = _note("note is required: say why the request is reopened.")
+
+    @pre_load
+    def _strip(self, data: Any, **_: Any) -> Any:
+        return _stripped(data, "note")
+
+    @validates("note")
+    def _not_blank(self, value: str, **_: Any) -> None:
+        if not value:
+            raise ValidationError("note is required: say why the request is reopened.")
+
+
+class NoteIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    note = _note("note is required: write the note.")
+    public = fields.Boolean(
+        load_default=False,
+        error_messages={"invalid": "public must be true or false."},
+        metadata={"description": "true: the reporter sees it; false (default): staff only."},
+    )
+
+    @pre_load
+    def _strip(self, data: Any, **_: Any) -> Any:
+        return _stripped(data, "note")
+
+    @validates("note")
+    def _not_blank(self, value: str, **_: Any) -> None:
+        if not value:
+            raise ValidationError("note is required: write the note.")
+
+
+def _stripped(data: Any, *names: str) -> Any:
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    for name in names:
+        if isinstance(data.get(name), str):
+            data[name] = data[name].strip()
+    return data
+
+
+class SearchArgs(Schema):
+    """Staff search: a request number, a reporter's email or phone, or words."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    q = fields.String(
+        load_default="",
+        metadata={
+            "description": "A request number, a reporter's email or phone number, or words "
+            "of the description or address."
+        },
+    )
+    status = fields.String(
+        load_default="",
+        validate=validate.OneOf(
+            ("", "open", *STATUSES),
+            error=f"status must be open or one of {', '.join(STATUSES)}.",
+        ),
+        metadata={"description": "open (any status but closed), or one status."},
+    )
+    department = fields.String(
+        load_default="", metadata={"description": "A department code, e.g. PWD."}
+    )
+
+
+class RequestListItemOut(Schema):
+    """A request in staff search results, with the reporter's contact details."""
+
+    id = fields.Integer()
+    status = fields.String()
+    service = fields.Nested(CodeNameOut)
+    department = fields.Nested(CodeNameOut)
+    district = fields.Nested(CodeNameOut, allow_none=True)
+    address = fields.String()
+    description = fields.String()
+    requested_at = fields.AwareDateTime()
+    due_at = fields.AwareDateTime()
+    overdue = fields.Boolean()
+    closure_reason = fields.String(allow_none=True)
     reporter = fields.Nested(ReporterOut)

@@ -16,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy.orm import lazyload
 
 from app.core.clock import add_business_days, city_tz, utcnow
 from app.core.errors import Conflict, DomainError, NotFound, OutsideJurisdiction
@@ -483,6 +484,77 @@ def public_photo_ids(sr: ServiceRequest) -> list[int]:
     return [pid for pid, _ in public_photos(sr)]
 
 
+SEARCH_PAGE_SIZE = 50
+#: a query of at least this many digits is also tried as a phone number
+MIN_PHONE_DIGITS = 7
+#: phone numbers compare on their last 10 digits, so "+1 617 555 0199" = "(617) 555-0199"
+PHONE_DIGITS_COMPARED = 10
+_PHONE_LIKE = re.compile(r"#?[\d\s().+\-]+")
+
+
+def phone_digits(value: str) -> str:
+    """Return the digits of a phone number that searches compare: at most the last 10."""
+    return re.sub(r"\D", "", value)[-PHONE_DIGITS_COMPARED:]
+
+
+def search_requests(
+    q: str,
+    *,
+    status: str = "",
+    department_id: int | None = None,
+    page: int = 1,
+    page_size: int = SEARCH_PAGE_SIZE,
+) -> tuple[list[ServiceRequest], int]:
+    """Find requests by number, reporter email or phone, or words; newest first.
+
+    A query with "@" is an email (case-insensitive, whole address). A query of digits and
+    phone punctuation is a request number (digits only) and, with 7 digits or more, a phone
+    number: digits compare, on the last 10 of each, so a leading country code on either
+    side does not matter and 7 digits find the numbers that end with them. Anything else
+    is words that must all appear in the description or the address.
+    """
+    conditions: list[Any] = []
+    exact_id: int | None = None
+    q = q.strip()
+    if "@" in q:
+        conditions.append(func.lower(ServiceRequest.reporter_email) == q.lower())
+    elif _PHONE_LIKE.fullmatch(q):
+        number = q.removeprefix("#")
+        if number.isdigit() and len(number) <= 18:
+            exact_id = int(number)
+            conditions.append(ServiceRequest.id == exact_id)
+        digits = phone_digits(q)
+        if len(digits) >= MIN_PHONE_DIGITS:
+            stored = func.regexp_replace(ServiceRequest.reporter_phone, r"\D", "", "g")
+            conditions.append(func.right(stored, len(digits)) == digits)
+    if q and not conditions:
+        text_of = ServiceRequest.description + " " + ServiceRequest.address
+        conditions.append(
+            and_(*(text_of.ilike(f"%{_like_escape(w)}%", escape="\\") for w in q.split()[:12]))
+        )
+    stmt = select(ServiceRequest).options(lazyload(ServiceRequest.events))
+    if conditions:
+        stmt = stmt.where(or_(*conditions))
+    if status == "open":
+        stmt = stmt.where(ServiceRequest.status != "closed")
+    elif status:
+        stmt = stmt.where(ServiceRequest.status == status)
+    if department_id is not None:
+        stmt = stmt.where(ServiceRequest.department_id == department_id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order = [ServiceRequest.requested_at.desc(), ServiceRequest.id.desc()]
+    if exact_id is not None:
+        order.insert(0, (ServiceRequest.id == exact_id).desc())
+    items = db.session.scalars(
+        stmt.order_by(*order).limit(page_size).offset((max(page, 1) - 1) * page_size)
+    )
+    return list(items), total
+
+
+def _like_escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 # ---------------------------------------------------------------------------------------------
 # transitions
 
@@ -561,7 +633,15 @@ def _move(
 def acknowledge(
     sr: ServiceRequest, *, actor_id: int | None, note: str = "", at: datetime | None = None
 ) -> RequestEvent:
-    """Mark a new request as seen by the department."""
+    """Mark a new request as seen by the department.
+
+    :raises Conflict: the request is no longer new.
+    """
+    if sr.status != "new":
+        raise Conflict(
+            f"Request {sr.id} is {sr.status.replace('_', ' ')}: "
+            "only a new request can be acknowledged."
+        )
     return _move(sr, "acknowledged", kind="acknowledged", actor_id=actor_id, note=note, at=at)
 
 
@@ -617,7 +697,7 @@ def close(
 
     `at` is when the work was done, if not now (a crew's completion time, an import).
 
-    :raises DomainError: unknown reason.
+    :raises DomainError: unknown reason, or no note for a reason other than fixed.
     :raises Conflict: the request is already closed.
     """
     if reason not in CLOSURE_REASONS:
@@ -627,6 +707,12 @@ def close(
         )
     if sr.status == "closed":
         raise Conflict(f"Request {sr.id} is already closed.")
+    if reason != "fixed" and not note.strip():
+        # "closed" must never hide "not fixed" from the reporter without a word of why
+        raise DomainError(
+            "Write a note unless the reason is fixed: say why, the reporter reads it.",
+            field="note",
+        )
     from_status = sr.status
     data: dict[str, Any] = {"reason": reason}
     if photo_id:

@@ -227,7 +227,8 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
             if agent:
                 flash(
                     Markup(
-                        "Request <strong>{n}</strong> logged ({service}, {district}). Read the "
+                        'Request <a href="{staff}"><strong>{n}</strong></a> logged '
+                        "({service}, {district}). Read the "
                         'number to the caller; it can be followed at <a href="{url}">{url}</a>. '
                         "Log another call below."
                     ).format(
@@ -235,6 +236,7 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
                         service=result.service_name,
                         district=result.district_name,
                         url=track,
+                        staff=url_for("staff.request_detail", request_id=result.id),
                     ),
                     "success",
                 )

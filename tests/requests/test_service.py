@@ -89,3 +89,19 @@ def test_a_cached_service_type_never_routes_with_stale_data(city):
     db.session.flush()
     with pytest.raises(DomainError, match="Unknown service code"):
         service.submit_request(new(), channel="web")
+
+
+def test_closing_without_fixing_needs_a_note_for_the_reporter(city):
+    sr = db.session.get(ServiceRequest, service.submit_request(new(), channel="web").id)
+    with pytest.raises(DomainError, match="Write a note"):
+        service.close(sr, reason="duplicate", actor_id=None, note="  ")
+    assert sr.status == "new"
+    service.close(sr, reason="duplicate", actor_id=None, note="Same as request 12")
+    assert sr.closure_reason == "duplicate"
+
+
+def test_only_a_new_request_can_be_acknowledged(city):
+    sr = db.session.get(ServiceRequest, service.submit_request(new(), channel="web").id)
+    service.acknowledge(sr, actor_id=None)
+    with pytest.raises(Conflict, match="only a new request"):
+        service.acknowledge(sr, actor_id=None)

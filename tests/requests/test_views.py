@@ -299,7 +299,8 @@ def test_agent_logs_a_call_recorded_as_phone_by_the_agent(client, city):
     assert sr.events[0].actor_id == city.users["agent"].id
 
     again = html(client.get(resp.headers["Location"]))
-    assert f"Request <strong>{sr.id}</strong> logged" in again
+    assert f"<strong>{sr.id}</strong></a> logged" in again
+    assert f'href="/staff/requests/{sr.id}"' in again
     assert f'href="/requests/{sr.id}"' in again
     assert "Log the request" in again  # the form is ready for the next call
 

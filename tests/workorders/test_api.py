@@ -177,7 +177,7 @@ def test_bad_dispatches_are_refused_and_store_nothing(client, city, tokens, case
     elif case == "unknown":
         ids = [sr.id, 999999]
     elif case == "closed":
-        requests_service.close(sr, reason="no_action_needed", actor_id=None)
+        requests_service.close(sr, reason="no_action_needed", actor_id=None, note="Not ours")
     elif case == "other_department":
         ids = [sr.id, submit("graffiti").id]
     elif case == "inactive_crew":
