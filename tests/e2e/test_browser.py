@@ -568,6 +568,9 @@ PHONE_PAGES = {
     "login": (None, lambda ids: "/login"),
     "crew-home": ("crew.a@city.test", lambda ids: "/crew"),
     "crew-complete": ("crew.a@city.test", lambda ids: f"/crew/workorders/{ids[1]}/complete"),
+    # an agent on a tablet or phone at a service counter
+    "staff-search": ("agent@city.test", lambda ids: "/staff/requests?q=pothole"),
+    "staff-request": ("dispatcher@city.test", lambda ids: f"/staff/requests/{ids[0]}"),
 }
 
 
