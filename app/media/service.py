@@ -143,8 +143,13 @@ def make_derivatives(photo: Photo) -> None:
     photo.processed_at = utcnow()
 
 
-def public_photo_file(photo_id: int, size: str = "display") -> Path:
-    """Return the path of a public derivative, making it now if the worker has not yet.
+def public_photo_file(
+    photo_id: int, size: str = "display", *, make_if_missing: bool = True
+) -> Path | None:
+    """Return the path of a public derivative; None when it is not made yet and must not be.
+
+    Jobs pass make_if_missing=True (a mail job needs the photo now); the web view passes
+    False, so that no resizing ever happens on a request.
 
     :raises NotFound: no such photo or size.
     """
@@ -155,5 +160,7 @@ def public_photo_file(photo_id: int, size: str = "display") -> Path:
         raise NotFound(f"There is no photo {photo_id}.")
     path = derivative_path(photo.stored_name, size)
     if not path.exists():
+        if not make_if_missing:
+            return None
         make_derivatives(photo)
     return path

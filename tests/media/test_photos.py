@@ -40,11 +40,24 @@ def upload(client, photo: bytes) -> Photo:
     return db.session.get(Photo, int(urlsplit(resp.get_json()["photo_url"]).path.split("/")[2]))
 
 
+def test_before_the_worker_resizes_a_placeholder_is_served_and_nothing_is_resized(client, city):
+    photo = upload(client, jpeg_bytes((2400, 1800), gps=True))
+    resp = fetch(client, f"/photos/{photo.id}/thumb.jpg")
+    assert resp.status_code == 200
+    assert resp.mimetype == "image/svg+xml"
+    assert "no-store" in resp.headers["Cache-Control"]
+    assert b"being processed" in resp.data
+    assert not media.derivative_path(photo.stored_name, "thumb").exists()
+    db.session.refresh(photo)
+    assert photo.processed_at is None
+
+
 def test_phone_photo_is_served_without_exif_or_gps_and_at_most_1600px(client, city):
     photo = upload(client, jpeg_bytes((2400, 1800), gps=True))
     # the stored original still has its GPS: the stripping below is what protects the reporter
     with Image.open(media.original_path(photo.stored_name)) as original:
         assert original.getexif().get_ifd(GPS_IFD)
+    tasks.make_derivatives(photo.id)  # the worker's job
 
     resp = fetch(client, f"/photos/{photo.id}/display.jpg")
     assert resp.status_code == 200
