@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 
@@ -74,7 +75,7 @@ def register_error_handlers(app: Flask) -> None:
     """Map domain errors and HTTP errors to JSON for APIs and to pages for people."""
 
     @app.errorhandler(DomainError)
-    def handle_domain_error(err: DomainError):  # type: ignore[no-untyped-def]
+    def handle_domain_error(err: DomainError) -> ResponseReturnValue:
         if wants_json():
             return jsonify(err.to_dict()), err.status_code
         return (
@@ -83,7 +84,7 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def handle_http_error(err: HTTPException):  # type: ignore[no-untyped-def]
+    def handle_http_error(err: HTTPException) -> ResponseReturnValue:
         # flask-smorest handles errors inside its own blueprints; this covers everything else.
         status = err.code or 500
         message = err.description or err.name

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import Select, exists, func, select, text
 
 from app.extensions import db
 from app.geo.models import Address
@@ -31,7 +32,7 @@ def has_gazetteer() -> bool:
     return bool(db.session.scalar(select(exists().where(Address.id.isnot(None)))))
 
 
-def _located(stmt) -> Located | None:  # type: ignore[no-untyped-def]
+def _located(stmt: Select[Any]) -> Located | None:
     row = db.session.execute(
         stmt.with_only_columns(
             Address.address_id, Address.address, func.ST_Y(Address.geom), func.ST_X(Address.geom)
