@@ -13,6 +13,11 @@ from app.core.clock import to_city_time
 from app.extensions import db
 
 
+def app_object() -> Flask:
+    """Return the app behind current_app: signals are sent and filtered by the real object."""
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
 def init_app(app: Flask) -> None:
     """Register /healthz and the template filters every page uses."""
     app.add_url_rule("/healthz", "healthz", healthz)

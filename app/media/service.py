@@ -130,11 +130,11 @@ def make_derivatives(photo: Photo) -> None:
         if dest.exists():
             continue
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with Image.open(src) as img:
+        with Image.open(src) as original:
             # draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far less work for big photos
-            img.draft("RGB", (longest, longest))
-            img = ImageOps.exif_transpose(img)  # bake in the orientation before EXIF is dropped
-            img = img.convert("RGB")
+            original.draft("RGB", (longest, longest))
+            # bake in the orientation before EXIF is dropped
+            img = ImageOps.exif_transpose(original).convert("RGB")
             img.thumbnail((longest, longest), Image.Resampling.LANCZOS)
             tmp = dest.with_suffix(".part")
             # a fresh encode with no exif/icc arguments carries pixels only: GPS is gone

@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import lazyload
 
+from app.core import app_object
 from app.core.clock import add_business_days, city_tz, utcnow
 from app.core.errors import Conflict, DomainError, NotFound, OutsideJurisdiction
 from app.extensions import db
@@ -355,7 +356,7 @@ def submit_request(
     if photo is not None:
         photo_id = media.attach_photo(photo, kind="report", request_id=request_id).id
     signals.request_submitted.send(
-        current_app._get_current_object(),
+        app_object(),
         request_id=request_id,
         reporter_email=email,
         channel=channel,
@@ -542,7 +543,7 @@ def search_requests(
     if department_id is not None:
         stmt = stmt.where(ServiceRequest.department_id == department_id)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = [ServiceRequest.requested_at.desc(), ServiceRequest.id.desc()]
+    order: list[Any] = [ServiceRequest.requested_at.desc(), ServiceRequest.id.desc()]
     if exact_id is not None:
         order.insert(0, (ServiceRequest.id == exact_id).desc())
     items = db.session.scalars(
@@ -625,7 +626,7 @@ def _move(
         sr.acknowledged_at = event.at
     db.session.flush()
     signals.request_status_changed.send(
-        current_app._get_current_object(), request_id=sr.id, from_status=from_status, to_status=to
+        app_object(), request_id=sr.id, from_status=from_status, to_status=to
     )
     return event
 
@@ -736,7 +737,7 @@ def close(
     if sr.acknowledged_at is None:
         sr.acknowledged_at = event.at
     db.session.flush()
-    app = current_app._get_current_object()
+    app = app_object()
     signals.request_status_changed.send(
         app, request_id=sr.id, from_status=from_status, to_status="closed"
     )
@@ -777,7 +778,7 @@ def reopen(sr: ServiceRequest, *, actor_id: int | None, note: str) -> RequestEve
     sr.closure_note = ""
     db.session.flush()
     signals.request_status_changed.send(
-        current_app._get_current_object(),
+        app_object(),
         request_id=sr.id,
         from_status="closed",
         to_status="acknowledged",
