@@ -14,7 +14,8 @@ from app.auth import service as auth_service
 from app.auth.models import User
 from app.extensions import db
 from app.geo.models import District
-from app.requests.models import Department, ServiceType
+from app.requests import service as requests_service
+from app.requests.models import Department, ServiceRequest, ServiceType
 from app.workorders.models import Crew
 
 PASSWORD = "correct horse battery"
@@ -153,3 +154,25 @@ def make_city() -> City:
     return City(
         pw, parks, pothole, streetlight, graffiti, ward1, ward2, crew_a, crew_b, parks_crew, users
     )
+
+
+def submit(
+    code: str = "pothole", point: tuple[float, float] = WARD_1_POINT, **kw: Any
+) -> ServiceRequest:
+    """Store a request through the real intake path and return it."""
+    result = requests_service.submit_request(
+        requests_service.NewRequest(
+            service_code=code,
+            description=kw.pop("description", f"A {code} needs fixing"),
+            lat=point[0],
+            long=point[1],
+            address=kw.pop("address", "12 Main St"),
+            name=kw.pop("name", "Rita Reporter"),
+            email=kw.pop("email", "rita@example.org"),
+            phone=kw.pop("phone", "(617) 555-0199"),
+            attributes=kw.pop("attributes", {}),
+        ),
+        channel=kw.pop("channel", "web"),
+        **kw,
+    )
+    return db.session.get(ServiceRequest, result.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -79,11 +80,6 @@ def photo_urls(photo_id: int) -> dict[str, Any]:
     }
 
 
-def unique_photo_ids(sr: ServiceRequest) -> list[int]:
-    """Return the public photo ids of a request, each once, in order."""
-    return list(dict.fromkeys(service.public_photo_ids(sr)))
-
-
 def lat_long(sr: ServiceRequest) -> tuple[float, float]:
     point = to_shape(sr.location)
     return point.y, point.x
@@ -122,7 +118,7 @@ def request_view(sr: ServiceRequest, *, staff: bool) -> dict[str, Any]:
         "closure_reason": sr.closure_reason,
         "closure_note": sr.closure_note,
         "history": service.public_events(sr),
-        "photos": [photo_urls(pid) for pid in unique_photo_ids(sr)],
+        "photos": [photo_urls(pid) for pid in service.public_photo_ids(sr)],
     }
     if staff:
         view.update(
@@ -506,6 +502,14 @@ def search_requests_endpoint(  # type: ignore[no-untyped-def]
     return [list_item(sr, now) for sr in items]
 
 
+def _act(request_id: int, action: Callable[[ServiceRequest], None]) -> dict[str, Any]:
+    """Lock the request, take the action, commit, and return the staff view."""
+    sr = service.get_request(request_id, for_update=True)
+    action(sr)
+    db.session.commit()
+    return request_view(sr, staff=True)
+
+
 @blp.route("/requests/<int:request_id>/acknowledge", methods=["POST"])
 @roles_required(*ACTION_ROLES["acknowledge"])
 @blp.doc(security=BEARER)
@@ -516,10 +520,7 @@ def acknowledge_endpoint(request_id: int):  # type: ignore[no-untyped-def]
 
     For a dispatcher of the request's department, a manager or an admin.
     """
-    sr = service.get_request(request_id, for_update=True)
-    acknowledge_request(sr)
-    db.session.commit()
-    return request_view(sr, staff=True)
+    return _act(request_id, acknowledge_request)
 
 
 @blp.route("/requests/<int:request_id>/close", methods=["POST"])
@@ -537,10 +538,7 @@ def close_endpoint(data: dict[str, Any], request_id: int):  # type: ignore[no-un
     note is public and emailed to the reporter; it is required unless the reason is
     fixed. For a dispatcher of the request's department, a manager or an admin.
     """
-    sr = service.get_request(request_id, for_update=True)
-    close_request(sr, reason=data["reason"], note=data["note"])
-    db.session.commit()
-    return request_view(sr, staff=True)
+    return _act(request_id, lambda sr: close_request(sr, reason=data["reason"], note=data["note"]))
 
 
 @blp.route("/requests/<int:request_id>/reopen", methods=["POST"])
@@ -555,10 +553,7 @@ def reopen_endpoint(data: dict[str, Any], request_id: int):  # type: ignore[no-u
     It returns to acknowledged and its SLA clock keeps running. For agents (a caller says it
     is not fixed), dispatchers of the request's department, managers and admins.
     """
-    sr = service.get_request(request_id, for_update=True)
-    reopen_request(sr, note=data["note"])
-    db.session.commit()
-    return request_view(sr, staff=True)
+    return _act(request_id, lambda sr: reopen_request(sr, note=data["note"]))
 
 
 @blp.route("/requests/<int:request_id>/notes", methods=["POST"])
@@ -573,7 +568,6 @@ def add_note_endpoint(data: dict[str, Any], request_id: int):  # type: ignore[no
     Dispatchers and crew may add notes to their own department's requests; agents,
     managers and admins to any.
     """
-    sr = service.get_request(request_id, for_update=True)
-    add_request_note(sr, note=data["note"], public=data["public"])
-    db.session.commit()
-    return request_view(sr, staff=True), 201
+    return _act(
+        request_id, lambda sr: add_request_note(sr, note=data["note"], public=data["public"])
+    ), 201

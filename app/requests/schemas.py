@@ -16,7 +16,6 @@ from marshmallow import (
     fields,
     pre_load,
     validate,
-    validates,
     validates_schema,
 )
 from werkzeug.datastructures import MultiDict
@@ -214,9 +213,12 @@ MAX_NOTE = 4000
 def _note(missing: str = "") -> fields.String:
     """Return a note field, required when `missing` says what to write."""
     extra: dict[str, Any] = {"required": True} if missing else {"load_default": ""}
+    checks = [validate.Length(max=MAX_NOTE, error=f"note is longer than {MAX_NOTE} characters.")]
+    if missing:
+        checks.append(validate.Length(min=1, error=missing))  # blank once stripped
     return fields.String(
         **extra,
-        validate=validate.Length(max=MAX_NOTE, error=f"note is longer than {MAX_NOTE} characters."),
+        validate=checks,
         error_messages={
             "required": missing,
             "null": missing or "note must be text, not null.",
@@ -225,11 +227,19 @@ def _note(missing: str = "") -> fields.String:
     )
 
 
-class CloseIn(Schema):
-    """Why a request is closed; the note goes to the reporter."""
+class _StaffActionIn(Schema):
+    """A staff action's body: extra keys ignored, text trimmed before validation."""
 
     class Meta:
         unknown = EXCLUDE
+
+    @pre_load
+    def _strip(self, data: Any, **_: Any) -> Any:
+        return _stripped(data, "reason", "note")
+
+
+class CloseIn(_StaffActionIn):
+    """Why a request is closed; the note goes to the reporter."""
 
     reason = fields.String(
         required=True,
@@ -244,10 +254,6 @@ class CloseIn(Schema):
     )
     note = _note()
 
-    @pre_load
-    def _strip(self, data: Any, **_: Any) -> Any:
-        return _stripped(data, "reason", "note")
-
     @validates_schema
     def _note_unless_fixed(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("reason") not in (None, "fixed") and not data.get("note"):
@@ -257,41 +263,17 @@ class CloseIn(Schema):
             )
 
 
-class ReopenIn(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class ReopenIn(_StaffActionIn):
     note = _note("note is required: say why the request is reopened.")
 
-    @pre_load
-    def _strip(self, data: Any, **_: Any) -> Any:
-        return _stripped(data, "note")
 
-    @validates("note")
-    def _not_blank(self, value: str, **_: Any) -> None:
-        if not value:
-            raise ValidationError("note is required: say why the request is reopened.")
-
-
-class NoteIn(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class NoteIn(_StaffActionIn):
     note = _note("note is required: write the note.")
     public = fields.Boolean(
         load_default=False,
         error_messages={"invalid": "public must be true or false."},
         metadata={"description": "true: the reporter sees it; false (default): staff only."},
     )
-
-    @pre_load
-    def _strip(self, data: Any, **_: Any) -> Any:
-        return _stripped(data, "note")
-
-    @validates("note")
-    def _not_blank(self, value: str, **_: Any) -> None:
-        if not value:
-            raise ValidationError("note is required: write the note.")
 
 
 def _stripped(data: Any, *names: str) -> Any:

@@ -13,27 +13,7 @@ from app.notifications.models import Outbox
 from app.requests import service
 from app.requests.models import RequestEvent, ServiceRequest
 from tests.conftest import bearer
-from tests.factories import WARD_1_POINT
-
-
-def submit(code: str = "pothole", point=WARD_1_POINT, **kw) -> ServiceRequest:
-    """Store a request through the real intake path and return it."""
-    result = service.submit_request(
-        service.NewRequest(
-            service_code=code,
-            description=kw.pop("description", f"A {code} needs fixing"),
-            lat=point[0],
-            long=point[1],
-            address=kw.pop("address", "12 Main St"),
-            name=kw.pop("name", "Rita Reporter"),
-            email=kw.pop("email", "rita@example.org"),
-            phone=kw.pop("phone", "(617) 555-0199"),
-            attributes=kw.pop("attributes", {}),
-        ),
-        channel=kw.pop("channel", "web"),
-        **kw,
-    )
-    return db.session.get(ServiceRequest, result.id)
+from tests.factories import submit
 
 
 def fresh(sr: ServiceRequest) -> ServiceRequest:
