@@ -87,11 +87,12 @@ def register_features(app: Flask) -> None:
         metrics,
         notifications,
         open311,
+        org,
         requests,
         workorders,
     )
 
-    for feature in (auth, geo, media, requests, workorders, notifications, metrics, open311):
+    for feature in (org, auth, geo, media, requests, workorders, notifications, metrics, open311):
         feature.init_app(app)
     cli.init_app(app)
 

@@ -6,17 +6,18 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from geoalchemy2.shape import from_shape
 from PIL import Image
-from shapely.geometry import MultiPolygon, box
+from shapely.geometry import box
 
 from app.auth import service as auth_service
 from app.auth.models import User
 from app.extensions import db
+from app.geo import service as geo
 from app.geo.models import District
+from app.org import service as org
+from app.org.models import Crew, Department
 from app.requests import service as requests_service
-from app.requests.models import Department, ServiceRequest, ServiceType
-from app.workorders.models import Crew
+from app.requests.models import ServiceRequest, ServiceType
 
 PASSWORD = "correct horse battery"
 
@@ -27,42 +28,28 @@ OUTSIDE_POINT = (40.71, -74.00)
 
 
 def make_department(code: str, name: str | None = None) -> Department:
-    dept = Department(code=code, name=name or f"{code} department")
-    db.session.add(dept)
-    db.session.flush()
-    return dept
+    return org.create_department(code, name or f"{code} department")
 
 
 def make_service_type(
     code: str, department: Department, *, sla_value: int = 48, sla_unit: str = "hours", **kw: Any
 ) -> ServiceType:
-    st = ServiceType(
-        code=code,
-        name=kw.pop("name", code.replace("_", " ").title()),
-        department_id=department.id,
+    return requests_service.create_service_type(
+        code,
+        kw.pop("name", code.replace("_", " ").title()),
+        department.id,
         sla_value=sla_value,
         sla_unit=sla_unit,
         **kw,
     )
-    db.session.add(st)
-    db.session.flush()
-    return st
 
 
 def make_district(code: str, name: str, polygon: Any, kind: str = "ward") -> District:
-    d = District(
-        kind=kind, code=code, name=name, geom=from_shape(MultiPolygon([polygon]), srid=4326)
-    )
-    db.session.add(d)
-    db.session.flush()
-    return d
+    return geo.create_district(kind, code, name, polygon)
 
 
 def make_crew(name: str, department: Department) -> Crew:
-    crew = Crew(name=name, department_id=department.id)
-    db.session.add(crew)
-    db.session.flush()
-    return crew
+    return org.create_crew(name, department.id)
 
 
 def make_user(email: str, role: str, **kw: Any) -> User:

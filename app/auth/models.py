@@ -8,10 +8,10 @@ from flask_login import UserMixin
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.auth.roles import ROLES
 from app.core.models import created_at_column, enum_check
 from app.extensions import db
-
-ROLES = ("agent", "dispatcher", "crew", "manager", "admin")
+from app.org.models import Crew, Department
 
 
 class User(UserMixin, db.Model):
@@ -31,8 +31,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default="true")
     created_at: Mapped[datetime] = created_at_column()
 
-    department = relationship("Department", lazy="joined")
-    crew = relationship("Crew", lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")
+    crew: Mapped[Crew | None] = relationship(lazy="joined")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users

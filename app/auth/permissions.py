@@ -9,12 +9,10 @@ from typing import Any, TypeVar
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
+from app.auth.roles import AGENT, DISPATCHER, SUPERVISORS
 from app.core.errors import wants_json
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: managers and admins may do what any department's staff may do
-SUPERVISORS = ("manager", "admin")
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
@@ -51,6 +49,6 @@ def can_see_department(department_id: int) -> bool:
     """Tell whether the current user may work the queue of this department."""
     if current_user.role in SUPERVISORS:
         return True
-    return current_user.role in ("dispatcher", "agent") and (
-        current_user.role == "agent" or current_user.department_id == department_id
+    return current_user.role == AGENT or (
+        current_user.role == DISPATCHER and current_user.department_id == department_id
     )

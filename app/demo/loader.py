@@ -10,19 +10,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from geoalchemy2.shape import from_shape, to_shape
-from shapely.geometry import MultiPolygon, Point, shape
+from geoalchemy2.shape import to_shape
+from shapely.geometry import Point, shape
 from sqlalchemy import func, inspect, select, text
 
 from app.auth import service as auth_service
 from app.auth.models import User
 from app.core.clock import utcnow
-from app.core.errors import DomainError
 from app.extensions import db
+from app.geo import service as geo
 from app.geo.models import District
+from app.org import service as org
+from app.org.models import Crew, Department
 from app.requests import service as requests_service
-from app.requests.models import Department, ServiceType
-from app.workorders.models import Crew
+from app.requests.models import ServiceType
 
 DEMO_EMAIL_DOMAIN = "demo.city311.org"
 
@@ -84,9 +85,7 @@ def reset_city() -> list[str]:
 
 
 def add_department(code: str, name: str) -> Department:
-    dept = Department(code=code, name=name)
-    db.session.add(dept)
-    return dept
+    return org.create_department(code, name)
 
 
 def add_service_type(
@@ -100,34 +99,24 @@ def add_service_type(
     attributes: list[dict[str, Any]] | None = None,
     completion_photo_required: bool = True,
 ) -> ServiceType:
-    st = ServiceType(
-        code=code,
-        name=name,
+    return requests_service.create_service_type(
+        code,
+        name,
+        department.id,
         group=group,
-        department_id=department.id,
         sla_value=sla_value,
         sla_unit=sla_unit,
-        attributes=attributes or [],
+        attributes=attributes,
         completion_photo_required=completion_photo_required,
     )
-    db.session.add(st)
-    return st
 
 
 def add_wards(features: list[dict[str, Any]], *, code_key: str) -> list[District]:
     """Store GeoJSON polygon features as wards (kind 'ward', named 'Ward N')."""
     wards = []
     for feature in features:
-        geom = shape(feature["geometry"])
-        if geom.geom_type == "Polygon":
-            geom = MultiPolygon([geom])
-        if geom.geom_type != "MultiPolygon":
-            raise DomainError(f"A ward must be a polygon, not a {geom.geom_type}.")
         code = str(int(feature["properties"][code_key]))
-        ward = District(kind="ward", code=code, name=f"Ward {code}", geom=from_shape(geom, 4326))
-        db.session.add(ward)
-        wards.append(ward)
-    db.session.flush()
+        wards.append(geo.create_district("ward", code, f"Ward {code}", shape(feature["geometry"])))
     return wards
 
 
@@ -138,18 +127,9 @@ def load_geojson(path: Path) -> list[dict[str, Any]]:
 
 def add_crews(pothole_dept: Department, others: list[Department]) -> dict[str, Crew]:
     """Two crews for the pothole department and one for each other department."""
-    crews = {
-        "Pothole Crew 1": Crew(name="Pothole Crew 1", department_id=pothole_dept.id),
-        "Pothole Crew 2": Crew(name="Pothole Crew 2", department_id=pothole_dept.id),
-    }
-    for dept in others:
-        if dept.id == pothole_dept.id:
-            continue
-        name = f"{dept.name} Crew"
-        crews[name] = Crew(name=name, department_id=dept.id)
-    db.session.add_all(crews.values())
-    db.session.flush()
-    return crews
+    names = [("Pothole Crew 1", pothole_dept), ("Pothole Crew 2", pothole_dept)]
+    names += [(f"{d.name} Crew", d) for d in others if d.id != pothole_dept.id]
+    return {name: org.create_crew(name, dept.id) for name, dept in names}
 
 
 def add_accounts(pothole_dept: Department, crew: Crew) -> list[Account]:

@@ -11,7 +11,7 @@ from app.auth.permissions import roles_required
 from app.core.errors import DomainError, NotFound
 from app.metrics import service
 from app.metrics.schemas import MetricsQueryIn, MetricsResponseTimesOut
-from app.requests import service as requests_service
+from app.org import service as org
 
 blp = Blueprint(
     "metrics_api",
@@ -31,7 +31,7 @@ def response_times(query: dict[str, Any]) -> service.ResponseTimes:
     department_id = None
     if query["department"]:
         try:
-            department_id = requests_service.get_department(query["department"]).id
+            department_id = org.get_department(query["department"]).id
         except NotFound as err:
             raise DomainError(err.message, field="department") from None
     return service.response_times(

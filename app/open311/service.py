@@ -29,8 +29,9 @@ from app.media import service as media
 from app.media.models import Photo
 from app.open311.formats import w3c_datetime
 from app.open311.models import ApiKey
+from app.org.models import Department
 from app.requests import service as requests_service
-from app.requests.models import Department, RequestEvent, ServiceRequest, ServiceType
+from app.requests.models import RequestEvent, ServiceRequest, ServiceType
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: the spec's defaults for GET requests: the most recent 90 days, at most 1000 requests

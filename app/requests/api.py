@@ -19,6 +19,7 @@ from app.core.clock import utcnow
 from app.core.errors import DomainError, Forbidden
 from app.extensions import db
 from app.media import service as media
+from app.org import service as org
 from app.requests import service
 from app.requests.models import ServiceRequest
 from app.requests.schemas import (
@@ -302,7 +303,7 @@ def department_queue(code: str):  # type: ignore[no-untyped-def]
 
     Dispatchers see their own department's queue; managers and admins see every queue.
     """
-    dept = service.get_department(code)
+    dept = org.get_department(code)
     if current_user.role not in SUPERVISORS and current_user.department_id != dept.id:
         raise Forbidden(f"You dispatch for another department, not {dept.code}.")
     now = utcnow()
@@ -429,7 +430,7 @@ def search_department(code: str) -> int | None:
         if code and (own is None or code != own.code):
             raise Forbidden(f"You work for another department, not {code}.")
         return current_user.department_id
-    return service.get_department(code).id if code else None
+    return org.get_department(code).id if code else None
 
 
 def list_item(sr: ServiceRequest, now: datetime) -> dict[str, Any]:

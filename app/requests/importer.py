@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.core.errors import DomainError
 from app.extensions import db
-from app.requests.models import CHANNELS, CLOSURE_REASONS, Department, ServiceType
+from app.geo.routing import covering_district_sql, routing_kind
+from app.org.models import Department
+from app.requests.models import CHANNELS, CLOSURE_REASONS, ServiceType
 from app.requests.service import compute_due_at
 
 
@@ -98,14 +99,13 @@ _CREATE_STAGING = """
 """
 
 # Each point takes the first district (by id) that covers it, as intake does.
-_ROUTE = """
+_ROUTE = f"""
     UPDATE import_staging s SET
         geom = ST_SetSRID(ST_MakePoint(s.long, s.lat), 4326),
         district_id = (
-            SELECT d.id FROM districts d
-            WHERE d.kind = %(kind)s
-              AND ST_Covers(d.geom, ST_SetSRID(ST_MakePoint(s.long, s.lat), 4326))
-            ORDER BY d.id LIMIT 1
+            SELECT id FROM ({
+    covering_district_sql("ST_SetSRID(ST_MakePoint(s.long, s.lat), 4326)", "%(kind)s")
+}) covering
         )
 """
 _NUMBER = """
@@ -168,7 +168,7 @@ def import_requests(rows: Iterable[HistoricalRequest]) -> ImportResult:
         return ImportResult(imported=0, outside=0, ids=[])
 
     raw = session.connection().connection.driver_connection
-    kind = current_app.config["ROUTING_DISTRICT_KIND"]
+    kind = routing_kind()
     with raw.cursor() as cur:
         cur.execute(_CREATE_STAGING)
         columns = ", ".join(_STAGING_COLUMNS)

@@ -41,18 +41,6 @@ EVENT_KINDS = (
 )
 
 
-class Department(db.Model):
-    __tablename__ = "departments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(254))
-
-    def __repr__(self) -> str:
-        return f"<Department {self.code}>"
-
-
 class ServiceType(db.Model):
     __tablename__ = "service_types"
     __table_args__ = (

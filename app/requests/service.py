@@ -23,13 +23,15 @@ from app.core import app_object
 from app.core.clock import add_business_days, city_tz, utcnow
 from app.core.errors import Conflict, DomainError, NotFound, OutsideJurisdiction
 from app.extensions import db
+from app.geo.routing import covering_district_sql, routing_kind
 from app.media import service as media
+from app.org.models import Department
 from app.requests import signals
 from app.requests.models import (
     CHANNELS,
     CLOSURE_REASONS,
+    SLA_UNITS,
     STATUSES,
-    Department,
     RequestEvent,
     ServiceRequest,
     ServiceType,
@@ -161,6 +163,73 @@ def catalogue_entry(code: str, *, fresh: bool = False) -> CatalogueEntry:
     return entry
 
 
+def create_service_type(
+    code: str,
+    name: str,
+    department_id: int,
+    *,
+    sla_value: int,
+    sla_unit: str = "hours",
+    group: str = "",
+    description: str = "",
+    keywords: str = "",
+    attributes: list[dict[str, Any]] | None = None,
+    completion_photo_required: bool = True,
+    active: bool = True,
+) -> ServiceType:
+    """Add a service type to the catalogue, owned by a department, with its SLA and questions.
+
+    :raises DomainError: a missing code or name, a bad SLA or a malformed question (400).
+    :raises NotFound: no such department (404).
+    :raises Conflict: a type already has this code (409).
+    """
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code or len(code) > 80:
+        raise DomainError("A service code has 1 to 80 characters.", field="code")
+    if not name or len(name) > 200:
+        raise DomainError("A service name has 1 to 200 characters.", field="name")
+    if sla_unit not in SLA_UNITS:
+        raise DomainError(f"The SLA unit is one of {', '.join(SLA_UNITS)}.", field="sla_unit")
+    if not isinstance(sla_value, int) or isinstance(sla_value, bool) or sla_value <= 0:
+        raise DomainError("The SLA target is a whole number above 0.", field="sla_value")
+    questions = [_check_question(q) for q in attributes or []]
+    if db.session.get(Department, department_id) is None:
+        raise NotFound(f"There is no department {department_id}.", field="department_id")
+    if db.session.scalar(select(ServiceType.id).where(ServiceType.code == code)) is not None:
+        raise Conflict(f"There is already a service type {code!r}.", field="code")
+    st = ServiceType(
+        code=code,
+        name=name,
+        department_id=department_id,
+        sla_value=sla_value,
+        sla_unit=sla_unit,
+        group=group,
+        description=description,
+        keywords=keywords,
+        attributes=questions,
+        completion_photo_required=completion_photo_required,
+        active=active,
+    )
+    db.session.add(st)
+    db.session.flush()
+    return st
+
+
+def _check_question(q: dict[str, Any]) -> dict[str, Any]:
+    code = str(q.get("code") or "").strip()
+    if not code:
+        raise DomainError("Every question needs a code.", field="attributes")
+    datatype = q.get("datatype", "string")
+    if datatype not in ATTRIBUTE_DATATYPES:
+        raise DomainError(
+            f"Question {code}: the datatype is one of {', '.join(ATTRIBUTE_DATATYPES)}.",
+            field="attributes",
+        )
+    if datatype.endswith("valuelist") and not q.get("values"):
+        raise DomainError(f"Question {code}: a list question needs values.", field="attributes")
+    return {**q, "code": code, "datatype": datatype}
+
+
 def compute_due_at(requested_at: datetime, st: ServiceType | CatalogueEntry) -> datetime:
     """Return when a request of this type is due under its SLA."""
     if st.sla_unit == "business_days":
@@ -246,13 +315,11 @@ def _coerce_answer(q: dict[str, Any], value: Any) -> Any:
 # intake
 
 _INSERT_REQUEST = text(
-    """
+    f"""
     WITH point AS (
         SELECT ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS geom
     ), district AS (
-        SELECT d.id, d.code, d.name FROM districts d, point
-        WHERE d.kind = :district_kind AND ST_Covers(d.geom, point.geom)
-        ORDER BY d.id LIMIT 1
+        {covering_district_sql("ST_SetSRID(ST_MakePoint(:long, :lat), 4326)", ":district_kind")}
     ), sr AS (
         INSERT INTO service_requests (
             service_type_id, department_id, district_id, description, location, address,
@@ -393,7 +460,7 @@ def _insert(
         {
             "lat": new.lat,
             "long": new.long,
-            "district_kind": current_app.config["ROUTING_DISTRICT_KIND"],
+            "district_kind": routing_kind(),
             "service_type_id": st.id,
             "department_id": st.department_id,
             "description": description,
@@ -434,17 +501,6 @@ def get_request(request_id: int, *, for_update: bool = False) -> ServiceRequest:
     if sr is None:
         raise NotFound(f"There is no service request {request_id}.")
     return sr
-
-
-def get_department(code: str) -> Department:
-    """Return a department by code.
-
-    :raises NotFound: there is no such department.
-    """
-    dept = db.session.scalar(select(Department).where(Department.code == code))
-    if dept is None:
-        raise NotFound(f"There is no department {code!r}.")
-    return dept
 
 
 def department_queue(department_id: int, *, limit: int = 500) -> list[ServiceRequest]:

@@ -17,13 +17,13 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import text
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.auth.permissions import SUPERVISORS, roles_required
 from app.core.errors import DomainError, InvalidPhoto, PhotoTooLarge
 from app.extensions import db
+from app.geo.routing import map_frame
 from app.media import service as media
 from app.requests import service
 from app.requests.api import lat_long
@@ -62,35 +62,6 @@ EVENT_WORDS = {
 TEXT_FIELDS = ("service_code", "description", "lat", "long", "address", "name", "email", "phone")
 #: fields the form shows errors next to; any other field named by an error is a question
 FORM_FIELDS = frozenset(TEXT_FIELDS) | {"location", "photo"}
-
-_MAP_FRAME = text(
-    """
-    SELECT ST_Y(c) AS lat, ST_X(c) AS long,
-           ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
-    FROM (
-        SELECT ST_Centroid(ST_Collect(geom)) AS c, ST_Extent(geom)::box3d AS e
-        FROM districts WHERE kind = :kind
-    ) AS frame
-    """
-)
-
-
-def map_frame() -> dict[str, Any]:
-    """Return the map's starting view: the centroid and extent of the city's districts.
-
-    With no districts loaded yet, show the whole world rather than fail.
-    """
-    row = db.session.execute(
-        _MAP_FRAME, {"kind": current_app.config["ROUTING_DISTRICT_KIND"]}
-    ).one()
-    if row.lat is None:
-        return {"lat": 0.0, "long": 0.0, "zoom": 2, "bounds": None}
-    return {
-        "lat": row.lat,
-        "long": row.long,
-        "zoom": 13,
-        "bounds": [[row.south, row.west], [row.north, row.east]],
-    }
 
 
 def grouped_service_types(types: list[ServiceType]) -> list[tuple[str, list[ServiceType]]]:

@@ -12,8 +12,8 @@ from app.auth.permissions import roles_required
 from app.core.errors import Forbidden
 from app.extensions import db
 from app.media import service as media
-from app.requests import service as requests_service
-from app.requests.models import Department
+from app.org import service as org
+from app.org.models import Department
 from app.workorders import service
 from app.workorders.models import WorkOrder
 from app.workorders.schemas import (
@@ -73,7 +73,7 @@ def _department_scope(code: str | None) -> int | None:
         if code and code != current_user.department.code:
             raise Forbidden(f"You dispatch for {current_user.department.code}, not {code}.")
         return current_user.department_id
-    return requests_service.get_department(code).id if code else None
+    return org.get_department(code).id if code else None
 
 
 @blp.route("/crews")
@@ -83,7 +83,7 @@ def _department_scope(code: str | None) -> int | None:
 @blp.response(200, CrewOut(many=True))
 def list_crews(args: dict[str, Any]) -> list[dict[str, Any]]:
     """A dispatcher sees the crews of their department; managers and admins see all."""
-    crews = service.list_crews(_department_scope(args.get("department")))
+    crews = org.list_crews(_department_scope(args.get("department")))
     counts = service.open_work_order_counts(c.id for c in crews)
     return [
         {

@@ -40,20 +40,6 @@ work_order_requests = Table(
 )
 
 
-class Crew(db.Model):
-    __tablename__ = "crews"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
-    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
-    active: Mapped[bool] = mapped_column(default=True, server_default="true")
-
-    department = relationship("Department", lazy="joined")
-
-    def __repr__(self) -> str:
-        return f"<Crew {self.name}>"
-
-
 class WorkOrder(db.Model):
     __tablename__ = "work_orders"
     __table_args__ = (

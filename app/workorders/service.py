@@ -18,9 +18,10 @@ from app.core.errors import Conflict, DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.media import service as media
 from app.media.models import Photo
+from app.org import service as org
 from app.requests import service as requests_service
-from app.requests.models import Department, ServiceRequest
-from app.workorders.models import WORK_ORDER_STATUSES, Crew, WorkOrder, work_order_requests
+from app.requests.models import ServiceRequest
+from app.workorders.models import WORK_ORDER_STATUSES, WorkOrder, work_order_requests
 
 OPEN_STATUSES = ("assigned", "in_progress")
 #: managers and admins may act on any department's orders
@@ -34,32 +35,6 @@ RECENT_COMPLETED_DAYS = 7
 
 # ---------------------------------------------------------------------------------------------
 # reading
-
-
-def list_departments() -> list[Department]:
-    """Return every department, by name."""
-    return list(db.session.scalars(select(Department).order_by(Department.name)))
-
-
-def list_crews(department_id: int | None = None, *, active_only: bool = False) -> list[Crew]:
-    """Return the crews, optionally of one department, ordered by name."""
-    stmt = select(Crew).order_by(Crew.name)
-    if department_id is not None:
-        stmt = stmt.where(Crew.department_id == department_id)
-    if active_only:
-        stmt = stmt.where(Crew.active.is_(True))
-    return list(db.session.scalars(stmt))
-
-
-def get_crew(crew_id: int) -> Crew:
-    """Return a crew by id.
-
-    :raises NotFound: there is no such crew.
-    """
-    crew = db.session.get(Crew, crew_id)
-    if crew is None:
-        raise NotFound(f"There is no crew {crew_id}.", field="crew_id")
-    return crew
 
 
 def get_work_order(work_order_id: int, *, for_update: bool = False) -> WorkOrder:
@@ -268,7 +243,7 @@ def create_work_order(
     instructions = _clean_text(instructions, "instructions", "instructions")
     if isinstance(crew_id, bool) or not isinstance(crew_id, int):
         raise DomainError("Choose a crew.", field="crew_id")
-    crew = get_crew(crew_id)
+    crew = org.get_crew(crew_id)
     if not can_dispatch(actor, crew.department_id):
         raise Forbidden(
             f"{crew.name} works for {crew.department.name}; you can only dispatch crews of "

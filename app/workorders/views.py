@@ -15,8 +15,10 @@ from app.auth.permissions import roles_required
 from app.core.clock import utcnow
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
+from app.org import service as org
+from app.org.models import Department
 from app.requests import service as requests_service
-from app.requests.models import Department, ServiceRequest
+from app.requests.models import ServiceRequest
 from app.workorders import service
 from app.workorders.api import uploaded_photo
 from app.workorders.models import WorkOrder
@@ -48,8 +50,8 @@ def _department(code: str | None) -> Department | None:
     if current_user.role == "dispatcher":
         return current_user.department
     if code:
-        return requests_service.get_department(code)
-    departments = service.list_departments()
+        return org.get_department(code)
+    departments = org.list_departments()
     return departments[0] if departments else None
 
 
@@ -68,15 +70,13 @@ def _render_queue(
     if department is not None:
         queue_requests = requests_service.department_queue(department.id)
         on_order = service.open_orders_for_requests(sr.id for sr in queue_requests)
-        crews = service.list_crews(department.id, active_only=True)
+        crews = org.list_crews(department.id, active_only=True)
         open_orders = service.list_work_orders(department_id=department.id, open_only=True)
     return (
         render_template(
             "workorders/queue.html",
             department=department,
-            departments=service.list_departments()
-            if current_user.role in service.SUPERVISORS
-            else [],
+            departments=org.list_departments() if current_user.role in service.SUPERVISORS else [],
             queue_requests=queue_requests,
             on_order=on_order,
             crews=crews,

@@ -13,8 +13,8 @@ from app.auth.models import ROLES, User
 from app.demo import boston
 from app.extensions import db
 from app.geo.models import District
+from app.org.models import Crew
 from app.requests.models import RequestEvent, ServiceRequest, ServiceType
-from app.workorders.models import Crew
 
 ACCOUNT_LINE = re.compile(r"^\s+(\w+)\s+(\S+@demo\.city311\.org)\s+(\S+)", re.M)
 

@@ -1,0 +1,58 @@
+"""Domain verbs for districts: the one way their rows are made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import make_valid
+from sqlalchemy import select
+
+from app.core.errors import Conflict, DomainError
+from app.extensions import db
+from app.geo.models import District
+
+
+def create_district(kind: str, code: str, name: str, geometry: BaseGeometry | Any) -> District:
+    """Add a district from a shapely Polygon or MultiPolygon (WGS 84 longitude/latitude).
+
+    :raises DomainError: empty kind, code or name, or a geometry that is not a valid area.
+    :raises Conflict: this kind already has a district with this code (409).
+    """
+    kind, code, name = (kind or "").strip(), (code or "").strip(), (name or "").strip()
+    for field, value, limit in (("kind", kind, 40), ("code", code, 40), ("name", name, 200)):
+        if not value or len(value) > limit:
+            raise DomainError(f"A district {field} has 1 to {limit} characters.", field=field)
+    if isinstance(geometry, Polygon):
+        geometry = MultiPolygon([geometry])
+    if not isinstance(geometry, MultiPolygon):
+        kind_of = getattr(geometry, "geom_type", type(geometry).__name__)
+        raise DomainError(f"A district must be a polygon, not a {kind_of}.", field="geometry")
+    if not geometry.is_valid:
+        # published boundaries often have self-touching rings; repair rather than refuse,
+        # keeping only the areas (make_valid may add stray lines or points)
+        geometry = _polygonal(make_valid(geometry))
+    if geometry.is_empty:
+        raise DomainError(f"District {code}'s polygon is empty.", field="geometry")
+    taken = db.session.scalar(
+        select(District.id).where(District.kind == kind, District.code == code)
+    )
+    if taken is not None:
+        raise Conflict(f"There is already a {kind} {code!r}.", field="code")
+    district = District(kind=kind, code=code, name=name, geom=from_shape(geometry, srid=4326))
+    db.session.add(district)
+    db.session.flush()
+    return district
+
+
+def _polygonal(geometry: BaseGeometry) -> MultiPolygon:
+    parts = getattr(geometry, "geoms", [geometry])
+    polygons: list[Polygon] = []
+    for part in parts:
+        if isinstance(part, Polygon):
+            polygons.append(part)
+        elif isinstance(part, MultiPolygon):
+            polygons.extend(part.geoms)
+    return MultiPolygon(polygons)
