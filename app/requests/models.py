@@ -15,13 +15,21 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
+from app.core.clock import utcnow
 from app.core.models import enum_check
 from app.extensions import db
+
+#: the longest description, note or closure text a person may write
+MAX_TEXT = 4000
 
 STATUSES = ("new", "acknowledged", "assigned", "in_progress", "on_hold", "closed")
 OPEN_STATUSES = STATUSES[:-1]
@@ -144,9 +152,24 @@ class ServiceRequest(db.Model):
         "RequestEvent", order_by="RequestEvent.id", lazy="selectin", viewonly=True
     )
 
-    @property
+    @hybrid_property
     def is_open(self) -> bool:
         return self.status != "closed"
+
+    @is_open.inplace.expression
+    @classmethod
+    def _is_open_expression(cls) -> ColumnElement[bool]:
+        return cls.status != "closed"
+
+    @hybrid_property
+    def is_overdue(self) -> bool:
+        """Open and past its due time: the one meaning of "overdue" everywhere."""
+        return self.status != "closed" and self.due_at < utcnow()
+
+    @is_overdue.inplace.expression
+    @classmethod
+    def _is_overdue_expression(cls) -> ColumnElement[bool]:
+        return and_(cls.status != "closed", cls.due_at < func.now())
 
     def __repr__(self) -> str:
         return f"<ServiceRequest {self.id} {self.status}>"
