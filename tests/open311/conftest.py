@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app.open311 import service as open311
+from app.open311 import keys
 
 SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "open311-schemas"
 BASE = "/open311/v2"
@@ -32,7 +32,7 @@ XML_LISTS = {
 
 @pytest.fixture
 def api_key(city) -> str:
-    _, key = open311.create_key("Test client", "dev@client.test")
+    _, key = keys.create_key("Test client", "dev@client.test")
     return key
 
 
