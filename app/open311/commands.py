@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from app.core.errors import DomainError
 from app.extensions import db
-from app.open311 import service
+from app.open311 import keys
 
 open311_cli = AppGroup("open311", help="The Open311 GeoReport v2 API.")
 keys_cli = AppGroup("keys", help="API keys of client applications (needed to POST requests).")
@@ -20,7 +20,7 @@ open311_cli.add_command(keys_cli)
 def create_key(name: str, contact: str) -> None:
     """Issue a key and print it; it is shown only this once."""
     try:
-        row, key = service.create_key(name, contact)
+        row, key = keys.create_key(name, contact)
     except DomainError as err:
         raise click.ClickException(err.message) from None
     db.session.commit()
@@ -31,7 +31,7 @@ def create_key(name: str, contact: str) -> None:
 @keys_cli.command("list")
 def list_keys() -> None:
     """List the keys: prefix, application, contact, state, last use."""
-    rows = service.list_keys()
+    rows = keys.list_keys()
     if not rows:
         click.echo("No API keys yet: `flask open311 keys create --name APP`.")
         return
@@ -49,7 +49,7 @@ def list_keys() -> None:
 def revoke_key(prefix: str) -> None:
     """Revoke a key at once: its application can no longer submit requests."""
     try:
-        row = service.revoke_key(prefix=prefix)
+        row = keys.revoke_key(prefix=prefix)
     except DomainError as err:
         raise click.ClickException(err.message) from None
     db.session.commit()

@@ -23,7 +23,8 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from app.auth.permissions import roles_required
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
-from app.open311 import service
+from app.open311 import catalogue, intake, params, queries, updates
+from app.open311 import keys as api_keys  # the admin view below is named keys
 from app.open311.formats import render, render_errors
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def register_app_error_handlers(app: Flask) -> None:
 
 @bp.before_request
 def _check_jurisdiction() -> None:
-    service.check_jurisdiction(request.values.get("jurisdiction_id"))
+    params.check_jurisdiction(request.values.get("jurisdiction_id"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,7 +138,7 @@ def _discovery(fmt: str) -> Response:
             "key_service": config["OPEN311_KEY_SERVICE"],
             "endpoints": [
                 {
-                    "specification": service.SPECIFICATION,
+                    "specification": catalogue.SPECIFICATION,
                     "url": f"{base}/open311/v2",
                     "changeset": changeset,
                     "type": "production",
@@ -160,12 +161,12 @@ def discovery_v2(fmt: str) -> Response:
 
 @bp.get(f"/v2/services.{FMT}")
 def services(fmt: str) -> Response:
-    return render(fmt, "services", service.services())
+    return render(fmt, "services", catalogue.services())
 
 
 @bp.get(f"/v2/services/<service_code>.{FMT}")
 def service_definition(service_code: str, fmt: str) -> Response:
-    return render(fmt, "service_definition", service.service_definition(service_code))
+    return render(fmt, "service_definition", catalogue.service_definition(service_code))
 
 
 def _api_key() -> str | None:
@@ -186,38 +187,38 @@ def _upload() -> FileStorage | None:
 
 @bp.post(f"/v2/requests.{FMT}")
 def post_request(fmt: str) -> Response:
-    service.authenticate_key(_api_key())
-    result = service.submit(request.values, _upload())
+    api_keys.authenticate_key(_api_key())
+    result = intake.submit(request.values, _upload())
     db.session.commit()
     return render(fmt, "service_requests", [result])
 
 
 @bp.get(f"/v2/requests.{FMT}")
 def get_requests(fmt: str) -> Response:
-    query = service.read_query(request.args)
-    return render(fmt, "service_requests", service.find_requests(query))
+    query = queries.read_query(request.args)
+    return render(fmt, "service_requests", queries.find_requests(query))
 
 
 @bp.get(f"/v2/requests/<request_id>.{FMT}")
 def get_request(request_id: str, fmt: str) -> Response:
     extensions = (request.args.get("extensions") or "").strip().lower() in ("true", "1", "yes")
-    return render(fmt, "service_requests", service.get_request(request_id, extensions=extensions))
+    return render(fmt, "service_requests", queries.get_request(request_id, extensions=extensions))
 
 
 @bp.get(f"/v2/tokens/<token>.{FMT}")
 def token(token: str, fmt: str) -> Response:
-    return render(fmt, "service_requests", service.resolve_token(token))
+    return render(fmt, "service_requests", queries.resolve_token(token))
 
 
 @bp.get(f"/v2/servicerequestupdates.{FMT}")
 def request_updates(fmt: str) -> Response:
     # FixMyStreet sends its api_key here too; reading is public, so it is not checked
-    start, end = (service.present(request.args.get(n)) for n in ("start_date", "end_date"))
-    updates = service.request_updates(
-        service.parse_datetime("start_date", start) if start else None,
-        service.parse_datetime("end_date", end) if end else None,
+    start, end = (params.present(request.args.get(n)) for n in ("start_date", "end_date"))
+    found = updates.request_updates(
+        params.parse_datetime("start_date", start) if start else None,
+        params.parse_datetime("end_date", end) if end else None,
     )
-    return render(fmt, "service_request_updates", updates)
+    return render(fmt, "service_request_updates", found)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,7 +235,7 @@ def keys() -> Any:
     if request.method == "POST":
         form = {k: (request.form.get(k) or "").strip() for k in form}
         try:
-            row, new_key = service.create_key(form["name"], form["contact"])
+            row, new_key = api_keys.create_key(form["name"], form["contact"])
             db.session.commit()
             form = {"name": "", "contact": ""}
             new_key = {"key": new_key, "client_name": row.client_name}
@@ -245,11 +246,11 @@ def keys() -> Any:
     return (
         render_template(
             "open311/keys.html",
-            keys=service.list_keys(),
+            keys=api_keys.list_keys(),
             new_key=new_key,
             errors=errors,
             form=form,
-            jurisdiction_id=service.jurisdiction_id(),
+            jurisdiction_id=params.jurisdiction_id(),
         ),
         status,
     )
@@ -258,7 +259,7 @@ def keys() -> Any:
 @admin_bp.post("/keys/<int:key_id>/revoke")
 @roles_required("admin")
 def revoke(key_id: int) -> Any:
-    row = service.revoke_key(key_id=key_id)
+    row = api_keys.revoke_key(key_id=key_id)
     db.session.commit()
     flash(f"The key {row.key_prefix}… of {row.client_name} is revoked.", "success")
     return redirect(url_for("open311_admin.keys"))

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.open311 import service
+from app.open311 import keys
 from app.open311.models import ApiKey
 from tests.factories import PASSWORD, WARD_1_POINT
 from tests.open311.conftest import BASE
@@ -29,7 +29,7 @@ def can_post(client, key) -> int:
 
 
 def test_only_the_hash_of_a_key_is_stored(city):
-    row, key = service.create_key("Neighbourhood app", "ops@app.example")
+    row, key = keys.create_key("Neighbourhood app", "ops@app.example")
     assert len(key) >= 32 and row.key_prefix == key[:8]
     assert row.key_hash == hashlib.sha256(key.encode()).hexdigest()
     stored = db.session.execute(select(ApiKey.__table__)).mappings().all()
@@ -40,7 +40,7 @@ def test_a_key_needs_an_application_name(city):
     from app.core.errors import DomainError
 
     with pytest.raises(DomainError, match="Name the client application"):
-        service.create_key("  ")
+        keys.create_key("  ")
 
 
 @pytest.fixture

@@ -1,0 +1,73 @@
+"""The GeoReport v2 service catalogue: the service list and each service's questions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.core.errors import NotFound
+from app.extensions import db
+from app.requests import service as requests_service
+from app.requests.models import ServiceType
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+
+
+def service_notice(sla_value: int, sla_unit: str) -> str:
+    """Say how soon a request of this type is expected to be dealt with."""
+    if sla_unit == "business_days":
+        unit = "business day" if sla_value == 1 else "business days"
+    else:
+        unit = "hour" if sla_value == 1 else "hours"
+    return f"Expected within {sla_value} {unit}."
+
+
+def _questions(st: ServiceType) -> list[dict[str, Any]]:
+    return sorted(st.attributes or [], key=lambda q: (q.get("order") or 0, q.get("code", "")))
+
+
+def services() -> list[dict[str, Any]]:
+    """Return the GeoReport service list."""
+    return [
+        {
+            "service_code": st.code,
+            "service_name": st.name,
+            "description": st.description or None,
+            "metadata": bool(st.attributes),
+            "type": "realtime",
+            "keywords": st.keywords or None,
+            "group": st.group or None,
+        }
+        for st in requests_service.list_service_types()
+    ]
+
+
+def service_definition(code: str) -> dict[str, Any]:
+    """Return the GeoReport definition (the questions) of a service.
+
+    :raises NotFound: no active service has this code.
+    """
+    st = db.session.scalar(
+        select(ServiceType).where(ServiceType.code == code, ServiceType.active.is_(True))
+    )
+    if st is None:
+        raise NotFound(f"There is no service {code!r}; services.xml lists them.")
+    attributes = []
+    for index, q in enumerate(_questions(st), start=1):
+        item: dict[str, Any] = {
+            "variable": bool(q.get("variable", True)),
+            "code": str(q["code"]),
+            "datatype": q.get("datatype", "string"),
+            "required": bool(q.get("required", False)),
+            "datatype_description": q.get("datatype_description") or None,
+            "order": int(q.get("order") or index),
+            "description": q.get("description") or q.get("label") or str(q["code"]),
+        }
+        if item["datatype"] in ("singlevaluelist", "multivaluelist"):
+            item["values"] = [
+                {"key": str(v["key"]), "name": str(v.get("name", v["key"]))}
+                for v in q.get("values", [])
+            ]
+        attributes.append(item)
+    return {"service_code": st.code, "attributes": attributes}
