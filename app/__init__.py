@@ -89,10 +89,12 @@ def register_features(app: Flask) -> None:
         open311,
         org,
         requests,
+        sla,
         workorders,
     )
 
-    for feature in (org, auth, geo, media, requests, workorders, notifications, metrics, open311):
+    features = (org, auth, geo, media, sla, requests, workorders, notifications, metrics, open311)
+    for feature in features:
         feature.init_app(app)
     cli.init_app(app)
 

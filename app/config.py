@@ -46,6 +46,11 @@ class Config:
 
     CITY_NAME = _env("CITY_NAME", "City of Riverton")
     CITY_TIMEZONE = _env("CITY_TIMEZONE", "America/New_York")
+    #: opening hours and working weekdays: business-day SLAs count only these
+    CITY_BUSINESS_HOURS = _env("CITY_BUSINESS_HOURS", "08:00-17:00")
+    CITY_BUSINESS_DAYS = _env("CITY_BUSINESS_DAYS", "mon-fri")
+    #: how long a process trusts its copy of the holiday calendar (edits elsewhere show then)
+    HOLIDAY_CACHE_SECONDS = float(_env("HOLIDAY_CACHE_SECONDS", "60") or 60)
     #: intake caches each service type this long per process (edits show up after it)
     CATALOGUE_CACHE_SECONDS = float(_env("CATALOGUE_CACHE_SECONDS", "30") or 30)
     #: the district kind that defines the jurisdiction and tags each request
