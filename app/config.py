@@ -51,6 +51,8 @@ class Config:
     CITY_BUSINESS_DAYS = _env("CITY_BUSINESS_DAYS", "mon-fri")
     #: how long a process trusts its copy of the holiday calendar (edits elsewhere show then)
     HOLIDAY_CACHE_SECONDS = float(_env("HOLIDAY_CACHE_SECONDS", "60") or 60)
+    #: how long an Idempotency-Key and its answer are kept for retries
+    IDEMPOTENCY_KEY_DAYS = int(_env("IDEMPOTENCY_KEY_DAYS", "7") or 7)
     #: intake caches each service type this long per process (edits show up after it)
     CATALOGUE_CACHE_SECONDS = float(_env("CATALOGUE_CACHE_SECONDS", "30") or 30)
     #: the district kind that defines the jurisdiction and tags each request

@@ -20,7 +20,10 @@ def app_object() -> Flask:
 
 def init_app(app: Flask) -> None:
     """Register /healthz and the template filters every page uses."""
+    from app.core import idempotency, queue
+
     app.add_url_rule("/healthz", "healthz", healthz)
+    queue.register_periodic(app, idempotency.purge_old_keys, 3600)
 
     @app.template_filter("citytime")
     def citytime(moment: datetime | None, fmt: str = "%b %d, %Y %H:%M") -> str:
