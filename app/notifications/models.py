@@ -24,7 +24,7 @@ from app.core.models import created_at_column, enum_check
 from app.extensions import db
 
 OUTBOX_STATUSES = ("pending", "sent", "failed")
-OUTBOX_EVENTS = ("receipt", "closed")
+OUTBOX_EVENTS = ("receipt", "closed", "overdue_digest")
 CHANNELS = ("email",)
 
 

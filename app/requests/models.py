@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     and_,
     func,
     text,
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.clock import utcnow
-from app.core.models import enum_check
+from app.core.models import created_at_column, enum_check
 from app.extensions import db
 
 #: the longest description, note or closure text a person may write
@@ -46,7 +47,14 @@ EVENT_KINDS = (
     "reopened",
     "merged",
     "closed",
+    "transferred",
+    "held",
+    "resumed",
 )
+#: why a request waits; the SLA clock stops while it does
+HOLD_REASONS = ("waiting_on_resident", "other_agency", "materials", "weather", "other")
+#: how a subscriber came to follow a request
+SUBSCRIPTION_SOURCES = ("duplicate", "follow")
 
 
 class ServiceType(db.Model):
@@ -73,6 +81,8 @@ class ServiceType(db.Model):
     )
     #: crews must attach a photo to close work on this type
     completion_photo_required: Mapped[bool] = mapped_column(default=True, server_default="true")
+    #: "Other / not sure": requests land in the 311 triage queue for an agent to recategorise
+    triage: Mapped[bool] = mapped_column(default=False, server_default="false")
     active: Mapped[bool] = mapped_column(default=True, server_default="true")
 
     department = relationship("Department", lazy="joined")
@@ -91,6 +101,11 @@ class ServiceRequest(db.Model):
             name="closure_reason",
         ),
         CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_has_time"),
+        CheckConstraint("(status = 'on_hold') = (held_since IS NOT NULL)", name="hold_has_time"),
+        CheckConstraint(
+            f"hold_reason IS NULL OR {enum_check('hold_reason', HOLD_REASONS)}", name="hold_reason"
+        ),
+        CheckConstraint("held_seconds >= 0", name="held_seconds_positive"),
         # the dispatcher queue: open requests of a department, most overdue first
         Index(
             "ix_service_requests_open_queue",
@@ -143,7 +158,14 @@ class ServiceRequest(db.Model):
     #: the agent who keyed a phone request
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: set when this request was merged into another as a duplicate
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"), index=True)
+    #: the crew a routing rule proposes; dispatch starts from it
+    crew_id: Mapped[int | None] = mapped_column(ForeignKey("crews.id"))
+    #: while on hold: since when and why (the SLA clock is stopped)
+    held_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hold_reason: Mapped[str | None] = mapped_column(String(30))
+    #: the time spent on hold, summed over every hold; due_at already moved by it
+    held_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     service_type = relationship("ServiceType", lazy="joined")
     department = relationship("Department", lazy="joined")
@@ -203,3 +225,58 @@ class RequestEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<RequestEvent {self.request_id} {self.kind}>"
+
+
+class RoutingRule(db.Model):
+    """Where requests of a type go: the department, and the crew it proposes, per district.
+
+    A rule for a district wins over the type's rule for every district (district_id NULL),
+    which wins over the type's own department.
+    """
+
+    __tablename__ = "routing_rules"
+    __table_args__ = (
+        Index(
+            "uq_routing_rules_type_district",
+            "service_type_id",
+            "district_id",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_type_id: Mapped[int] = mapped_column(ForeignKey("service_types.id", ondelete="CASCADE"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    crew_id: Mapped[int | None] = mapped_column(ForeignKey("crews.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()
+
+    service_type = relationship("ServiceType", lazy="joined")
+    district = relationship("District", lazy="joined")
+    department = relationship("Department", lazy="joined")
+    crew = relationship("Crew", lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<RoutingRule {self.service_type_id}/{self.district_id}>"
+
+
+class RequestSubscriber(db.Model):
+    """Someone besides the reporter who is told when a request closes (a duplicate's reporter)."""
+
+    __tablename__ = "request_subscribers"
+    __table_args__ = (
+        UniqueConstraint("request_id", "email", name="uq_request_subscribers_request_id_email"),
+        CheckConstraint(enum_check("source", SUBSCRIPTION_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    #: private, like the reporter's own contact
+    email: Mapped[str] = mapped_column(String(254))
+    source: Mapped[str] = mapped_column(String(20))
+    #: the request whose reporter this is, for a merged duplicate
+    from_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = created_at_column()

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
+from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
+    Numeric,
     String,
     Table,
     Text,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import created_at_column, enum_check
 from app.extensions import db
 
 WORK_ORDER_STATUSES = ("assigned", "in_progress", "completed", "cancelled")
+PRIORITIES = ("low", "normal", "high", "urgent")
 
 work_order_requests = Table(
     "work_order_requests",
@@ -44,6 +51,8 @@ class WorkOrder(db.Model):
     __tablename__ = "work_orders"
     __table_args__ = (
         CheckConstraint(enum_check("status", WORK_ORDER_STATUSES), name="status"),
+        CheckConstraint(enum_check("priority", PRIORITIES), name="priority"),
+        CheckConstraint("labour_hours IS NULL OR labour_hours >= 0", name="labour_hours"),
         Index(
             "ix_work_orders_crew_open",
             "crew_id",
@@ -57,6 +66,17 @@ class WorkOrder(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="assigned", server_default="assigned")
     #: the dispatcher's instructions to the crew
     instructions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    priority: Mapped[str] = mapped_column(String(10), default="normal", server_default="normal")
+    #: the day the dispatcher plans the work for (city calendar day)
+    scheduled_for: Mapped[date | None] = mapped_column(Date)
+    #: where the crew goes: the point of its first request; crews' lists sort by it (KNN)
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    #: reported by the crew at completion
+    labour_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    #: [{"name": "cold patch", "quantity": 2.5, "unit": "bag"}]
+    materials: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     #: the crew's note on completion; sent to reporters with the completion photo
     completion_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
