@@ -20,12 +20,11 @@ from app.media import service as media
 from app.media.models import Photo
 from app.org import service as org
 from app.requests import service as requests_service
-from app.requests.models import ServiceRequest
+from app.requests.models import MAX_TEXT, ServiceRequest
 from app.workorders import permissions
 from app.workorders.models import WORK_ORDER_STATUSES, WorkOrder, work_order_requests
 
 OPEN_STATUSES = ("assigned", "in_progress")
-MAX_TEXT = 4000
 #: one order is one crew's trip; hundreds of stops means a wrong selection, not a plan
 MAX_REQUESTS_PER_ORDER = 100
 RECENT_COMPLETED_DAYS = 7

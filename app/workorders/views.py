@@ -16,12 +16,18 @@ from app.extensions import db
 from app.org import service as org
 from app.org.models import Department
 from app.requests import service as requests_service
-from app.requests.models import ServiceRequest
+from app.requests.models import MAX_TEXT, ServiceRequest
 from app.workorders import permissions, service
 from app.workorders.models import WorkOrder
 from app.workorders.presenters import age, location, uploaded_photo
 
 bp = Blueprint("workorders", __name__)
+
+
+@bp.context_processor
+def _limits() -> dict[str, int]:
+    """Give the forms the length limit the service enforces."""
+    return {"max_text": MAX_TEXT}
 
 
 def _department(code: str | None) -> Department | None:
@@ -151,7 +157,6 @@ def crew_home() -> str:
         open_orders=open_orders,
         done=done,
         coords=coords,
-        now=utcnow(),
         photo_required=service.photo_required,
     )
 
