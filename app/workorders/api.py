@@ -135,6 +135,7 @@ def start_work_order(work_order_id: int) -> dict[str, Any]:
 def complete_work_order(work_order_id: int) -> dict[str, Any]:
     """Every linked open request closes as fixed; reporters get the note and the photo."""
     wo = service.get_work_order(work_order_id, for_update=True)
+    # refuse a stranger before reading their upload
     permissions.check_can_work(current_user, wo, "complete")
     wo = service.complete(
         wo, actor=current_user, note=request.form.get("note", ""), photo=uploaded_photo()

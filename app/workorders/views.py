@@ -189,6 +189,7 @@ def start(work_order_id: int) -> Response:
 def complete_form(work_order_id: int) -> Any:
     """Close out a work order with a note and a photo of the finished work."""
     wo = service.get_work_order(work_order_id, for_update=request.method == "POST")
+    # a stranger gets no form, and their upload is never read
     permissions.check_can_work(current_user, wo, "complete")
     if request.method == "GET":
         return _render_complete(wo)
