@@ -9,8 +9,8 @@ from flask_login import current_user
 from flask_smorest import Api, Blueprint
 
 from app.auth import service
-from app.auth.models import ROLES
 from app.auth.permissions import roles_required
+from app.auth.roles import ROLES
 from app.auth.schemas import AuthTokenIn, AuthTokenOut, AuthUserOut
 from app.extensions import db
 

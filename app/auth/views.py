@@ -11,16 +11,17 @@ from werkzeug.wrappers import Response
 
 from app.auth import service
 from app.auth.models import User
+from app.auth.roles import ADMIN, AGENT, CREW, DISPATCHER, MANAGER
 
 bp = Blueprint("auth", __name__)
 
 #: where each role starts its day
 ROLE_HOME = {
-    "agent": "requests.agent_new",
-    "dispatcher": "workorders.queue",
-    "crew": "workorders.crew_home",
-    "manager": "metrics.dashboard",
-    "admin": "metrics.dashboard",
+    AGENT: "requests.agent_new",
+    DISPATCHER: "workorders.queue",
+    CREW: "workorders.crew_home",
+    MANAGER: "metrics.dashboard",
+    ADMIN: "metrics.dashboard",
 }
 
 

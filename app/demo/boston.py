@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from app.auth.roles import AGENT
 from app.demo import builtin, loader
 from app.extensions import db
 from app.requests import importer
@@ -232,7 +233,7 @@ def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.Loa
     made = 0
     if recent > 0:
         made = loader.add_recent_requests(
-            RECENT_SAMPLES, wards, count=recent, agent_id=loader.account_id(accounts, "agent")
+            RECENT_SAMPLES, wards, count=recent, agent_id=loader.account_id(accounts, AGENT)
         )
     placeholder = sum(1 for r in rows if is_placeholder(r))
     return loader.LoadReport(

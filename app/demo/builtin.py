@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app
 
+from app.auth.roles import AGENT
 from app.demo import loader
 from app.extensions import db
 
@@ -196,7 +197,7 @@ def load(*, requests: int = 40) -> loader.LoadReport:
     pwd = depts["PWD"]
     crews = loader.add_crews(pwd, list(depts.values()))
     accounts = loader.add_accounts(pwd, crews["Pothole Crew 1"])
-    agent_id = loader.account_id(accounts, "agent")
+    agent_id = loader.account_id(accounts, AGENT)
     made = loader.add_recent_requests(SAMPLES, wards, count=requests, agent_id=agent_id)
     return loader.LoadReport(
         city=current_app.config["CITY_NAME"],

@@ -16,6 +16,7 @@ from sqlalchemy import func, inspect, select, text
 
 from app.auth import service as auth_service
 from app.auth.models import User
+from app.auth.roles import ADMIN, AGENT, CREW, DISPATCHER, MANAGER
 from app.core.clock import utcnow
 from app.extensions import db
 from app.geo import service as geo
@@ -135,15 +136,15 @@ def add_crews(pothole_dept: Department, others: list[Department]) -> dict[str, C
 def add_accounts(pothole_dept: Department, crew: Crew) -> list[Account]:
     """Create one account per role with a fresh random password, returned in clear once."""
     specs = [
-        ("agent", "Call-centre agent", {}),
-        ("dispatcher", f"dispatches {pothole_dept.name}", {"department_id": pothole_dept.id}),
+        (AGENT, "Call-centre agent", {}),
+        (DISPATCHER, f"dispatches {pothole_dept.name}", {"department_id": pothole_dept.id}),
         (
-            "crew",
+            CREW,
             f"works in {crew.name}",
             {"department_id": pothole_dept.id, "crew_id": crew.id},
         ),
-        ("manager", "sees every department and the KPIs", {}),
-        ("admin", "everything, including accounts", {}),
+        (MANAGER, "sees every department and the KPIs", {}),
+        (ADMIN, "everything, including accounts", {}),
     ]
     accounts = []
     for role, detail, links in specs:

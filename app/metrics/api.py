@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from app.auth.api import BEARER
 from app.auth.permissions import roles_required
 from app.core.errors import DomainError, NotFound
-from app.metrics import service
+from app.metrics import permissions, service
 from app.metrics.schemas import MetricsQueryIn, MetricsResponseTimesOut
 from app.org import service as org
 
@@ -25,7 +25,7 @@ blp = Blueprint(
 @blp.doc(security=BEARER)
 @blp.arguments(MetricsQueryIn, location="query")
 @blp.response(200, MetricsResponseTimesOut)
-@roles_required("manager", "admin")
+@roles_required(*permissions.READERS)
 def response_times(query: dict[str, Any]) -> service.ResponseTimes:
     """Median and p90 time to close, % within SLA, backlog and overdue, per group."""
     department_id = None

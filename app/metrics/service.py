@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, text
+from sqlalchemy.dialects import postgresql
 
 from app.core.clock import utcnow
 from app.core.errors import DomainError
 from app.extensions import db
-from app.requests.models import CHANNELS
+from app.requests.models import CHANNELS, ServiceRequest
 
 GroupBy = Literal["department", "service_type", "district", "channel"]
 GROUP_BYS: tuple[str, ...] = ("department", "service_type", "district", "channel")
@@ -88,15 +89,28 @@ _HOURS_TO_ACK = "EXTRACT(EPOCH FROM (sr.acknowledged_at - sr.requested_at)) / 36
 _REQUESTED = "sr.requested_at >= :start AND sr.requested_at < :end"
 _CLOSED = "sr.closed_at >= :start AND sr.closed_at < :end"
 
+
+def _sql(expression: ColumnElement[bool]) -> str:
+    """Render a model's SQL expression, which binds only constants, as report text."""
+    compiled = expression.compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    return str(compiled)
+
+
+# open and overdue mean here what ServiceRequest says they mean everywhere else
+_IS_OPEN = _sql(ServiceRequest.is_open)
+_IS_OVERDUE = _sql(ServiceRequest.is_overdue)
+
 _REPORT = """
 WITH dim AS ({dim_sql}),
 sr AS (
     SELECT {column} AS dim_id, requested_at, acknowledged_at, due_at, closed_at,
-           closure_reason, status
+           closure_reason, {is_open} AS is_open, {is_overdue} AS is_overdue
     FROM service_requests
     WHERE ((requested_at >= :start AND requested_at < :end)
            OR (closed_at >= :start AND closed_at < :end)
-           OR status <> 'closed')
+           OR {is_open})
       {department_filter}
 )
 SELECT
@@ -111,8 +125,8 @@ SELECT
     percentile_cont(0.9) WITHIN GROUP (ORDER BY CAST({to_close} AS double precision))
         FILTER (WHERE {closed}) AS p90_hours_to_close,
     count(*) FILTER (WHERE {closed} AND sr.closed_at <= sr.due_at) AS closed_within_sla,
-    count(*) FILTER (WHERE sr.status <> 'closed') AS open_backlog,
-    count(*) FILTER (WHERE sr.status <> 'closed' AND sr.due_at < :now) AS overdue_open,
+    count(*) FILTER (WHERE sr.is_open) AS open_backlog,
+    count(*) FILTER (WHERE sr.is_overdue) AS overdue_open,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST({to_ack} AS double precision))
         FILTER (WHERE {requested} AND sr.acknowledged_at IS NOT NULL)
         AS median_hours_to_acknowledge
@@ -187,8 +201,10 @@ def response_times(
         closed=_CLOSED,
         to_close=_HOURS_TO_CLOSE,
         to_ack=_HOURS_TO_ACK,
+        is_open=_IS_OPEN,
+        is_overdue=_IS_OVERDUE,
     )
-    params: dict[str, Any] = {"start": start, "end": end, "now": now}
+    params: dict[str, Any] = {"start": start, "end": end}
     if department_id is not None:
         params["department_id"] = department_id
     if group_by == "district":

@@ -7,15 +7,12 @@ from app.workorders import models as models  # noqa: F401  (registers the tables
 
 def init_app(app: Flask) -> None:
     """Register this feature's API and page blueprints."""
+    from app.auth.api import register_bearer_scheme
     from app.extensions import api, csrf
     from app.workorders.api import blp
     from app.workorders.views import bp
 
-    schemes = api.spec.components.security_schemes
-    if "bearerAuth" not in schemes:
-        api.spec.components.security_scheme(
-            "bearerAuth", {"type": "http", "scheme": "bearer", "description": "an API token"}
-        )
+    register_bearer_scheme(api)
     api.register_blueprint(blp)
     csrf.exempt(blp)
     app.register_blueprint(bp)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, url_for
+from flask import request
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from app.auth.api import BEARER
 from app.auth.permissions import roles_required
 from app.core.errors import Forbidden
 from app.extensions import db
-from app.media import service as media
 from app.org import service as org
-from app.org.models import Department
-from app.workorders import service
-from app.workorders.models import WorkOrder
+from app.workorders import permissions, service
+from app.workorders.presenters import present, uploaded_photo
 from app.workorders.schemas import (
     CancelIn,
     CompleteForm,
@@ -33,43 +32,10 @@ blp = Blueprint(
     description="Crews and work orders: dispatch, start and field close-out.",
 )
 
-BEARER = [{"bearerAuth": []}]
-STAFF = ("agent", "dispatcher", "crew", "manager", "admin")
-
-
-def photo_url(photo_id: int | None) -> str | None:
-    """Return the absolute public URL of a photo's display size."""
-    if photo_id is None:
-        return None
-    path = url_for("media.photo", photo_id=photo_id, size="display")
-    return current_app.config["PUBLIC_BASE_URL"] + path
-
-
-def present(orders: list[WorkOrder]) -> list[dict[str, Any]]:
-    """Turn work orders into what WorkOrderOut dumps, with one query for all photos."""
-    photo_ids = service.completion_photo_ids(wo.id for wo in orders)
-    return [
-        {
-            "id": wo.id,
-            "status": wo.status,
-            "crew": wo.crew,
-            "department": db.session.get(Department, wo.department_id),
-            "instructions": wo.instructions,
-            "request_ids": [sr.id for sr in wo.requests],
-            "requests": wo.requests,
-            "assigned_at": wo.assigned_at,
-            "started_at": wo.started_at,
-            "completed_at": wo.completed_at,
-            "completion_note": wo.completion_note,
-            "photo_url": photo_url(photo_ids.get(wo.id)),
-        }
-        for wo in orders
-    ]
-
 
 def _department_scope(code: str | None) -> int | None:
     """Return the department a dispatcher is confined to, or the one a supervisor picked."""
-    if current_user.role == "dispatcher":
+    if not permissions.chooses_department(current_user):
         if code and code != current_user.department.code:
             raise Forbidden(f"You dispatch for {current_user.department.code}, not {code}.")
         return current_user.department_id
@@ -77,7 +43,7 @@ def _department_scope(code: str | None) -> int | None:
 
 
 @blp.route("/crews")
-@roles_required(*service.DISPATCH_ROLES)
+@roles_required(*permissions.DISPATCH_ROLES)
 @blp.doc(security=BEARER, summary="List crews with their open work orders")
 @blp.arguments(CrewListArgs, location="query")
 @blp.response(200, CrewOut(many=True))
@@ -98,7 +64,7 @@ def list_crews(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @blp.route("/workorders")
-@roles_required(*service.DISPATCH_ROLES, "crew")
+@roles_required(*permissions.WORK_ROLES)
 @blp.doc(security=BEARER, summary="List work orders")
 @blp.arguments(WorkOrderListArgs, location="query")
 @blp.response(200, WorkOrderOut(many=True))
@@ -106,7 +72,7 @@ def list_work_orders(args: dict[str, Any]) -> list[dict[str, Any]]:
     """Open orders first. Crew members see their own crew's orders only."""
     crew_id = args.get("crew_id")
     department_id = None
-    if current_user.role == "crew":
+    if permissions.is_crew_member(current_user):
         if crew_id is not None and crew_id != current_user.crew_id:
             raise Forbidden("Crew members can only list their own crew's work orders.")
         crew_id = current_user.crew_id
@@ -119,7 +85,7 @@ def list_work_orders(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @blp.route("/workorders", methods=["POST"])
-@roles_required(*service.DISPATCH_ROLES)
+@roles_required(*permissions.DISPATCH_ROLES)
 @blp.doc(security=BEARER, summary="Dispatch a crew to one or more requests")
 @blp.arguments(WorkOrderIn)
 @blp.response(201, WorkOrderOut)
@@ -137,17 +103,17 @@ def create_work_order(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/workorders/<int:work_order_id>")
-@roles_required(*STAFF)
+@roles_required(*permissions.VIEW_ROLES)
 @blp.doc(security=BEARER, summary="Show a work order")
 @blp.response(200, WorkOrderOut)
 def get_work_order(work_order_id: int) -> dict[str, Any]:
     wo = service.get_work_order(work_order_id)
-    service.check_can_view(current_user, wo)
+    permissions.check_can_view(current_user, wo)
     return present([wo])[0]
 
 
 @blp.route("/workorders/<int:work_order_id>/start", methods=["POST"])
-@roles_required(*service.DISPATCH_ROLES, "crew")
+@roles_required(*permissions.WORK_ROLES)
 @blp.doc(security=BEARER, summary="Record that the crew is on site")
 @blp.response(200, WorkOrderOut)
 def start_work_order(work_order_id: int) -> dict[str, Any]:
@@ -157,7 +123,7 @@ def start_work_order(work_order_id: int) -> dict[str, Any]:
 
 
 @blp.route("/workorders/<int:work_order_id>/complete", methods=["POST"])
-@roles_required(*service.DISPATCH_ROLES, "crew")
+@roles_required(*permissions.WORK_ROLES)
 @blp.doc(
     security=BEARER,
     summary="Close out a work order with a note and a photo of the finished work",
@@ -169,7 +135,8 @@ def start_work_order(work_order_id: int) -> dict[str, Any]:
 def complete_work_order(work_order_id: int) -> dict[str, Any]:
     """Every linked open request closes as fixed; reporters get the note and the photo."""
     wo = service.get_work_order(work_order_id, for_update=True)
-    service.check_can_work(current_user, wo, "complete")
+    # refuse a stranger before reading their upload
+    permissions.check_can_work(current_user, wo, "complete")
     wo = service.complete(
         wo, actor=current_user, note=request.form.get("note", ""), photo=uploaded_photo()
     )
@@ -178,7 +145,7 @@ def complete_work_order(work_order_id: int) -> dict[str, Any]:
 
 
 @blp.route("/workorders/<int:work_order_id>/cancel", methods=["POST"])
-@roles_required(*service.DISPATCH_ROLES)
+@roles_required(*permissions.DISPATCH_ROLES)
 @blp.doc(security=BEARER, summary="Call off an open work order; its requests return to the queue")
 @blp.arguments(CancelIn)
 @blp.response(200, WorkOrderOut)
@@ -190,16 +157,3 @@ def cancel_work_order(data: dict[str, Any], work_order_id: int) -> dict[str, Any
     )
     db.session.commit()
     return present([wo])[0]
-
-
-def uploaded_photo() -> media.ValidatedPhoto | None:
-    """Validate the `photo` file of a multipart request; None when no file was chosen."""
-    upload = request.files.get("photo")
-    if upload is None:
-        return None
-    # a browser with no file chosen still sends the part: no file name, no bytes
-    if not upload.filename:
-        if not upload.stream.read(1):
-            return None
-        upload.stream.seek(0)
-    return media.validate_photo(upload.stream, field="photo")

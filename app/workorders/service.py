@@ -20,14 +20,11 @@ from app.media import service as media
 from app.media.models import Photo
 from app.org import service as org
 from app.requests import service as requests_service
-from app.requests.models import ServiceRequest
+from app.requests.models import MAX_TEXT, ServiceRequest
+from app.workorders import permissions
 from app.workorders.models import WORK_ORDER_STATUSES, WorkOrder, work_order_requests
 
 OPEN_STATUSES = ("assigned", "in_progress")
-#: managers and admins may act on any department's orders
-SUPERVISORS = ("manager", "admin")
-DISPATCH_ROLES = ("dispatcher", *SUPERVISORS)
-MAX_TEXT = 4000
 #: one order is one crew's trip; hundreds of stops means a wrong selection, not a plan
 MAX_REQUESTS_PER_ORDER = 100
 RECENT_COMPLETED_DAYS = 7
@@ -148,45 +145,6 @@ def photo_required(wo: WorkOrder) -> bool:
     return any(sr.service_type.completion_photo_required for sr in wo.requests)
 
 
-# ---------------------------------------------------------------------------------------------
-# who may do what
-
-
-def can_dispatch(actor: User, department_id: int) -> bool:
-    """Tell whether the user may create and cancel work orders for this department."""
-    if actor.role in SUPERVISORS:
-        return True
-    return actor.role == "dispatcher" and actor.department_id == department_id
-
-
-def can_work(actor: User, wo: WorkOrder) -> bool:
-    """Tell whether the user may start or complete this order: its crew or a supervisor."""
-    if actor.role == "crew":
-        return actor.crew_id is not None and actor.crew_id == wo.crew_id
-    return can_dispatch(actor, wo.department_id)
-
-
-def can_view(actor: User, wo: WorkOrder) -> bool:
-    """Tell whether the user may see this order."""
-    if actor.role == "agent":
-        return True
-    return can_work(actor, wo)
-
-
-def check_can_view(actor: User, wo: WorkOrder) -> None:
-    """:raises Forbidden: the user may not see this order."""
-    if not can_view(actor, wo):
-        raise Forbidden(f"Work order {wo.id} belongs to another crew or department.")
-
-
-def check_can_work(actor: User, wo: WorkOrder, verb: str) -> None:
-    """:raises Forbidden: the user is not on the order's crew nor a dispatcher of it."""
-    if not can_work(actor, wo):
-        raise Forbidden(
-            f"Only {wo.crew.name} or a dispatcher of its department may {verb} work order {wo.id}."
-        )
-
-
 def _clean_text(value: str | None, field: str, what: str) -> str:
     text = (value or "").strip()
     if len(text) > MAX_TEXT:
@@ -244,11 +202,12 @@ def create_work_order(
     if isinstance(crew_id, bool) or not isinstance(crew_id, int):
         raise DomainError("Choose a crew.", field="crew_id")
     crew = org.get_crew(crew_id)
-    if not can_dispatch(actor, crew.department_id):
-        raise Forbidden(
-            f"{crew.name} works for {crew.department.name}; you can only dispatch crews of "
-            "your own department."
-        )
+    permissions.check_can_dispatch(
+        actor,
+        crew.department_id,
+        f"{crew.name} works for {crew.department.name}; you can only dispatch crews of "
+        "your own department.",
+    )
     if not crew.active:
         raise DomainError(f"{crew.name} is not active; choose another crew.", field="crew_id")
 
@@ -272,7 +231,8 @@ def create_work_order(
         )
     foreign = [sr for sr in srs if sr.department_id != crew.department_id]
     if foreign:
-        if actor.role == "dispatcher":
+        # a supervisor may dispatch anywhere, so for them this is a wrong pick, not a refusal
+        if not all(permissions.can_dispatch(actor, sr.department_id) for sr in foreign):
             raise Forbidden(
                 f"Request {', '.join(str(sr.id) for sr in foreign)} belongs to "
                 f"{foreign[0].department.name}; you can only dispatch your own department's "
@@ -324,7 +284,7 @@ def start(wo: WorkOrder, *, actor: User) -> WorkOrder:
     :raises Forbidden: the user is not on the order's crew nor a dispatcher of it.
     :raises Conflict: the order is completed or cancelled.
     """
-    check_can_work(actor, wo, "start")
+    permissions.check_can_work(actor, wo, "start")
     if wo.status == "in_progress":
         return wo
     if wo.status != "assigned":
@@ -355,7 +315,7 @@ def complete(
     :raises Conflict: the order is completed or cancelled.
     :raises DomainError: a required completion photo is missing, the note is too long.
     """
-    check_can_work(actor, wo, "complete")
+    permissions.check_can_work(actor, wo, "complete")
     if wo.status not in OPEN_STATUSES:
         raise Conflict(f"Work order {wo.id} is already {wo.status}.")
     note = _clean_text(note, "note", "note")
@@ -397,8 +357,7 @@ def cancel(wo: WorkOrder, *, actor: User, reason: str) -> WorkOrder:
     :raises Conflict: the order is completed or cancelled.
     :raises DomainError: no reason given.
     """
-    if not can_dispatch(actor, wo.department_id):
-        raise Forbidden(f"Only a dispatcher of its department may cancel work order {wo.id}.")
+    permissions.check_can_cancel(actor, wo)
     if wo.status not in OPEN_STATUSES:
         raise Conflict(f"Work order {wo.id} is already {wo.status}.")
     reason = _clean_text(reason, "reason", "reason")

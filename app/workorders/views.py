@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from geoalchemy2.shape import to_shape
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
@@ -18,36 +16,22 @@ from app.extensions import db
 from app.org import service as org
 from app.org.models import Department
 from app.requests import service as requests_service
-from app.requests.models import ServiceRequest
-from app.workorders import service
-from app.workorders.api import uploaded_photo
+from app.requests.models import MAX_TEXT, ServiceRequest
+from app.workorders import permissions, service
 from app.workorders.models import WorkOrder
+from app.workorders.presenters import age, location, uploaded_photo
 
 bp = Blueprint("workorders", __name__)
 
-WORKERS = (*service.DISPATCH_ROLES, "crew")
 
-
-def age(moment: datetime | None, now: datetime | None = None) -> str:
-    """Say how long ago a moment was, in the coarsest unit that fits ("3 d", "5 h")."""
-    if moment is None:
-        return ""
-    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
-    if seconds >= 2 * 86400:
-        return f"{seconds // 86400} d"
-    if seconds >= 3600:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 60} min"
-
-
-def location(sr: ServiceRequest) -> tuple[float, float]:
-    """Return (lat, long) of a request."""
-    point = to_shape(sr.location)
-    return point.y, point.x
+@bp.context_processor
+def _limits() -> dict[str, int]:
+    """Give the forms the length limit the service enforces."""
+    return {"max_text": MAX_TEXT}
 
 
 def _department(code: str | None) -> Department | None:
-    if current_user.role == "dispatcher":
+    if not permissions.chooses_department(current_user):
         return current_user.department
     if code:
         return org.get_department(code)
@@ -76,7 +60,9 @@ def _render_queue(
         render_template(
             "workorders/queue.html",
             department=department,
-            departments=org.list_departments() if current_user.role in service.SUPERVISORS else [],
+            departments=(
+                org.list_departments() if permissions.chooses_department(current_user) else []
+            ),
             queue_requests=queue_requests,
             on_order=on_order,
             crews=crews,
@@ -92,7 +78,7 @@ def _render_queue(
 
 
 @bp.route("/dispatch")
-@roles_required(*service.DISPATCH_ROLES)
+@roles_required(*permissions.DISPATCH_ROLES)
 def queue() -> Any:
     """Show a department's open requests, most overdue first, to pick a crew for them."""
     return _render_queue(_department(request.args.get("department")))
@@ -106,7 +92,7 @@ def _int_list(values: list[str], field: str) -> list[int]:
 
 
 @bp.route("/dispatch/workorders", methods=["POST"])
-@roles_required(*service.DISPATCH_ROLES)
+@roles_required(*permissions.DISPATCH_ROLES)
 def create() -> Any:
     """Create a work order from the ticked requests, then return to the queue."""
     department = _department(request.form.get("department"))
@@ -140,7 +126,7 @@ def create() -> Any:
 
 
 @bp.route("/dispatch/workorders/<int:work_order_id>/cancel", methods=["POST"])
-@roles_required(*service.DISPATCH_ROLES)
+@roles_required(*permissions.DISPATCH_ROLES)
 def cancel(work_order_id: int) -> Response:
     """Call off a work order; its requests return to the queue."""
     wo = service.get_work_order(work_order_id, for_update=True)
@@ -158,7 +144,7 @@ def cancel(work_order_id: int) -> Response:
 
 
 @bp.route("/crew")
-@roles_required("crew")
+@roles_required(*permissions.CREW_ROLES)
 def crew_home() -> str:
     """Show the crew's open work orders on a phone, with the way to each site."""
     orders = service.crew_work_orders(current_user.crew_id)
@@ -171,19 +157,18 @@ def crew_home() -> str:
         open_orders=open_orders,
         done=done,
         coords=coords,
-        now=utcnow(),
         photo_required=service.photo_required,
     )
 
 
 def _back_to_work() -> str:
-    if current_user.role == "crew":
+    if permissions.is_crew_member(current_user):
         return url_for(".crew_home")
     return url_for(".queue")
 
 
 @bp.route("/crew/workorders/<int:work_order_id>/start", methods=["POST"])
-@roles_required(*WORKERS)
+@roles_required(*permissions.WORK_ROLES)
 def start(work_order_id: int) -> Response:
     """Record that the crew is on site."""
     wo = service.get_work_order(work_order_id, for_update=True)
@@ -200,11 +185,12 @@ def start(work_order_id: int) -> Response:
 
 
 @bp.route("/crew/workorders/<int:work_order_id>/complete", methods=["GET", "POST"])
-@roles_required(*WORKERS)
+@roles_required(*permissions.WORK_ROLES)
 def complete_form(work_order_id: int) -> Any:
     """Close out a work order with a note and a photo of the finished work."""
     wo = service.get_work_order(work_order_id, for_update=request.method == "POST")
-    service.check_can_work(current_user, wo, "complete")
+    # a stranger gets no form, and their upload is never read
+    permissions.check_can_work(current_user, wo, "complete")
     if request.method == "GET":
         return _render_complete(wo)
     try:

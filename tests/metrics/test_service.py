@@ -233,6 +233,16 @@ def test_reopened_request_is_open_again(dataset, now):
     assert (light.closed, light.open_backlog) == (1, 1)
 
 
+def test_overdue_is_what_a_request_calls_overdue(dataset, now):
+    """The dashboard counts, per department, the requests whose is_overdue is true."""
+    report = service.response_times("department", *window(now))
+    expected = {row.key: 0 for row in report.rows}
+    for sr in db.session.scalars(db.select(ServiceRequest)):
+        expected[sr.department.code] += sr.is_overdue
+    assert {row.key: row.overdue_open for row in report.rows} == expected
+    assert report.totals.overdue_open == sum(expected.values()) == 3
+
+
 def test_bad_arguments_are_refused(city, now):
     with pytest.raises(DomainError, match="group_by must be one of department, service_type"):
         service.response_times("ward", now - timedelta(days=1), now)

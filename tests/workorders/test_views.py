@@ -6,6 +6,8 @@ import re
 from zoneinfo import ZoneInfo
 
 from app.extensions import db
+from app.requests import service as requests_service
+from app.requests.models import MAX_TEXT
 from app.workorders import service
 from app.workorders.models import WorkOrder
 from tests.workorders.helpers import (
@@ -227,3 +229,47 @@ def test_upload_over_the_request_limit_gets_the_form_back_with_413(client, app, 
     page = resp.get_data(as_text=True)
     assert "The upload is too large" in page and 'id="photo"' in page
     assert fresh(sr).status == "assigned"
+
+
+def _part_with(page: str, separator: str, text: str) -> str:
+    (part,) = [p for p in page.split(separator) if text in p]
+    return part
+
+
+def test_only_overdue_requests_wear_the_badge_on_the_queue_and_the_crew_page(client, city):
+    on_time, late = submit(address="1 Early Ln"), submit(address="9 Late Rd")
+    make_overdue(late)
+    closed_late = submit(address="5 Done Ct")
+    make_overdue(closed_late)
+    wo = send_crew(city, [on_time.id, late.id, closed_late.id])
+    login(client, city.users["dispatcher"])
+    queue = client.get("/dispatch").get_data(as_text=True)
+    assert 'class="badge overdue"' in _part_with(queue, "<tr>", "9 Late Rd")
+    assert 'class="badge overdue"' not in _part_with(queue, "<tr>", "1 Early Ln")
+
+    # closed past its due time: no longer overdue
+    requests_service.close(
+        fresh(closed_late),
+        reason="no_action_needed",
+        actor_id=city.users["dispatcher"].id,
+        note="Already repaired by the utility.",
+    )
+    db.session.commit()
+    login(client, city.users["crew"])
+    home = client.get("/crew").get_data(as_text=True)
+    assert f"Work order #{wo.id}" in home
+    assert 'class="badge overdue"' in _part_with(home, "<li>", "9 Late Rd")
+    assert 'class="badge overdue"' not in _part_with(home, "<li>", "1 Early Ln")
+    assert 'class="badge overdue"' not in _part_with(home, "<li>", "5 Done Ct")
+
+
+def test_forms_cap_text_at_the_length_the_service_accepts(client, city):
+    wo = send_crew(city, [submit().id])
+    submit(address="2 Waiting St")  # keeps the new-order form on the queue page
+    login(client, city.users["dispatcher"])
+    queue = client.get("/dispatch").get_data(as_text=True)
+    assert re.findall(r'name="instructions" maxlength="(\d+)"', queue) == [str(MAX_TEXT)]
+    assert re.findall(r'name="reason" required maxlength="(\d+)"', queue) == [str(MAX_TEXT)]
+    login(client, city.users["crew"])
+    form = client.get(f"/crew/workorders/{wo.id}/complete").get_data(as_text=True)
+    assert re.findall(r'name="note" maxlength="(\d+)"', form) == [str(MAX_TEXT)]
