@@ -27,7 +27,7 @@ from app.geo.routing import map_frame
 from app.media import service as media
 from app.requests import service
 from app.requests.api import lat_long
-from app.requests.models import ServiceType
+from app.requests.models import MAX_TEXT, ServiceType
 from app.requests.schemas import form_attributes
 
 bp = Blueprint("requests", __name__)
@@ -117,7 +117,7 @@ def _render_form(
         answers=answers,
         errors=errors,
         frame=map_frame(),
-        max_description=service.MAX_DESCRIPTION,
+        max_description=MAX_TEXT,
         max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"],
         max_photo_mb=current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024),
     )
