@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
+from app.requests.models import MAX_TEXT
 from app.workorders.models import WORK_ORDER_STATUSES
 
 
@@ -51,7 +52,7 @@ class WorkOrderIn(Schema):
         metadata={"description": "open requests of the crew's department"},
     )
     crew_id = fields.Integer(strict=True, required=True)
-    instructions = fields.String(load_default="", validate=validate.Length(max=4000))
+    instructions = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
 
 
 class WorkOrderOut(Schema):
@@ -82,7 +83,7 @@ class CompleteForm(Schema):
     """multipart/form-data body of POST /workorders/<id>/complete."""
 
     note = fields.String(
-        validate=validate.Length(max=4000),
+        validate=validate.Length(max=MAX_TEXT),
         metadata={"description": "shown to the reporters with the photo"},
     )
     photo = Upload(
@@ -96,6 +97,6 @@ class CompleteForm(Schema):
 class CancelIn(Schema):
     reason = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=4000),
+        validate=validate.Length(min=1, max=MAX_TEXT),
         metadata={"description": "kept internal"},
     )
