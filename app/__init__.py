@@ -5,26 +5,33 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from app.config import CONFIGS, Config
+from app.config import CONFIGS, Config, instance_path, load_config
 
 
-def create_app(config: str | None = None, overrides: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app.
+def create_app(
+    config: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    instance: str | os.PathLike[str] | None = None,
+) -> Flask:
+    """Build the app, reading its settings from the environment now.
 
     `config` names the environment ("development", "test", "production"); by default it is
     read from CITY311_ENV, and production is assumed when that is unset. `overrides` are
-    applied last (the tests use them).
+    applied last (the tests use them). `instance` is the instance folder (by default
+    CITY311_INSTANCE_PATH, else instance/ next to app/).
     """
-    app = Flask(__name__, instance_relative_config=True)
     env_name = config or os.environ.get("CITY311_ENV", "production")
     if env_name not in CONFIGS:
         raise RuntimeError(f"CITY311_ENV must be one of {sorted(CONFIGS)}, not {env_name!r}")
-    app.config.from_object(CONFIGS[env_name])
-    app.config.update(overrides or {})
+    folder = Path(instance).resolve() if instance is not None else instance_path()
+    app = Flask(__name__, instance_path=str(folder), instance_relative_config=True)
+    app.config.update(load_config(env_name, folder, overrides))
     _check_config(app)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -37,9 +44,7 @@ def create_app(config: str | None = None, overrides: Mapping[str, Any] | None = 
 
 
 def _check_config(app: Flask) -> None:
-    missing = [
-        k for k in getattr(CONFIGS[app.config["ENV_NAME"]], "REQUIRED", ()) if not app.config.get(k)
-    ]
+    missing = [k for k in CONFIGS[app.config["ENV_NAME"]].REQUIRED if not app.config.get(k)]
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         missing.append("SQLALCHEMY_DATABASE_URI")
     if not app.config.get("SECRET_KEY"):

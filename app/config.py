@@ -1,137 +1,180 @@
-"""Configuration classes; every setting can be overridden from the environment."""
+"""Settings per environment, read from os.environ when create_app() runs (never at import)."""
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+#: the instance folder when CITY311_INSTANCE_PATH is unset: instance/ next to app/
+DEFAULT_INSTANCE_PATH = Path(__file__).resolve().parent.parent / "instance"
+#: where development keeps the secret key it made, inside the instance folder
+SECRET_KEY_FILE = "secret_key"
 
 
-def _env(name: str, default: str | None = None) -> str | None:
+def _opt(name: str) -> str | None:
     value = os.environ.get(name)
-    return value if value not in (None, "") else default
+    return value if value not in (None, "") else None
+
+
+def _str(name: str, default: str) -> str:
+    return _opt(name) or default
+
+
+def _int(name: str, default: int) -> int:
+    return int(_opt(name) or default)
+
+
+def _float(name: str, default: float) -> float:
+    return float(_opt(name) or default)
 
 
 class Config:
     """Settings shared by every environment."""
 
     ENV_NAME = "base"
-    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")
-    # No pool_pre_ping: it costs a round trip per request on the intake path. A connection
-    # broken by a database restart fails one request, and SQLAlchemy then renews the pool.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 10, "pool_recycle": 1800}
-    SQLALCHEMY_RECORD_QUERIES = False
-    REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
-    #: prefix for rq queue names, so that several installs (or the tests) can share one Redis
-    RQ_QUEUE_PREFIX = _env("RQ_QUEUE_PREFIX", "city311")
-    SECRET_KEY = _env("SECRET_KEY")
+    #: settings this environment refuses to start without
+    REQUIRED: tuple[str, ...] = ()
+    #: with no SECRET_KEY, make one once and keep it in the instance folder
+    KEEPS_SECRET_KEY = False
 
-    SMTP_HOST = _env("SMTP_HOST")
-    SMTP_PORT = int(_env("SMTP_PORT", "25") or 25)
-    SMTP_USERNAME = _env("SMTP_USERNAME")
-    SMTP_PASSWORD = _env("SMTP_PASSWORD")
-    SMTP_STARTTLS = _env("SMTP_STARTTLS", "false") == "true"
-    SMTP_TIMEOUT = float(_env("SMTP_TIMEOUT", "15") or 15)
-    MAIL_FROM = _env("MAIL_FROM", "city311 <no-reply@city311.invalid>")
-    #: with no SMTP_HOST, mail is written as .eml files here instead of being sent
-    MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "mail"))
-
-    MEDIA_ROOT = _env("MEDIA_ROOT", str(INSTANCE_DIR / "media"))
-    MAX_PHOTO_BYTES = int(_env("MAX_PHOTO_BYTES", str(10 * 1024 * 1024)) or 0)
-    #: whole request bodies above this are refused with 413 before they are read
-    MAX_CONTENT_LENGTH = MAX_PHOTO_BYTES + 1024 * 1024
-    PUBLIC_BASE_URL = (_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000") or "").rstrip("/")
-
-    CITY_NAME = _env("CITY_NAME", "City of Riverton")
-    CITY_TIMEZONE = _env("CITY_TIMEZONE", "America/New_York")
-    #: opening hours and working weekdays: business-day SLAs count only these
-    CITY_BUSINESS_HOURS = _env("CITY_BUSINESS_HOURS", "08:00-17:00")
-    CITY_BUSINESS_DAYS = _env("CITY_BUSINESS_DAYS", "mon-fri")
-    #: how long a process trusts its copy of the holiday calendar (edits elsewhere show then)
-    HOLIDAY_CACHE_SECONDS = float(_env("HOLIDAY_CACHE_SECONDS", "60") or 60)
-    #: how long an Idempotency-Key and its answer are kept for retries
-    IDEMPOTENCY_KEY_DAYS = int(_env("IDEMPOTENCY_KEY_DAYS", "7") or 7)
-    #: intake caches each service type this long per process (edits show up after it)
-    CATALOGUE_CACHE_SECONDS = float(_env("CATALOGUE_CACHE_SECONDS", "30") or 30)
-    #: the district kind that defines the jurisdiction and tags each request
-    ROUTING_DISTRICT_KIND = _env("ROUTING_DISTRICT_KIND", "ward")
-    MAP_TILE_URL = _env("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-    MAP_TILE_ATTRIBUTION = _env(
-        "MAP_TILE_ATTRIBUTION",
-        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
-    )
-
-    #: outbox rows that fail are retried after 1, 2, 4 … minutes, up to this many attempts
-    OUTBOX_MAX_ATTEMPTS = int(_env("OUTBOX_MAX_ATTEMPTS", "8") or 8)
-    OUTBOX_SWEEP_SECONDS = float(_env("OUTBOX_SWEEP_SECONDS", "30") or 30)
-    OUTBOX_BACKOFF_SECONDS = float(_env("OUTBOX_BACKOFF_SECONDS", "60") or 60)
-
-    #: werkzeug password hash method; tests use a cheap one
-    PASSWORD_HASH_METHOD = "scrypt"
-    API_TOKEN_TTL_HOURS = int(_env("API_TOKEN_TTL_HOURS", "720") or 720)
-
-    #: Open311 GeoReport v2: the jurisdiction_id clients may send, and discovery's texts
-    OPEN311_JURISDICTION_ID = _env("OPEN311_JURISDICTION_ID", "city311.example")
-    OPEN311_CONTACT = _env("OPEN311_CONTACT", f"{CITY_NAME} 311")
-    OPEN311_KEY_SERVICE = _env(
-        "OPEN311_KEY_SERVICE",
-        "API keys for submitting requests are issued by the city's 311 administrators.",
-    )
-    #: how long a process trusts an API key it has checked; revocation reaches the others then
-    OPEN311_KEY_CACHE_SECONDS = float(_env("OPEN311_KEY_CACHE_SECONDS", "10") or 10)
-    #: bump when the Open311 API changes, so discovery clients notice
-    OPEN311_CHANGESET = "2026-11-21T00:00:00Z"
-
-    # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json
-    API_TITLE = "city311 API"
-    API_VERSION = "v1"
-    OPENAPI_VERSION = "3.0.3"
-    OPENAPI_URL_PREFIX = "/api/v1"
-    OPENAPI_JSON_PATH = "openapi.json"
-
-    WTF_CSRF_TIME_LIMIT = None
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SAMESITE = "Lax"
+    @classmethod
+    def from_env(cls, instance: Path) -> dict[str, Any]:
+        """Return this environment's settings: os.environ where set, else the defaults."""
+        max_photo = _int("MAX_PHOTO_BYTES", 10 * 1024 * 1024)
+        city_name = _str("CITY_NAME", "City of Riverton")
+        return {
+            "ENV_NAME": cls.ENV_NAME,
+            "SQLALCHEMY_DATABASE_URI": _opt("DATABASE_URL"),
+            # No pool_pre_ping: it costs a round trip per request on the intake path. A
+            # connection broken by a database restart fails one request, and SQLAlchemy
+            # then renews the pool.
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "pool_recycle": 1800},
+            "SQLALCHEMY_RECORD_QUERIES": False,
+            "REDIS_URL": _str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            # so that several installs (or the tests) can share one Redis
+            "RQ_QUEUE_PREFIX": _str("RQ_QUEUE_PREFIX", "city311"),
+            "SECRET_KEY": _opt("SECRET_KEY"),
+            "SMTP_HOST": _opt("SMTP_HOST"),
+            "SMTP_PORT": _int("SMTP_PORT", 25),
+            "SMTP_USERNAME": _opt("SMTP_USERNAME"),
+            "SMTP_PASSWORD": _opt("SMTP_PASSWORD"),
+            "SMTP_STARTTLS": _str("SMTP_STARTTLS", "false") == "true",
+            "SMTP_TIMEOUT": _float("SMTP_TIMEOUT", 15),
+            "MAIL_FROM": _str("MAIL_FROM", "city311 <no-reply@city311.invalid>"),
+            # with no SMTP_HOST, mail is written as .eml files here instead of being sent
+            "MAIL_OUTBOX_DIR": _str("MAIL_OUTBOX_DIR", str(instance / "mail")),
+            "MEDIA_ROOT": _str("MEDIA_ROOT", str(instance / "media")),
+            "MAX_PHOTO_BYTES": max_photo,
+            # whole request bodies above this are refused with 413 before they are read
+            "MAX_CONTENT_LENGTH": max_photo + 1024 * 1024,
+            "PUBLIC_BASE_URL": _str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            "CITY_NAME": city_name,
+            "CITY_TIMEZONE": _str("CITY_TIMEZONE", "America/New_York"),
+            # opening hours and working weekdays: business-day SLAs count only these
+            "CITY_BUSINESS_HOURS": _str("CITY_BUSINESS_HOURS", "08:00-17:00"),
+            "CITY_BUSINESS_DAYS": _str("CITY_BUSINESS_DAYS", "mon-fri"),
+            # how long a process trusts its copy of the holiday calendar
+            "HOLIDAY_CACHE_SECONDS": _float("HOLIDAY_CACHE_SECONDS", 60),
+            # how long an Idempotency-Key and its answer are kept for retries
+            "IDEMPOTENCY_KEY_DAYS": _int("IDEMPOTENCY_KEY_DAYS", 7),
+            # intake caches each service type this long per process (edits show up after it)
+            "CATALOGUE_CACHE_SECONDS": _float("CATALOGUE_CACHE_SECONDS", 30),
+            # the district kind that defines the jurisdiction and tags each request
+            "ROUTING_DISTRICT_KIND": _str("ROUTING_DISTRICT_KIND", "ward"),
+            "MAP_TILE_URL": _str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+            "MAP_TILE_ATTRIBUTION": _str(
+                "MAP_TILE_ATTRIBUTION",
+                '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+                "contributors",
+            ),
+            # failed rows are retried after 1, 2, 4 … backoffs, up to this many attempts
+            "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
+            "OUTBOX_SWEEP_SECONDS": _float("OUTBOX_SWEEP_SECONDS", 30),
+            "OUTBOX_BACKOFF_SECONDS": _float("OUTBOX_BACKOFF_SECONDS", 60),
+            # werkzeug password hash method; the tests use a cheap one
+            "PASSWORD_HASH_METHOD": "scrypt",
+            "API_TOKEN_TTL_HOURS": _int("API_TOKEN_TTL_HOURS", 720),
+            # Open311 GeoReport v2: the jurisdiction_id clients may send, and discovery's texts
+            "OPEN311_JURISDICTION_ID": _str("OPEN311_JURISDICTION_ID", "city311.example"),
+            "OPEN311_CONTACT": _str("OPEN311_CONTACT", f"{city_name} 311"),
+            "OPEN311_KEY_SERVICE": _str(
+                "OPEN311_KEY_SERVICE",
+                "API keys for submitting requests are issued by the city's 311 administrators.",
+            ),
+            # how long a process trusts an API key it has checked; revocation reaches the
+            # other processes then
+            "OPEN311_KEY_CACHE_SECONDS": _float("OPEN311_KEY_CACHE_SECONDS", 10),
+            # bump when the Open311 API changes, so discovery clients notice
+            "OPEN311_CHANGESET": "2026-11-21T00:00:00Z",
+            # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json
+            "API_TITLE": "city311 API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api/v1",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "WTF_CSRF_TIME_LIMIT": None,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+        }
 
 
 class DevelopmentConfig(Config):
-    """Local development: sensible defaults for everything, including a throwaway secret."""
+    """Local development: sensible defaults for everything, and a secret key kept on disk."""
 
     ENV_NAME = "development"
-    SQLALCHEMY_DATABASE_URI = _env(
-        "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/city311"
-    )
-    # a fresh random key per process is safe; sessions just do not survive a restart
-    SECRET_KEY = _env("SECRET_KEY") or secrets.token_hex(32)
+    # A key per process would make every web worker reject the others' sessions and CSRF
+    # tokens; one kept in the instance folder also survives restarts.
+    KEEPS_SECRET_KEY = True
+
+    @classmethod
+    def from_env(cls, instance: Path) -> dict[str, Any]:
+        settings = super().from_env(instance)
+        settings["SQLALCHEMY_DATABASE_URI"] = _str(
+            "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/city311"
+        )
+        return settings
 
 
 class TestConfig(Config):
     """The test suite: a database of its own and a Redis db number of its own."""
 
     ENV_NAME = "test"
-    TESTING = True
-    SQLALCHEMY_DATABASE_URI = _env(
-        "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/city311_test"
-    )
-    REDIS_URL = _env("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    RQ_QUEUE_PREFIX = "city311-test"
-    SECRET_KEY = "test-secret-key"
-    WTF_CSRF_ENABLED = False
-    PUBLIC_BASE_URL = "http://city311.test"
-    MAX_PHOTO_BYTES = 2 * 1024 * 1024
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
-    MAX_CONTENT_LENGTH = MAX_PHOTO_BYTES + 1024 * 1024
+
+    @classmethod
+    def from_env(cls, instance: Path) -> dict[str, Any]:
+        settings = super().from_env(instance)
+        max_photo = 2 * 1024 * 1024
+        settings.update(
+            TESTING=True,
+            SQLALCHEMY_DATABASE_URI=_str(
+                "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/city311_test"
+            ),
+            REDIS_URL=_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+            RQ_QUEUE_PREFIX="city311-test",
+            SECRET_KEY="test-secret-key",
+            WTF_CSRF_ENABLED=False,
+            PUBLIC_BASE_URL="http://city311.test",
+            MAX_PHOTO_BYTES=max_photo,
+            MAX_CONTENT_LENGTH=max_photo + 1024 * 1024,
+            PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+        )
+        return settings
 
 
 class ProductionConfig(Config):
     """Production: secrets and addresses must come from the environment."""
 
     ENV_NAME = "production"
-    SESSION_COOKIE_SECURE = True
-
     REQUIRED = ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "SMTP_HOST", "PUBLIC_BASE_URL")
+
+    @classmethod
+    def from_env(cls, instance: Path) -> dict[str, Any]:
+        settings = super().from_env(instance)
+        settings["SESSION_COOKIE_SECURE"] = True
+        return settings
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -139,3 +182,57 @@ CONFIGS: dict[str, type[Config]] = {
     "test": TestConfig,
     "production": ProductionConfig,
 }
+
+
+def instance_path() -> Path:
+    """Return the instance folder: CITY311_INSTANCE_PATH, else instance/ next to app/."""
+    raw = _opt("CITY311_INSTANCE_PATH")
+    return Path(raw).expanduser().resolve() if raw else DEFAULT_INSTANCE_PATH
+
+
+def load_config(
+    env_name: str, instance: Path, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the settings of `env_name`: defaults, then os.environ, then `overrides`."""
+    cls = CONFIGS[env_name]
+    settings = cls.from_env(instance)
+    settings.update(overrides or {})
+    if cls.KEEPS_SECRET_KEY and not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = kept_secret_key(instance / SECRET_KEY_FILE)
+    return settings
+
+
+def kept_secret_key(path: Path) -> str:
+    """Return the secret key kept in `path`, making it (mode 0600) if there is none yet.
+
+    Processes that start together agree: the key is written to a file of this process's
+    own, then hard-linked into place, which fails if another process got there first; the
+    loser reads the winner's key. Nobody ever reads a half-written key.
+    """
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    own = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(own, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(key + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(own, path)
+        except FileExistsError:
+            return _read_key(path)
+    finally:
+        own.unlink(missing_ok=True)
+    return key
+
+
+def _read_key(path: Path) -> str:
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable secret key; delete it to make a new one.")
+    return key

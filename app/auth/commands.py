@@ -1,4 +1,4 @@
-"""flask users …: provision, list and deactivate staff accounts."""
+"""flask users …: provision, list and deactivate staff accounts, and set passwords."""
 
 from __future__ import annotations
 
@@ -90,6 +90,23 @@ def create_cmd(
         raise click.ClickException(err.message) from None
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}")
+
+
+@users_cli.command("set-password")
+@click.option("--email", required=True, help="Sign-in email of the account.")
+@with_appcontext
+def set_password_cmd(email: str) -> None:
+    """Give an account a new password, read from standard input."""
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"There is no account for {email}.")
+    try:
+        service.set_password(user, _read_password())
+    except DomainError as err:  # raised before anything is written
+        raise click.ClickException(err.message) from None
+    db.session.commit()
+    note = "" if user.active else " (the account is deactivated: it still cannot sign in)"
+    click.echo(f"Set a new password for {user.role} {user.email}{note}")
 
 
 @users_cli.command("list")

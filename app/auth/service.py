@@ -16,14 +16,28 @@ from app.core.errors import Conflict, DomainError
 from app.extensions import db
 
 MIN_PASSWORD_LENGTH = 10
-# compared against when the email is unknown, so a miss costs as much as a hit
-_DUMMY_HASH = (
-    "pbkdf2:sha256:1000$x$0000000000000000000000000000000000000000000000000000000000000000"
-)
+#: per hash method, a hash of no one's password, checked when the email is unknown
+_dummy_hashes: dict[str, str] = {}
 
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def _dummy_hash() -> str:
+    # Made with the configured method, so that a sign-in for an unknown email costs as much
+    # as one for a real account and its timing does not tell which emails have accounts.
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _dummy_hashes[method]
+
+
+def _check_password_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            f"The password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
 
 
 def create_user(
@@ -45,10 +59,7 @@ def create_user(
         raise DomainError(f"{email!r} is not an email address.", field="email")
     if role not in ROLES:
         raise DomainError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.", field="role")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(
-            f"The password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password"
-        )
+    _check_password_length(password)
     if role == "dispatcher" and department_id is None:
         raise DomainError("A dispatcher needs a department.", field="department")
     if role == "crew" and crew_id is None:
@@ -72,11 +83,21 @@ def authenticate(email: str, password: str) -> User | None:
     """Return the active user with these credentials, or None."""
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
     if user is None:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
         return None
     return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Give the user a new password.
+
+    :raises DomainError: the password is too short.
+    """
+    _check_password_length(password)
+    user.password_hash = hash_password(password)
+    db.session.flush()
 
 
 def _digest(token: str) -> str:

@@ -128,8 +128,7 @@ def _replay(key: str) -> Response:
         raise DomainError("The first request with this key is still being handled; try again.")
     if (row.method, row.path) != (request.method, request.path[:400]):
         raise KeyReused(
-            f"This {HEADER} was used for {row.method} {row.path}; "
-            "send a new key for each action."
+            f"This {HEADER} was used for {row.method} {row.path}; send a new key for each action."
         )
     response = Response(row.body, status=row.status_code, content_type=row.content_type)
     response.headers["Idempotent-Replayed"] = "true"

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
+from flask_sqlalchemy.session import Session as FlaskSession
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
 
@@ -69,6 +70,10 @@ class QueueState:
 def init_app(app: Flask) -> None:
     """Create the Redis connection and queues and hook enqueueing to session commits."""
     app.extensions["rq"] = QueueState(app)
+    # On the class Flask-SQLAlchemy makes every session of (each sessionmaker derives its
+    # own subclass), so that a session made apart from db.session, as the tests make one
+    # bound to a connection, keeps its after-commit calls too.
+    _listen(FlaskSession)
 
 
 def state() -> QueueState:
@@ -93,14 +98,71 @@ def enqueue_after_commit(
 def call_after_commit(func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Call `func` once the current transaction commits; forget it on rollback.
 
-    It must not raise for an unreachable Redis: the work it starts is recorded in the
-    database, and a periodic sweep picks it up.
+    The call belongs to the innermost transaction: rolling back a savepoint forgets only
+    what was queued inside it. It must not raise for an unreachable Redis: the work it
+    starts is recorded in the database, and a periodic sweep picks it up.
     """
-    # Begin the transaction now if nothing has yet: otherwise a rollback would not fire
-    # after_rollback and the call would leak into the next commit.
-    db.session.connection()
-    pending = db.session.info.setdefault("pending_calls", [])
-    pending.append((func, args, kwargs))
+    session = db.session()
+    # Begin the transaction now if nothing has yet, so that there is one to tie the call to.
+    session.connection()
+    owner = session.get_nested_transaction() or session.get_transaction()
+    assert owner is not None
+    _pending(session).setdefault(owner, []).append((func, args, kwargs))
+
+
+_Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+def _pending(session: Session) -> dict[SessionTransaction, list[_Call]]:
+    return session.info.setdefault("after_commit_calls", {})
+
+
+def _on_commit(session: Session) -> None:
+    # Fired for a released savepoint too: its calls then pass to the enclosing transaction.
+    committed = session.get_nested_transaction() or session.get_transaction()
+    if committed is None:
+        return
+    calls = _pending(session).pop(committed, None)
+    if not calls:
+        return
+    if committed.parent is not None:
+        _pending(session).setdefault(_owner_above(committed), []).extend(calls)
+        return
+    for func, args, kwargs in calls:
+        try:
+            func(*args, **kwargs)
+        except Exception:  # the commit has happened; a failed follow-up must not undo it
+            log.exception("after-commit call %s failed", getattr(func, "__name__", func))
+
+
+def _owner_above(transaction: SessionTransaction) -> SessionTransaction:
+    """Return the savepoint or root transaction that encloses `transaction`."""
+    parent = transaction.parent
+    assert parent is not None
+    while parent.parent is not None and not parent.nested:
+        parent = parent.parent
+    return parent
+
+
+def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # A committed transaction handed its calls on in _on_commit; what is left was rolled
+    # back (or closed unfinished), and is forgotten.
+    pending = session.info.get("after_commit_calls")
+    if pending:
+        pending.pop(transaction, None)
+
+
+_LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("after_commit", _on_commit),
+    ("after_transaction_end", _on_transaction_end),
+)
+
+
+def _listen(session_class: type[Session]) -> None:
+    """Hook the after-commit calls to the sessions of `session_class` (once)."""
+    for name, listener in _LISTENERS:
+        if not event.contains(session_class, name, listener):
+            event.listen(session_class, name, listener)
 
 
 def redis_key(name: str) -> str:
@@ -121,23 +183,6 @@ def enqueue_now(
         # The database still says the work is owed; the worker's sweep will push it again.
         log.warning("could not enqueue %s%r on %s: %s", func.__name__, args, queue, exc)
         return False
-
-
-@event.listens_for(Session, "after_commit")
-def _push_pending_jobs(session: Session) -> None:
-    pending = session.info.pop("pending_calls", None)
-    if not pending:
-        return
-    for func, args, kwargs in pending:
-        try:
-            func(*args, **kwargs)
-        except Exception:  # the commit has happened; a failed follow-up must not undo it
-            log.exception("after-commit call %s failed", getattr(func, "__name__", func))
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending_jobs(session: Session) -> None:
-    session.info.pop("pending_calls", None)
 
 
 def register_periodic(app: Flask, func: Callable[[], Any], every_seconds: float) -> None:

@@ -161,7 +161,8 @@ def send(msg: EmailMessage) -> str:
     if not config.get("SMTP_HOST"):
         return str(_write_eml(msg, Path(config["MAIL_OUTBOX_DIR"])))
     host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
-    with smtplib.SMTP(host, port, timeout=float(config["SMTP_TIMEOUT"])) as smtp:
+    smtp = smtplib.SMTP(host, port, timeout=float(config["SMTP_TIMEOUT"]))
+    try:
         if config.get("SMTP_STARTTLS"):
             smtp.starttls(context=ssl.create_default_context())
         if config.get("SMTP_USERNAME"):
@@ -173,7 +174,30 @@ def send(msg: EmailMessage) -> str:
             if codes and all(code >= 500 for code in codes):
                 raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
             raise
+    except BaseException:
+        smtp.close()
+        raise
+    _quit(smtp, msg)
     return f"smtp://{host}:{port}"
+
+
+def _quit(smtp: smtplib.SMTP, msg: EmailMessage) -> None:
+    # The server has taken the message: a failed goodbye must not make the caller send it
+    # again, so it is logged and otherwise ignored.
+    try:
+        code, reply = smtp.quit()
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("SMTP QUIT failed after %s was accepted: %s", msg["Message-ID"], exc)
+    else:
+        if code != 221:
+            log.warning(
+                "SMTP QUIT answered %s %s after %s was accepted",
+                code,
+                reply.decode(errors="replace"),
+                msg["Message-ID"],
+            )
+    finally:
+        smtp.close()
 
 
 def _write_eml(msg: EmailMessage, directory: Path) -> Path:

@@ -1,4 +1,4 @@
-"""requests feature package: the service catalogue, intake forms and the requests API."""
+"""requests feature package: the service catalogue, intake forms, staff pages and the API."""
 
 from flask import Flask
 
@@ -9,10 +9,19 @@ def init_app(app: Flask) -> None:
     """Register this feature's blueprints, signals and commands."""
     from app.extensions import api, csrf
     from app.requests import api as requests_api
-    from app.requests import schemas, staff, views
+    from app.requests import schemas, staff_pages, views
+    from app.requests import staff_api as staff_api  # noqa: F401  (adds its endpoints to blp)
+    from app.requests.models import MAX_TEXT
+    from app.requests.words import words_context
 
     app.register_blueprint(views.bp)
-    app.register_blueprint(staff.bp)
+    app.register_blueprint(staff_pages.bp)
+
+    @app.context_processor
+    def request_words() -> dict[str, object]:
+        # every page that shows a request, or takes text about one, speaks the same way
+        return {"max_text": MAX_TEXT, **words_context()}
+
     components = api.spec.components
     if "bearerAuth" not in components.security_schemes:
         components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})

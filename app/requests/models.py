@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.core.clock import utcnow
 from app.core.models import created_at_column, enum_check
 from app.extensions import db
+from app.sla.calendar import SLA_UNITS
 
 #: the longest description, note or closure text a person may write
 MAX_TEXT = 4000
@@ -36,7 +37,6 @@ STATUSES = ("new", "acknowledged", "assigned", "in_progress", "on_hold", "closed
 OPEN_STATUSES = STATUSES[:-1]
 CLOSURE_REASONS = ("fixed", "no_action_needed", "duplicate", "referred", "could_not_locate")
 CHANNELS = ("web", "phone", "api", "mobile", "open311", "import")
-SLA_UNITS = ("hours", "business_days")
 EVENT_KINDS = (
     "created",
     "routed",

@@ -6,7 +6,6 @@ could carry the reporter's name, email or phone, so a mistake in a view cannot l
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from marshmallow import (
@@ -18,27 +17,32 @@ from marshmallow import (
     validate,
     validates_schema,
 )
-from werkzeug.datastructures import MultiDict
 
-from app.requests.models import CLOSURE_REASONS, STATUSES
-
-_ATTRIBUTE_KEY = re.compile(r"attribute\[([^\]]+)\](\[\])?")
-
-NUMBER_ERRORS = {
-    "invalid": "{name} must be a number in decimal degrees.",
-    "required": "{name} is required: give the location in decimal degrees.",
-    "special": "{name} must be a finite number in decimal degrees.",
-    "null": "{name} must be a number in decimal degrees, not null.",
-}
+from app.requests.lifecycle import note_required
+from app.requests.models import CLOSURE_REASONS, HOLD_REASONS, MAX_TEXT, STATUSES
+from app.requests.parsing import COORDINATE_MESSAGES, CoordinateError, parse_coordinate
 
 
-def _coordinate(name: str) -> fields.Float:
-    return fields.Float(
-        required=True,
-        allow_nan=False,
-        error_messages={key: msg.format(name=name) for key, msg in NUMBER_ERRORS.items()},
-        metadata={"description": f"{'Latitude' if name == 'lat' else 'Longitude'}, WGS84."},
-    )
+class Coordinate(fields.Float):
+    """A latitude or longitude in decimal degrees, read as the HTML forms read it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            required=True,
+            allow_nan=False,
+            error_messages={k: m.format(name=name) for k, m in COORDINATE_MESSAGES.items()},
+            metadata={"description": f"{'Latitude' if name == 'lat' else 'Longitude'}, WGS84."},
+        )
+        self.coordinate_name = name
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        try:
+            parsed = parse_coordinate(value, self.coordinate_name)
+        except CoordinateError as err:
+            raise self.make_error(err.kind) from None
+        if parsed is None:  # blank text: present, but not a number
+            raise self.make_error("invalid")
+        return parsed
 
 
 class RequestIn(Schema):
@@ -56,10 +60,10 @@ class RequestIn(Schema):
     )
     description = fields.String(
         load_default="",
-        metadata={"description": "What is wrong, up to 4,000 characters."},
+        metadata={"description": f"What is wrong, up to {MAX_TEXT:,} characters."},
     )
-    lat = _coordinate("lat")
-    long = _coordinate("long")
+    lat = Coordinate("lat")
+    long = Coordinate("long")
     address = fields.String(load_default="", metadata={"description": "Address or landmark."})
     email = fields.String(load_default="", metadata={"description": "Private; gets updates."})
     phone = fields.String(load_default="", metadata={"description": "Private."})
@@ -70,23 +74,6 @@ class RequestIn(Schema):
         error_messages={"invalid": "attributes must be an object of answers by attribute code."},
         metadata={"description": "Answers to the service type's questions, by attribute code."},
     )
-
-
-def form_attributes(form: MultiDict[str, str]) -> dict[str, Any]:
-    """Collect answers posted as attribute[CODE] (one value) or attribute[CODE][] (several)."""
-    answers: dict[str, Any] = {}
-    for key in form:
-        match = _ATTRIBUTE_KEY.fullmatch(key)
-        if not match:
-            continue
-        code, many = match.group(1), bool(match.group(2))
-        values = [v for v in form.getlist(key) if v.strip()]
-        if many:
-            answers[code] = values
-        else:
-            # several categories may ask the same question; the first answer given counts
-            answers[code] = values[0] if values else ""
-    return answers
 
 
 class CodeNameOut(Schema):
@@ -206,14 +193,11 @@ class QueueItemOut(Schema):
 # ---------------------------------------------------------------------------------------------
 # staff handling: acting on a request, and finding one
 
-#: a note is read by the reporter (public) or by colleagues; either way, one screen at most
-MAX_NOTE = 4000
-
 
 def _note(missing: str = "") -> fields.String:
     """Return a note field, required when `missing` says what to write."""
     extra: dict[str, Any] = {"required": True} if missing else {"load_default": ""}
-    checks = [validate.Length(max=MAX_NOTE, error=f"note is longer than {MAX_NOTE} characters.")]
+    checks = [validate.Length(max=MAX_TEXT, error=f"note is longer than {MAX_TEXT} characters.")]
     if missing:
         checks.append(validate.Length(min=1, error=missing))  # blank once stripped
     return fields.String(
@@ -256,11 +240,33 @@ class CloseIn(_StaffActionIn):
 
     @validates_schema
     def _note_unless_fixed(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("reason") not in (None, "fixed") and not data.get("note"):
+        reason = data.get("reason")
+        if reason is not None and note_required(reason) and not data.get("note"):
             raise ValidationError(
                 "note is required unless the reason is fixed: say why, the reporter reads it.",
                 "note",
             )
+
+
+class HoldIn(_StaffActionIn):
+    """Why a request waits; its SLA clock stops until it is resumed."""
+
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            HOLD_REASONS, error=f"reason must be one of {', '.join(HOLD_REASONS)}."
+        ),
+        error_messages={
+            "required": f"reason is required: one of {', '.join(HOLD_REASONS)}.",
+            "null": f"reason is required: one of {', '.join(HOLD_REASONS)}.",
+        },
+        metadata={"description": ", ".join(HOLD_REASONS)},
+    )
+    note = _note()
+
+
+class ResumeIn(_StaffActionIn):
+    note = _note()
 
 
 class ReopenIn(_StaffActionIn):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from typing import Any
 
@@ -20,45 +19,19 @@ from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from app.auth.permissions import SUPERVISORS, roles_required
+from app.auth.permissions import roles_required
 from app.core.errors import DomainError, InvalidPhoto, PhotoTooLarge
 from app.extensions import db
 from app.geo.routing import map_frame
 from app.media import service as media
 from app.requests import service
-from app.requests.api import lat_long
 from app.requests.models import ServiceType
-from app.requests.schemas import form_attributes
+from app.requests.parsing import CoordinateError, parse_attribute_fields, parse_coordinate
+from app.requests.permissions import INTAKE_ROLES
+from app.requests.presenters import lat_long
 
 bp = Blueprint("requests", __name__)
 
-#: the words residents read for each status
-STATUS_WORDS = {
-    "new": "Received",
-    "acknowledged": "Acknowledged by the department",
-    "assigned": "A crew has been assigned",
-    "in_progress": "Work in progress",
-    "on_hold": "On hold",
-    "closed": "Closed",
-}
-CLOSURE_WORDS = {
-    "fixed": "Fixed",
-    "no_action_needed": "No action needed",
-    "duplicate": "Duplicate of another report",
-    "referred": "Referred to another agency",
-    "could_not_locate": "Could not locate the problem",
-}
-EVENT_WORDS = {
-    "created": "Report received",
-    "routed": "Sent to the department",
-    "acknowledged": "Acknowledged",
-    "assigned": "Crew assigned",
-    "status_changed": "Status changed",
-    "note": "Update",
-    "reopened": "Reopened",
-    "merged": "Merged with another report",
-    "closed": "Closed",
-}
 TEXT_FIELDS = ("service_code", "description", "lat", "long", "address", "name", "email", "phone")
 #: fields the form shows errors next to; any other field named by an error is a question
 FORM_FIELDS = frozenset(TEXT_FIELDS) | {"location", "photo"}
@@ -80,22 +53,17 @@ def questions(st: ServiceType) -> list[dict[str, Any]]:
     return sorted(st.attributes or [], key=lambda q: (q.get("order", 0), q.get("code", "")))
 
 
-def _parse_coordinate(raw: str, name: str, errors: dict[str, str]) -> float | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
+#: the coordinates as the form labels them; messages name them so
+COORDINATE_WORDS = {"lat": "latitude", "long": "longitude"}
+
+
+def _coordinate(values: dict[str, str], name: str, errors: dict[str, str]) -> float | None:
+    """Return the posted coordinate, or None when it is missing or wrong (wrong: in errors)."""
     try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        errors[name] = f"The {name_word(name)} must be a number in decimal degrees."
+        return parse_coordinate(values[name], COORDINATE_WORDS[name])
+    except CoordinateError as err:
+        errors[name] = err.message
         return None
-    return value
-
-
-def name_word(field: str) -> str:
-    return {"lat": "latitude", "long": "longitude"}.get(field, field)
 
 
 def _render_form(
@@ -117,7 +85,6 @@ def _render_form(
         answers=answers,
         errors=errors,
         frame=map_frame(),
-        max_description=service.MAX_DESCRIPTION,
         max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"],
         max_photo_mb=current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024),
     )
@@ -139,14 +106,14 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
             agent=agent, values={}, answers={}, errors={"photo": _too_large_message()}, status=413
         )
     values = {name: form.get(name, "") for name in TEXT_FIELDS}
-    answers = form_attributes(form)
+    answers = parse_attribute_fields(form)
     errors: dict[str, str] = {}
     status = 400
 
     if not values["service_code"]:
         errors["service_code"] = "Choose the category of the problem."
-    lat = _parse_coordinate(values["lat"], "lat", errors)
-    long = _parse_coordinate(values["long"], "long", errors)
+    lat = _coordinate(values, "lat", errors)
+    long = _coordinate(values, "long", errors)
     if (lat is None or long is None) and not ({"lat", "long"} & errors.keys()):
         errors["location"] = (
             "Show us where: place the pin on the map, use your location, "
@@ -227,7 +194,7 @@ def report() -> Response | tuple[str, int]:
 
 
 @bp.route("/agent/requests/new", methods=["GET", "POST"])
-@roles_required("agent", *SUPERVISORS)
+@roles_required(*INTAKE_ROLES)
 def agent_new() -> Response | tuple[str, int]:
     """Let a call-centre agent log a request phoned in by a caller."""
     if request.method == "POST":
@@ -245,9 +212,6 @@ def track(request_id: int) -> str:
         sr=sr,
         lat=lat,
         long=long,
-        status_words=STATUS_WORDS,
-        closure_words=CLOSURE_WORDS,
-        event_words=EVENT_WORDS,
         events=service.public_events(sr),
         photos=service.public_photos(sr),
     )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+#: an SLA target counts calendar hours, or business days of the city's calendar
+SLA_UNITS = ("hours", "business_days")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: a year of days: no SLA reaches further, and a calendar with no working day must stop
 _MAX_SCAN_DAYS = 366 * 5

@@ -18,7 +18,6 @@ from app.extensions import db
 from app.sla.calendar import BusinessCalendar, parse_hours, parse_workdays
 from app.sla.models import Holiday
 
-SLA_UNITS = ("hours", "business_days")
 MAX_NAME = 200
 _CACHE_KEY = "city311_business_calendar"
 

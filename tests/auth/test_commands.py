@@ -4,6 +4,7 @@ from sqlalchemy import select
 from app.auth import service
 from app.auth.models import User
 from app.extensions import db
+from tests import factories
 
 
 @pytest.fixture
@@ -101,3 +102,41 @@ def test_deactivate_stops_sign_in_and_tokens(runner, client, city):
     assert next(x for x in listed.splitlines() if x.startswith("agent@")).split()[-1] == "no"
     unknown = runner.invoke(args=["users", "deactivate", "--email", "ghost@city.test"])
     assert unknown.exit_code == 1 and "There is no account for ghost@city.test" in unknown.output
+
+
+def set_password(runner, email, password):
+    return runner.invoke(args=["users", "set-password", "--email", email], input=f"{password}\n")
+
+
+def test_set_password_reads_the_new_password_from_stdin(runner, city):
+    result = set_password(runner, "Dispatcher@City.test", "a-brand-new-password")
+    assert result.exit_code == 0, result.output
+    assert "Set a new password for dispatcher dispatcher@city.test" in result.output
+    assert "a-brand-new-password" not in result.output
+    dispatcher = city.users["dispatcher"]
+    assert service.authenticate("dispatcher@city.test", "a-brand-new-password") is dispatcher
+    assert service.authenticate("dispatcher@city.test", factories.PASSWORD) is None
+
+
+@pytest.mark.parametrize(
+    "email, password, message",
+    [
+        ("dispatcher@city.test", "short", "at least 10 characters"),
+        ("dispatcher@city.test", "", "at least 10 characters"),
+        ("ghost@city.test", "a-brand-new-password", "There is no account for ghost@city.test"),
+    ],
+)
+def test_set_password_refuses_bad_input_and_changes_nothing(runner, city, email, password, message):
+    result = set_password(runner, email, password)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert service.authenticate("dispatcher@city.test", factories.PASSWORD) is not None
+
+
+def test_set_password_of_a_deactivated_account_says_it_still_cannot_sign_in(runner, city):
+    service.deactivate_user(city.users["agent"])
+    result = set_password(runner, "agent@city.test", "a-brand-new-password")
+    assert result.exit_code == 0, result.output
+    assert "deactivated: it still cannot sign in" in result.output
+    assert service.authenticate("agent@city.test", "a-brand-new-password") is None

@@ -45,3 +45,52 @@ def test_with_redis_down_the_commit_succeeds_and_the_push_reports_failure(app):
         app.extensions["rq"] = real
     with app.app_context():
         assert queue.get_queue("default").count == 0
+
+
+def _job_ids(name: str = "default") -> list[str]:
+    return sorted(queue.get_queue(name).job_ids)
+
+
+def test_a_savepoint_rollback_forgets_only_the_jobs_queued_inside_it(app):
+    with app.app_context():
+        db.session.execute(text("SELECT 1"))
+        queue.enqueue_after_commit(utcnow, queue="default", job_id="outer")
+        savepoint = db.session.begin_nested()
+        queue.enqueue_after_commit(utcnow, queue="default", job_id="in-savepoint")
+        savepoint.rollback()
+        queue.enqueue_after_commit(utcnow, queue="default", job_id="after-savepoint")
+        assert _job_ids() == []
+        db.session.commit()
+        assert _job_ids() == ["after-savepoint", "outer"]
+
+
+def test_a_released_savepoint_hands_its_jobs_to_the_outer_transaction(app):
+    with app.app_context():
+        with db.session.begin_nested():
+            queue.enqueue_after_commit(utcnow, queue="default", job_id="released")
+            inner = db.session.begin_nested()
+            queue.enqueue_after_commit(utcnow, queue="default", job_id="inner-rolled-back")
+            inner.rollback()
+        assert _job_ids() == []  # releasing a savepoint commits nothing yet
+        db.session.commit()
+        assert _job_ids() == ["released"]
+
+
+def test_an_outer_rollback_forgets_every_job_of_the_transaction(app):
+    with app.app_context():
+        queue.enqueue_after_commit(utcnow, queue="default", job_id="outer")
+        with db.session.begin_nested():
+            queue.enqueue_after_commit(utcnow, queue="default", job_id="released")
+        db.session.rollback()
+        db.session.commit()
+        assert _job_ids() == []
+
+
+def test_the_tests_connection_bound_session_keeps_its_jobs_per_savepoint(db_session):
+    # The app's own commits are savepoint releases here, as in every view test.
+    queue.enqueue_after_commit(utcnow, queue="default", job_id="kept")
+    savepoint = db_session.begin_nested()
+    queue.enqueue_after_commit(utcnow, queue="default", job_id="dropped")
+    savepoint.rollback()
+    db_session.commit()
+    assert _job_ids() == ["kept"]

@@ -92,6 +92,7 @@ def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
             "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
             "REDIS_URL": E2E_REDIS,
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "SECRET_KEY": env["SECRET_KEY"],  # else one is made in the repository's instance/
         },
     )
     with app.app_context():

@@ -105,3 +105,24 @@ def test_only_a_new_request_can_be_acknowledged(city):
     service.acknowledge(sr, actor_id=None)
     with pytest.raises(Conflict, match="only a new request"):
         service.acknowledge(sr, actor_id=None)
+
+
+@pytest.mark.parametrize(
+    "verb",
+    [
+        lambda sr, note: service.add_note(sr, actor_id=None, note=note, public=True),
+        lambda sr, note: service.close(sr, reason="referred", actor_id=None, note=note),
+        lambda sr, note: service.put_on_hold(sr, actor_id=None, note=note),
+        lambda sr, note: service.return_to_queue(sr, actor_id=None, note=note),
+    ],
+)
+def test_every_verb_refuses_a_note_over_the_limit_and_records_nothing(city, verb):
+    sr = db.session.get(ServiceRequest, service.submit_request(new(), channel="web").id)
+    with pytest.raises(DomainError, match="4001 characters long; the limit is 4000"):
+        verb(sr, "x" * 4001)
+    assert sr.status == "new"
+    assert [
+        e.kind
+        for e in db.session.scalars(select(RequestEvent).where(RequestEvent.request_id == sr.id))
+    ] == ["created"]
+    verb(sr, "  " + "x" * 4000 + "  ")  # the limit counts what is written, not the blanks

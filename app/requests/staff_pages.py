@@ -6,35 +6,37 @@ import math
 from collections.abc import Callable, Mapping
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth.models import User
 from app.auth.permissions import roles_required
-from app.core.clock import utcnow
+from app.auth.roles import DEPARTMENT_BOUND
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.requests import service
-from app.requests.api import (
+from app.requests.lifecycle import check_note_length, note_required
+from app.requests.models import CLOSURE_REASONS, STATUSES, ServiceRequest
+from app.requests.permissions import (
     DESK_ROLES,
+    INTAKE_ROLES,
     acknowledge_request,
     add_request_note,
     allowed_actions,
     check_may_handle,
     close_request,
-    lat_long,
     reopen_request,
     search_department,
 )
-from app.requests.models import CLOSURE_REASONS, STATUSES, ServiceRequest
-from app.requests.schemas import MAX_NOTE
-from app.requests.views import CLOSURE_WORDS, EVENT_WORDS, STATUS_WORDS
+from app.requests.presenters import lat_long
+from app.requests.words import closure_word, status_word
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 #: the closure reasons as a dispatcher reads them in the select, fixed first
-REASON_CHOICES = [(r, CLOSURE_WORDS.get(r, r.replace("_", " "))) for r in CLOSURE_REASONS]
+REASON_CHOICES = [(r, closure_word(r)) for r in CLOSURE_REASONS]
 STATUS_CHOICES = [("", "Any status"), ("open", "Open (not closed)")] + [
-    (s, STATUS_WORDS.get(s, s)) for s in STATUSES
+    (s, status_word(s)) for s in STATUSES
 ]
 
 
@@ -74,9 +76,8 @@ def search() -> str:
         page=page,
         pages=max(1, math.ceil(total / service.SEARCH_PAGE_SIZE)),
         status_choices=STATUS_CHOICES,
-        status_words=STATUS_WORDS,
-        closure_words=CLOSURE_WORDS,
-        now=utcnow(),
+        department_bound=current_user.role in DEPARTMENT_BOUND,
+        may_log_calls=current_user.role in INTAKE_ROLES,
     )
 
 
@@ -144,13 +145,8 @@ def _render_detail(
         events=list(sr.events),
         actions=allowed_actions(sr),
         reason_choices=REASON_CHOICES,
-        status_words=STATUS_WORDS,
-        closure_words=CLOSURE_WORDS,
-        event_words=EVENT_WORDS,
         errors=errors or {},
         form=form or {},
-        max_note=MAX_NOTE,
-        now=utcnow(),
     )
     return page, status
 
@@ -160,10 +156,7 @@ def _note_field(*, required: str | None) -> str:
     note = request.form.get("note", "").strip()
     if required and not note:
         raise DomainError(required, field="note")
-    if len(note) > MAX_NOTE:
-        raise DomainError(
-            f"The note is {len(note)} characters long; the limit is {MAX_NOTE}.", field="note"
-        )
+    check_note_length(note)
     return note
 
 
@@ -214,13 +207,13 @@ def close(request_id: int) -> Response | tuple[str, int]:
         if reason not in CLOSURE_REASONS:
             raise DomainError("Choose why the request is closed.", field="reason")
         note = _note_field(
-            required=None
-            if reason == "fixed"
-            else "Write a note unless the reason is Fixed: say why, the reporter reads it.",
+            required="Write a note unless the reason is Fixed: say why, the reporter reads it."
+            if note_required(reason)
+            else None,
         )
         close_request(sr, reason=reason, note=note)
         told = " The reporter will get an email." if sr.reporter_email else ""
-        return f"Request {sr.id} closed: {CLOSURE_WORDS[reason]}.{told}"
+        return f"Request {sr.id} closed: {closure_word(reason)}.{told}"
 
     return _act(request_id, "close", do)
 

@@ -1,0 +1,233 @@
+"""The service catalogue: service types, their SLA clocks and the questions asked with them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.core.errors import Conflict, DomainError, NotFound
+from app.extensions import db
+from app.org.models import Department
+from app.requests.models import MAX_TEXT, ServiceType
+from app.sla import service as sla
+from app.sla.calendar import SLA_UNITS
+
+ATTRIBUTE_DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
+
+
+def list_service_types(*, include_inactive: bool = False) -> list[ServiceType]:
+    """Return the service catalogue ordered by group and name."""
+    stmt = select(ServiceType).order_by(ServiceType.group, ServiceType.name)
+    if not include_inactive:
+        stmt = stmt.where(ServiceType.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """What intake needs of a service type, cached per process for CATALOGUE_CACHE_SECONDS."""
+
+    id: int
+    code: str
+    name: str
+    department_id: int
+    department_code: str
+    department_name: str
+    sla_value: int
+    sla_unit: str
+    attributes: list[dict[str, Any]]
+
+
+def catalogue_entry(code: str, *, fresh: bool = False) -> CatalogueEntry:
+    """Return the intake view of an active service type, from the cache when it is recent.
+
+    A stale entry can never store a wrong row: the intake statement re-checks the type's id,
+    activity and department, and a mismatch makes submit_request look the type up again.
+
+    :raises DomainError: no active type has this code.
+    """
+    cache: dict[str, tuple[float, CatalogueEntry]] = current_app.extensions.setdefault(
+        "city311_catalogue", {}
+    )
+    now = time.monotonic()
+    hit = cache.get(code)
+    if (
+        hit is not None
+        and not fresh
+        and now - hit[0] < current_app.config["CATALOGUE_CACHE_SECONDS"]
+    ):
+        return hit[1]
+    row = db.session.execute(
+        select(
+            ServiceType.id,
+            ServiceType.code,
+            ServiceType.name,
+            ServiceType.department_id,
+            Department.code,
+            Department.name,
+            ServiceType.sla_value,
+            ServiceType.sla_unit,
+            ServiceType.attributes,
+        )
+        .join(Department, Department.id == ServiceType.department_id)
+        .where(ServiceType.code == code, ServiceType.active.is_(True))
+    ).one_or_none()
+    if row is None:
+        cache.pop(code, None)
+        raise DomainError(
+            f"Unknown service code {code!r}: GET /api/v1/services lists the valid codes.",
+            field="service_code",
+        )
+    entry = CatalogueEntry(*row)
+    cache[code] = (now, entry)
+    return entry
+
+
+def create_service_type(
+    code: str,
+    name: str,
+    department_id: int,
+    *,
+    sla_value: int,
+    sla_unit: str = "hours",
+    group: str = "",
+    description: str = "",
+    keywords: str = "",
+    attributes: list[dict[str, Any]] | None = None,
+    completion_photo_required: bool = True,
+    active: bool = True,
+) -> ServiceType:
+    """Add a service type to the catalogue, owned by a department, with its SLA and questions.
+
+    :raises DomainError: a missing code or name, a bad SLA or a malformed question (400).
+    :raises NotFound: no such department (404).
+    :raises Conflict: a type already has this code (409).
+    """
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code or len(code) > 80:
+        raise DomainError("A service code has 1 to 80 characters.", field="code")
+    if not name or len(name) > 200:
+        raise DomainError("A service name has 1 to 200 characters.", field="name")
+    if sla_unit not in SLA_UNITS:
+        raise DomainError(f"The SLA unit is one of {', '.join(SLA_UNITS)}.", field="sla_unit")
+    if not isinstance(sla_value, int) or isinstance(sla_value, bool) or sla_value <= 0:
+        raise DomainError("The SLA target is a whole number above 0.", field="sla_value")
+    questions = [_check_question(q) for q in attributes or []]
+    if db.session.get(Department, department_id) is None:
+        raise NotFound(f"There is no department {department_id}.", field="department_id")
+    if db.session.scalar(select(ServiceType.id).where(ServiceType.code == code)) is not None:
+        raise Conflict(f"There is already a service type {code!r}.", field="code")
+    st = ServiceType(
+        code=code,
+        name=name,
+        department_id=department_id,
+        sla_value=sla_value,
+        sla_unit=sla_unit,
+        group=group,
+        description=description,
+        keywords=keywords,
+        attributes=questions,
+        completion_photo_required=completion_photo_required,
+        active=active,
+    )
+    db.session.add(st)
+    db.session.flush()
+    return st
+
+
+def _check_question(q: dict[str, Any]) -> dict[str, Any]:
+    code = str(q.get("code") or "").strip()
+    if not code:
+        raise DomainError("Every question needs a code.", field="attributes")
+    datatype = q.get("datatype", "string")
+    if datatype not in ATTRIBUTE_DATATYPES:
+        raise DomainError(
+            f"Question {code}: the datatype is one of {', '.join(ATTRIBUTE_DATATYPES)}.",
+            field="attributes",
+        )
+    if datatype.endswith("valuelist") and not q.get("values"):
+        raise DomainError(f"Question {code}: a list question needs values.", field="attributes")
+    return {**q, "code": code, "datatype": datatype}
+
+
+def compute_due_at(requested_at: datetime, st: ServiceType | CatalogueEntry) -> datetime:
+    """Return when a request of this type is due under its SLA (see app.sla for the clock)."""
+    return sla.due_at(requested_at, st.sla_value, st.sla_unit)
+
+
+def validate_attributes(
+    st: ServiceType | CatalogueEntry, answers: dict[str, Any]
+) -> dict[str, Any]:
+    """Check answers against the type's questions; return them normalised.
+
+    Answers to unknown questions are dropped: clients send extras that mean nothing here.
+
+    :raises DomainError: a required answer is missing or an answer is not of its datatype.
+    """
+    clean: dict[str, Any] = {}
+    for q in st.attributes or []:
+        if not q.get("variable", True):
+            continue  # informational text, nothing to answer
+        code = q["code"]
+        value = answers.get(code)
+        if isinstance(value, str):
+            value = value.strip()
+        if value in (None, "", []):
+            if q.get("required"):
+                label = q.get("description") or q.get("label") or code
+                raise DomainError(f"Answer the question {label!r} (attribute {code}).", field=code)
+            continue
+        clean[code] = _coerce_answer(q, value)
+    return clean
+
+
+def _coerce_answer(q: dict[str, Any], value: Any) -> Any:
+    code, datatype = q["code"], q.get("datatype", "string")
+    allowed = {str(v["key"]) for v in q.get("values", [])}
+    if datatype == "number":
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise DomainError(
+                f"Attribute {code} must be a number, not {value!r}.", field=code
+            ) from None
+        if not number.is_finite():
+            raise DomainError(f"Attribute {code} must be a finite number.", field=code)
+        return float(number)
+    if datatype == "datetime":
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise DomainError(
+                f"Attribute {code} must be an ISO 8601 date and time, not {value!r}.", field=code
+            ) from None
+        return moment.isoformat()
+    if datatype == "singlevaluelist":
+        if isinstance(value, list):
+            if len(value) != 1:
+                raise DomainError(f"Attribute {code} takes exactly one value.", field=code)
+            value = value[0]
+        if str(value) not in allowed:
+            raise DomainError(
+                f"Attribute {code} must be one of {sorted(allowed)}, not {value!r}.", field=code
+            )
+        return str(value)
+    if datatype == "multivaluelist":
+        values = value if isinstance(value, list) else [value]
+        bad = [v for v in values if str(v) not in allowed]
+        if bad:
+            raise DomainError(
+                f"Attribute {code} values must be among {sorted(allowed)}; {bad!r} are not.",
+                field=code,
+            )
+        return [str(v) for v in values]
+    text_value = str(value)
+    if len(text_value) > MAX_TEXT:
+        raise DomainError(f"Attribute {code} is longer than {MAX_TEXT} characters.", field=code)
+    return text_value

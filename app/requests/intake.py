@@ -1,0 +1,239 @@
+"""Intake: store a new request, routed to its department and district, in one SQL statement."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import text
+
+from app.core import app_object
+from app.core.clock import utcnow
+from app.core.errors import DomainError, OutsideJurisdiction
+from app.extensions import db
+from app.geo.routing import covering_district_sql, routing_kind
+from app.media import service as media
+from app.requests import signals
+from app.requests.catalogue import (
+    CatalogueEntry,
+    catalogue_entry,
+    compute_due_at,
+    validate_attributes,
+)
+from app.requests.models import CHANNELS, MAX_TEXT
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class NewRequest:
+    """What a resident, an agent or an API client tells us about a problem."""
+
+    service_code: str
+    description: str
+    lat: float
+    long: float
+    address: str = ""
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    #: the city gazetteer's address id, when the location was looked up from it
+    address_id: str = ""
+    #: private ids of the reporter's device and account in an Open311 client app
+    device_id: str = ""
+    account_id: str = ""
+    #: a public URL of a photo hosted by the client (Open311 media_url)
+    media_url: str = ""
+
+
+@dataclass(frozen=True)
+class SubmittedRequest:
+    """The stored request as routing left it (no ORM object: intake is a hot path)."""
+
+    id: int
+    status: str
+    service_code: str
+    service_name: str
+    department_code: str
+    department_name: str
+    district_code: str
+    district_name: str
+    requested_at: datetime
+    due_at: datetime
+    photo_id: int | None
+
+
+_INSERT_REQUEST = text(
+    f"""
+    WITH point AS (
+        SELECT ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS geom
+    ), district AS (
+        {covering_district_sql("ST_SetSRID(ST_MakePoint(:long, :lat), 4326)", ":district_kind")}
+    ), sr AS (
+        INSERT INTO service_requests (
+            service_type_id, department_id, district_id, description, location, address,
+            status, channel, reporter_name, reporter_email, reporter_phone, attributes,
+            requested_at, due_at, updated_at, created_by_id,
+            address_id, reporter_device_id, reporter_account_id, media_url
+        )
+        SELECT :service_type_id, :department_id, district.id, :description, point.geom, :address,
+               'new', :channel, :name, :email, :phone, CAST(:attributes AS jsonb),
+               :requested_at, :due_at, :requested_at, :actor_id,
+               :address_id, :device_id, :account_id, :media_url
+        FROM district, point
+        -- the caller's (possibly cached) view of the service type must still be true
+        WHERE EXISTS (
+            SELECT 1 FROM service_types st
+            WHERE st.id = :service_type_id AND st.active AND st.department_id = :department_id
+        )
+        RETURNING id
+    ), ev AS (
+        INSERT INTO request_events (request_id, kind, at, actor_id, to_status, public, data)
+        SELECT sr.id, 'created', :requested_at, :actor_id, 'new', true, CAST(:event_data AS jsonb)
+        FROM sr
+    )
+    SELECT sr.id, district.code, district.name FROM sr, district
+    """
+)
+
+
+def check_location(lat: float, long: float) -> None:
+    """Refuse coordinates that are not numbers on the globe.
+
+    :raises DomainError: lat or long missing, not finite or out of range.
+    """
+    for name, value, bound in (("lat", lat, 90), ("long", long, 180)):
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            raise DomainError(f"{name} must be a number in decimal degrees.", field=name)
+        if not -bound <= value <= bound:
+            raise DomainError(f"{name} must be between -{bound} and {bound}.", field=name)
+
+
+def submit_request(
+    new: NewRequest,
+    *,
+    channel: str,
+    actor_id: int | None = None,
+    photo: media.ValidatedPhoto | None = None,
+    requested_at: datetime | None = None,
+) -> SubmittedRequest:
+    """Store a new request, routed to its department and district, with its SLA due time.
+
+    The insert, the district lookup and the 'created' event are one SQL statement: intake is
+    the hottest path of the system.
+
+    :raises DomainError: unknown service code, bad description, contact or answers (400).
+    :raises OutsideJurisdiction: the point is in none of the city's districts (400).
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    description = (new.description or "").strip()
+    if not description:
+        raise DomainError("Describe the problem: description is required.", field="description")
+    if len(description) > MAX_TEXT:
+        raise DomainError(
+            f"The description is {len(description)} characters long; the limit is {MAX_TEXT}.",
+            field="description",
+        )
+    check_location(new.lat, new.long)
+    email = (new.email or "").strip().lower()
+    if email and not _EMAIL.match(email):
+        raise DomainError(f"{new.email!r} is not an email address.", field="email")
+    requested_at = requested_at or utcnow()
+    # A refusal may come from a cached view of the type that has since changed (its
+    # questions, department or activity): then decide again on the type as it is now.
+    st = catalogue_entry(new.service_code)
+    try:
+        row = _insert(new, st, channel, description, email, requested_at, actor_id)
+    except DomainError:
+        fresh = catalogue_entry(new.service_code, fresh=True)
+        if fresh == st:
+            raise
+        st, row = fresh, _insert(new, fresh, channel, description, email, requested_at, actor_id)
+    else:
+        if row is None:
+            fresh = catalogue_entry(new.service_code, fresh=True)
+            if fresh != st:
+                st = fresh
+                row = _insert(new, st, channel, description, email, requested_at, actor_id)
+    if row is None:
+        raise OutsideJurisdiction(
+            f"The location ({new.lat:.5f}, {new.long:.5f}) is outside "
+            f"{current_app.config['CITY_NAME']}: we can only take requests inside the city.",
+            field="location",
+        )
+    request_id, district_code, district_name, due_at = row
+    photo_id = None
+    if photo is not None:
+        photo_id = media.attach_photo(photo, kind="report", request_id=request_id).id
+    signals.request_submitted.send(
+        app_object(),
+        request_id=request_id,
+        reporter_email=email,
+        channel=channel,
+    )
+    return SubmittedRequest(
+        id=request_id,
+        status="new",
+        service_code=st.code,
+        service_name=st.name,
+        department_code=st.department_code,
+        department_name=st.department_name,
+        district_code=district_code,
+        district_name=district_name,
+        requested_at=requested_at,
+        due_at=due_at,
+        photo_id=photo_id,
+    )
+
+
+def _insert(
+    new: NewRequest,
+    st: CatalogueEntry,
+    channel: str,
+    description: str,
+    email: str,
+    requested_at: datetime,
+    actor_id: int | None,
+) -> tuple[int, str, str, datetime] | None:
+    """Run the intake statement; return (id, district code, district name, due_at) or None."""
+    answers = validate_attributes(st, new.attributes or {})
+    due_at = compute_due_at(requested_at, st)
+    row = db.session.execute(
+        _INSERT_REQUEST,
+        {
+            "lat": new.lat,
+            "long": new.long,
+            "district_kind": routing_kind(),
+            "service_type_id": st.id,
+            "department_id": st.department_id,
+            "description": description,
+            "address": (new.address or "").strip()[:400],
+            "channel": channel,
+            "name": (new.name or "").strip()[:200],
+            "email": email[:254],
+            "phone": (new.phone or "").strip()[:40],
+            "attributes": json.dumps(answers),
+            "requested_at": requested_at,
+            "due_at": due_at,
+            "actor_id": actor_id,
+            "address_id": (new.address_id or "").strip()[:100],
+            "device_id": (new.device_id or "").strip()[:200],
+            "account_id": (new.account_id or "").strip()[:200],
+            "media_url": (new.media_url or "").strip(),
+            "event_data": json.dumps(
+                {"channel": channel, "department": st.department_code}, separators=(",", ":")
+            ),
+        },
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2], due_at)

@@ -1,0 +1,157 @@
+"""Who may do what to a request, and the staff actions taken as the signed-in user.
+
+Shared by the staff API and the staff pages: one answer to "may this user close this
+request?", whichever way they ask.
+"""
+
+from __future__ import annotations
+
+from flask_login import current_user
+
+from app.auth.roles import AGENT, CREW, DEPARTMENT_BOUND, DISPATCH_ROLES, ROLES, SUPERVISORS
+from app.core.errors import Forbidden
+from app.org import service as org
+from app.requests import lifecycle
+from app.requests.models import ServiceRequest
+
+#: the desk roles that look requests up and act on them
+DESK_ROLES = (AGENT, *DISPATCH_ROLES)
+#: who acknowledges and closes: a dispatcher of the request's department, or a supervisor
+HANDLERS = DISPATCH_ROLES
+#: who logs a phoned-in request: the call centre, and supervisors
+INTAKE_ROLES = (AGENT, *SUPERVISORS)
+#: every role is a staff role
+STAFF_ROLES = ROLES
+#: who may take each action; dispatchers and crew only on their department's requests
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    "acknowledge": HANDLERS,
+    "close": HANDLERS,
+    # a caller rings to say it is not fixed: the agent on the phone reopens it
+    "reopen": (*HANDLERS, AGENT),
+    "note": STAFF_ROLES,
+    # a crew waiting on materials or the weather says so from the field
+    "hold": (*HANDLERS, CREW),
+    "resume": (*HANDLERS, CREW),
+}
+
+
+def is_staff() -> bool:
+    """Tell whether the caller is signed in as staff (every role is a staff role)."""
+    return bool(current_user.is_authenticated)
+
+
+def may_handle(sr: ServiceRequest, action: str) -> bool:
+    """Tell whether the signed-in user's role and department allow `action` on `sr`."""
+    role = current_user.role
+    if role not in ACTION_ROLES[action]:
+        return False
+    return role not in DEPARTMENT_BOUND or current_user.department_id == sr.department_id
+
+
+def check_may_handle(sr: ServiceRequest, action: str) -> None:
+    """Refuse an action the user may not take on this request.
+
+    :raises Forbidden: wrong role, or a request of another department (403).
+    """
+    if may_handle(sr, action):
+        return
+    if current_user.role in ACTION_ROLES[action]:
+        raise Forbidden(
+            f"Request {sr.id} belongs to {sr.department.name}; "
+            "only its own department's staff, managers and admins may do that."
+        )
+    raise Forbidden(
+        f"This needs the role {' or '.join(ACTION_ROLES[action])}; "
+        f"you are signed in as {current_user.role}."
+    )
+
+
+def allowed_actions(sr: ServiceRequest) -> set[str]:
+    """Return the actions the user may take on the request in its present state."""
+    fits_state = {
+        "acknowledge": sr.status == "new",
+        "close": sr.is_open,
+        "reopen": not sr.is_open,
+        "note": True,
+        "hold": sr.is_open and sr.status != "on_hold",
+        "resume": sr.status == "on_hold",
+    }
+    return {a for a, fits in fits_state.items() if fits and may_handle(sr, a)}
+
+
+def search_department(code: str) -> int | None:
+    """Return the department id a staff search is limited to, or None for all.
+
+    :raises Forbidden: a dispatcher or crew member asks for another department (403).
+    :raises NotFound: there is no such department (404).
+    """
+    if current_user.role in DEPARTMENT_BOUND:
+        own = current_user.department
+        if code and (own is None or code != own.code):
+            raise Forbidden(f"You work for another department, not {code}.")
+        return current_user.department_id
+    return org.get_department(code).id if code else None
+
+
+# ---------------------------------------------------------------------------------------------
+# staff actions: the permission check, then the lifecycle verb, as the signed-in user
+
+
+def acknowledge_request(sr: ServiceRequest) -> None:
+    """Acknowledge a new request on behalf of the signed-in user.
+
+    :raises Forbidden: the user may not (403).
+    :raises Conflict: the request is no longer new (409).
+    """
+    check_may_handle(sr, "acknowledge")
+    lifecycle.acknowledge(sr, actor_id=current_user.id)
+
+
+def close_request(sr: ServiceRequest, *, reason: str, note: str) -> None:
+    """Close a request with a reason; the note goes to the reporter.
+
+    :raises Forbidden: the user may not (403).
+    :raises DomainError: no note for a reason other than fixed, or too long a note (400).
+    :raises Conflict: the request is already closed (409).
+    """
+    check_may_handle(sr, "close")
+    lifecycle.close(sr, reason=reason, actor_id=current_user.id, note=note.strip())
+
+
+def reopen_request(sr: ServiceRequest, *, note: str) -> None:
+    """Reopen a closed request, saying why.
+
+    :raises Forbidden: the user may not (403).
+    :raises Conflict: the request is open (409).
+    """
+    check_may_handle(sr, "reopen")
+    lifecycle.reopen(sr, actor_id=current_user.id, note=note.strip())
+
+
+def hold_request(sr: ServiceRequest, *, reason: str, note: str) -> None:
+    """Put a request on hold, stopping its SLA clock.
+
+    :raises Forbidden: the user may not (403).
+    :raises Conflict: the request is closed or already on hold (409).
+    """
+    check_may_handle(sr, "hold")
+    lifecycle.put_on_hold(sr, actor_id=current_user.id, reason=reason, note=note.strip())
+
+
+def resume_request(sr: ServiceRequest, *, note: str) -> None:
+    """End a request's hold; its due time moves by the pause.
+
+    :raises Forbidden: the user may not (403).
+    :raises Conflict: the request is not on hold (409).
+    """
+    check_may_handle(sr, "resume")
+    lifecycle.resume(sr, actor_id=current_user.id, note=note.strip())
+
+
+def add_request_note(sr: ServiceRequest, *, note: str, public: bool) -> None:
+    """Add a public or internal note to the request's history.
+
+    :raises Forbidden: the user may not (403).
+    """
+    check_may_handle(sr, "note")
+    lifecycle.add_note(sr, actor_id=current_user.id, note=note, public=public)

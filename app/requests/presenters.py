@@ -1,0 +1,120 @@
+"""What the API answers and the pages show of a request: URLs, coordinates and field dicts.
+
+Shared by the JSON API and the HTML pages, so that both show one request the same way.
+The dicts are for the marshmallow schemas named in each docstring, which choose the fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, url_for
+from geoalchemy2.shape import to_shape
+
+from app.requests import queries
+from app.requests.models import ServiceRequest
+
+
+def public_url(path: str) -> str:
+    """Return an absolute URL on the public site (PUBLIC_BASE_URL)."""
+    return current_app.config["PUBLIC_BASE_URL"] + path
+
+
+def tracking_url(request_id: int) -> str:
+    """Return the public address of a request's tracking page."""
+    return public_url(url_for("requests.track", request_id=request_id))
+
+
+def photo_urls(photo_id: int) -> dict[str, Any]:
+    """Return the fields of PhotoOut: the photo's public display and thumbnail URLs."""
+    return {
+        "id": photo_id,
+        "url": public_url(url_for("media.photo", photo_id=photo_id, size="display")),
+        "thumbnail_url": public_url(url_for("media.photo", photo_id=photo_id, size="thumb")),
+    }
+
+
+def lat_long(sr: ServiceRequest) -> tuple[float, float]:
+    """Return the request's location as (latitude, longitude)."""
+    point = to_shape(sr.location)
+    return point.y, point.x
+
+
+def code_name(obj: Any) -> dict[str, str] | None:
+    """Return the fields of CodeNameOut of a department, district or service type."""
+    return {"code": obj.code, "name": obj.name} if obj is not None else None
+
+
+def reporter(sr: ServiceRequest) -> dict[str, str]:
+    """Return the fields of ReporterOut: private, for staff views only."""
+    return {"name": sr.reporter_name, "email": sr.reporter_email, "phone": sr.reporter_phone}
+
+
+def request_view(sr: ServiceRequest, *, staff: bool) -> dict[str, Any]:
+    """Return the fields of a request for RequestPublicOut, or RequestStaffOut when staff."""
+    lat, long = lat_long(sr)
+    view: dict[str, Any] = {
+        "id": sr.id,
+        "status": sr.status,
+        "service": code_name(sr.service_type),
+        "description": sr.description,
+        "lat": lat,
+        "long": long,
+        "address": sr.address,
+        "department": code_name(sr.department),
+        "district": code_name(sr.district),
+        "requested_at": sr.requested_at,
+        "acknowledged_at": sr.acknowledged_at,
+        "due_at": sr.due_at,
+        "closed_at": sr.closed_at,
+        "closure_reason": sr.closure_reason,
+        "closure_note": sr.closure_note,
+        "history": queries.public_events(sr),
+        "photos": [photo_urls(pid) for pid in queries.public_photo_ids(sr)],
+    }
+    if staff:
+        view.update(
+            reporter=reporter(sr),
+            channel=sr.channel,
+            attributes=sr.attributes,
+            created_by_id=sr.created_by_id,
+            events=list(sr.events),
+        )
+    return view
+
+
+def queue_item(sr: ServiceRequest) -> dict[str, Any]:
+    """Return the fields of a request for QueueItemOut."""
+    lat, long = lat_long(sr)
+    return {
+        "id": sr.id,
+        "service": code_name(sr.service_type),
+        "description": sr.description,
+        "address": sr.address,
+        "lat": lat,
+        "long": long,
+        "district": code_name(sr.district),
+        "status": sr.status,
+        "requested_at": sr.requested_at,
+        "due_at": sr.due_at,
+        "overdue": sr.is_overdue,
+        "reporter": reporter(sr),
+    }
+
+
+def list_item(sr: ServiceRequest) -> dict[str, Any]:
+    """Return the fields of a request for RequestListItemOut."""
+    return {
+        "id": sr.id,
+        "status": sr.status,
+        "service": code_name(sr.service_type),
+        "department": code_name(sr.department),
+        "district": code_name(sr.district),
+        "address": sr.address,
+        "description": sr.description,
+        "requested_at": sr.requested_at,
+        "due_at": sr.due_at,
+        "overdue": sr.is_overdue,
+        "closure_reason": sr.closure_reason,
+        "reporter": reporter(sr),
+    }

@@ -1,0 +1,134 @@
+"""Reading requests: one by number, a department's queue, what the public sees, staff search."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import lazyload
+
+from app.core.errors import NotFound
+from app.extensions import db
+from app.media.models import Photo
+from app.requests.models import RequestEvent, ServiceRequest
+
+SEARCH_PAGE_SIZE = 50
+#: a query of at least this many digits is also tried as a phone number
+MIN_PHONE_DIGITS = 7
+#: phone numbers compare on their last 10 digits, so "+1 617 555 0199" = "(617) 555-0199"
+PHONE_DIGITS_COMPARED = 10
+_PHONE_LIKE = re.compile(r"#?[\d\s().+\-]+")
+
+
+def get_request(request_id: int, *, for_update: bool = False) -> ServiceRequest:
+    """Return a request by its number.
+
+    :raises NotFound: there is no such request.
+    """
+    stmt = select(ServiceRequest).where(ServiceRequest.id == request_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=ServiceRequest)
+    sr = db.session.scalar(stmt)
+    if sr is None:
+        raise NotFound(f"There is no service request {request_id}.")
+    return sr
+
+
+def department_queue(department_id: int, *, limit: int = 500) -> list[ServiceRequest]:
+    """Return the department's open requests, most overdue (earliest due) first."""
+    return list(
+        db.session.scalars(
+            select(ServiceRequest)
+            .where(ServiceRequest.department_id == department_id, ServiceRequest.status != "closed")
+            .order_by(ServiceRequest.due_at, ServiceRequest.id)
+            .limit(limit)
+        )
+    )
+
+
+def public_events(sr: ServiceRequest) -> list[RequestEvent]:
+    """Return the events a resident may see, oldest first."""
+    return [e for e in sr.events if e.public]
+
+
+def public_photos(sr: ServiceRequest) -> list[tuple[int, str]]:
+    """Return (id, kind) of the photos the public may see: the report's, then each fix's."""
+    photos = [
+        (pid, "report")
+        for pid in db.session.scalars(
+            select(Photo.id).where(Photo.request_id == sr.id).order_by(Photo.id)
+        )
+    ]
+    photos += [
+        (e.data["photo_id"], "after") for e in sr.events if e.public and e.data.get("photo_id")
+    ]
+    return list(dict.fromkeys(photos))
+
+
+def public_photo_ids(sr: ServiceRequest) -> list[int]:
+    """Return the ids of the photos the public may see, report first."""
+    return [pid for pid, _ in public_photos(sr)]
+
+
+def phone_digits(value: str) -> str:
+    """Return the digits of a phone number that searches compare: at most the last 10."""
+    return re.sub(r"\D", "", value)[-PHONE_DIGITS_COMPARED:]
+
+
+def search_requests(
+    q: str,
+    *,
+    status: str = "",
+    department_id: int | None = None,
+    page: int = 1,
+    page_size: int = SEARCH_PAGE_SIZE,
+) -> tuple[list[ServiceRequest], int]:
+    """Find requests by number, reporter email or phone, or words; newest first.
+
+    A query with "@" is an email (case-insensitive, whole address). A query of digits and
+    phone punctuation is a request number (digits only) and, with 7 digits or more, a phone
+    number: digits compare, on the last 10 of each, so a leading country code on either
+    side does not matter and 7 digits find the numbers that end with them. Anything else
+    is words that must all appear in the description or the address.
+    """
+    conditions: list[Any] = []
+    exact_id: int | None = None
+    q = q.strip()
+    if "@" in q:
+        conditions.append(func.lower(ServiceRequest.reporter_email) == q.lower())
+    elif _PHONE_LIKE.fullmatch(q):
+        number = q.removeprefix("#")
+        if number.isdigit() and len(number) <= 18:
+            exact_id = int(number)
+            conditions.append(ServiceRequest.id == exact_id)
+        digits = phone_digits(q)
+        if len(digits) >= MIN_PHONE_DIGITS:
+            stored = func.regexp_replace(ServiceRequest.reporter_phone, r"\D", "", "g")
+            conditions.append(func.right(stored, len(digits)) == digits)
+    if q and not conditions:
+        text_of = ServiceRequest.description + " " + ServiceRequest.address
+        conditions.append(
+            and_(*(text_of.ilike(f"%{_like_escape(w)}%", escape="\\") for w in q.split()[:12]))
+        )
+    stmt = select(ServiceRequest).options(lazyload(ServiceRequest.events))
+    if conditions:
+        stmt = stmt.where(or_(*conditions))
+    if status == "open":
+        stmt = stmt.where(ServiceRequest.status != "closed")
+    elif status:
+        stmt = stmt.where(ServiceRequest.status == status)
+    if department_id is not None:
+        stmt = stmt.where(ServiceRequest.department_id == department_id)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order: list[Any] = [ServiceRequest.requested_at.desc(), ServiceRequest.id.desc()]
+    if exact_id is not None:
+        order.insert(0, (ServiceRequest.id == exact_id).desc())
+    items = db.session.scalars(
+        stmt.order_by(*order).limit(page_size).offset((max(page, 1) - 1) * page_size)
+    )
+    return list(items), total
+
+
+def _like_escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

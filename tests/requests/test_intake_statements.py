@@ -1,0 +1,115 @@
+"""Guards on the intake hot path: the SQL it runs, and the catalogue cache in front of it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+
+from app.core.errors import DomainError
+from app.extensions import db
+from app.requests import service
+from app.requests.models import ServiceRequest
+from tests.factories import WARD_1_POINT
+
+# the first line of each statement, as the recorder keeps it
+SAVEPOINT = "SAVEPOINT sa_savepoint_"
+RELEASE = "RELEASE SAVEPOINT sa_savepoint_"
+CATALOGUE_READ = "SELECT service_types.id, service_types.code"
+INTAKE = "WITH point AS ("
+RECEIPT = "INSERT INTO outbox"
+
+
+def assert_statements(seen: list[str], expected: list[str]) -> None:
+    assert len(seen) == len(expected), seen
+    for line, start in zip(seen, expected, strict=True):
+        assert line.startswith(start), (line, start)
+
+
+def new(**kw) -> service.NewRequest:
+    return service.NewRequest(
+        service_code="pothole",
+        description="Deep hole by the school",
+        lat=WARD_1_POINT[0],
+        long=WARD_1_POINT[1],
+        **kw,
+    )
+
+
+def requests_of(department_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(ServiceRequest)
+        .where(ServiceRequest.department_id == department_id)
+    )
+
+
+def test_json_intake_with_an_email_runs_two_statements_in_its_transaction(
+    client, city, statements, cold_catalogue
+):
+    body = {
+        "service_code": "pothole",
+        "description": "Deep pothole in the bike lane",
+        "lat": WARD_1_POINT[0],
+        "long": WARD_1_POINT[1],
+        "email": "rita.reporter@example.org",
+    }
+    assert client.post("/api/v1/requests", json=body).status_code == 201  # warms the cache
+    with statements() as seen:
+        resp = client.post("/api/v1/requests", json=body)
+    assert resp.status_code == 201
+    assert_statements(
+        seen,
+        [
+            SAVEPOINT,  # the view's transaction begins (a savepoint inside the test's own)
+            INTAKE,  # the district lookup, the request and its 'created' event: one statement
+            RECEIPT,  # the receipt owed to the reporter, in the same transaction
+            RELEASE,  # the view commits
+        ],
+    )
+
+
+def test_a_warm_catalogue_does_not_read_service_types_again(city, statements, cold_catalogue):
+    with statements() as cold:
+        service.submit_request(new(), channel="web")
+    with statements() as warm:
+        service.submit_request(new(), channel="web")
+    assert_statements(cold, [CATALOGUE_READ, INTAKE])
+    assert_statements(warm, [INTAKE])
+
+
+def test_a_type_moved_behind_the_caches_back_is_read_again_and_routed_right(
+    city, statements, cold_catalogue
+):
+    assert service.submit_request(new(), channel="web").department_code == "PWD"
+    db.session.execute(
+        text("UPDATE service_types SET department_id = :parks WHERE code = 'pothole'"),
+        {"parks": city.parks.id},
+    )
+    public_works_before = requests_of(city.public_works.id)
+
+    with statements() as seen:
+        moved = service.submit_request(new(), channel="web")
+    # the cached department fails the intake statement's check, which stores nothing;
+    # the type is read again and the request stored under its new department
+    assert_statements(seen, [INTAKE, CATALOGUE_READ, INTAKE])
+    assert (moved.department_code, moved.department_name) == ("PARKS", "Parks and Recreation")
+    assert db.session.get(ServiceRequest, moved.id).department_id == city.parks.id
+    assert requests_of(city.public_works.id) == public_works_before
+
+    with statements() as seen:
+        assert service.submit_request(new(), channel="web").department_code == "PARKS"
+    assert_statements(seen, [INTAKE])  # the cache now holds the new department
+
+
+def test_a_type_deactivated_behind_the_caches_back_is_refused(city, statements, cold_catalogue):
+    service.submit_request(new(), channel="web")
+    db.session.execute(text("UPDATE service_types SET active = false WHERE code = 'pothole'"))
+    before = db.session.scalar(select(func.count()).select_from(ServiceRequest))
+
+    with statements() as seen, pytest.raises(DomainError, match="Unknown service code"):
+        service.submit_request(new(), channel="web")
+    assert_statements(seen, [INTAKE, CATALOGUE_READ])
+    with statements() as seen, pytest.raises(DomainError, match="Unknown service code"):
+        service.submit_request(new(), channel="web")
+    assert_statements(seen, [CATALOGUE_READ])  # the cache forgot the type
+    assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == before
