@@ -78,6 +78,9 @@ class Config:
             "CITY_BUSINESS_DAYS": _str("CITY_BUSINESS_DAYS", "mon-fri"),
             # how long a process trusts its copy of the holiday calendar
             "HOLIDAY_CACHE_SECONDS": _float("HOLIDAY_CACHE_SECONDS", 60),
+            # likely duplicates: same type, within this distance and this many days
+            "DUPLICATE_RADIUS_METRES": _float("DUPLICATE_RADIUS_METRES", 50),
+            "DUPLICATE_WINDOW_DAYS": _float("DUPLICATE_WINDOW_DAYS", 30),
             # how long an Idempotency-Key and its answer are kept for retries
             "IDEMPOTENCY_KEY_DAYS": _int("IDEMPOTENCY_KEY_DAYS", 7),
             # intake caches each service type this long per process (edits show up after it)

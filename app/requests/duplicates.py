@@ -1,0 +1,84 @@
+"""Likely duplicates: open requests of the same type reported close by, not long before or after.
+
+Residents report the same pothole many times. Staff see the likely duplicates of a request on
+its page and in the queue, and merge them so one crew visit answers every reporter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import text
+
+from app.extensions import db
+from app.requests.models import ServiceRequest
+
+# Geography casts make the radius metres on the ground; the GiST index on location narrows
+# the search first through the ST_DWithin on geometry with a degree bound (1 degree of
+# latitude is about 111 km, so radius/100000 degrees safely covers `radius` metres).
+_CANDIDATES = text(
+    """
+    SELECT o.id
+    FROM service_requests s
+    JOIN service_requests o
+      ON o.service_type_id = s.service_type_id
+     AND o.id <> s.id
+     AND o.status <> 'closed'
+     AND ST_DWithin(o.location, s.location, :radius_m / 100000.0)
+     AND ST_DWithin(o.location::geography, s.location::geography, :radius_m)
+     AND o.requested_at BETWEEN s.requested_at - :window AND s.requested_at + :window
+    WHERE s.id = :id
+    ORDER BY ST_Distance(o.location::geography, s.location::geography), o.id
+    LIMIT :limit
+    """
+)
+
+_COUNTS = text(
+    """
+    SELECT s.id, count(o.id)
+    FROM service_requests s
+    JOIN service_requests o
+      ON o.service_type_id = s.service_type_id
+     AND o.id <> s.id
+     AND o.status <> 'closed'
+     AND ST_DWithin(o.location, s.location, :radius_m / 100000.0)
+     AND ST_DWithin(o.location::geography, s.location::geography, :radius_m)
+     AND o.requested_at BETWEEN s.requested_at - :window AND s.requested_at + :window
+    WHERE s.id = ANY(:ids)
+    GROUP BY s.id
+    """
+)
+
+
+def _params() -> dict[str, object]:
+    return {
+        "radius_m": float(current_app.config["DUPLICATE_RADIUS_METRES"]),
+        "window": timedelta(days=float(current_app.config["DUPLICATE_WINDOW_DAYS"])),
+    }
+
+
+def find_candidates(
+    sr: ServiceRequest, *, radius_m: float | None = None, limit: int = 20
+) -> list[ServiceRequest]:
+    """Return open requests of the same type near `sr` and reported close in time, nearest first."""
+    params = {**_params(), "id": sr.id, "limit": limit}
+    if radius_m is not None:
+        params["radius_m"] = float(radius_m)
+    ids = list(db.session.scalars(_CANDIDATES, params))
+    if not ids:
+        return []
+    found = {
+        r.id: r
+        for r in db.session.scalars(db.select(ServiceRequest).where(ServiceRequest.id.in_(ids)))
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def candidate_counts(request_ids: Sequence[int]) -> dict[int, int]:
+    """Return, for each of these requests that has any, how many likely duplicates it has."""
+    if not request_ids:
+        return {}
+    rows = db.session.execute(_COUNTS, {**_params(), "ids": list(request_ids)})
+    return {int(rid): int(n) for rid, n in rows}
