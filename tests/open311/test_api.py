@@ -21,6 +21,7 @@ from tests.factories import (
     jpeg_bytes,
     make_service_type,
 )
+from tests.helpers import bearer
 from tests.open311.conftest import BASE, parse_xml, same_in_both_formats
 
 REPORTER = {
@@ -182,7 +183,7 @@ def test_api_key_may_come_as_a_bearer_header(client, city, api_key):
     resp = client.post(
         f"{BASE}/requests.json",
         data={"service_code": "graffiti", "lat": "42.32", "long": "-71.02", "description": "Tag"},
-        headers={"Authorization": f"Bearer {api_key}"},
+        headers=bearer(api_key),
     )
     assert resp.status_code == 200, resp.get_data(as_text=True)
 

@@ -16,8 +16,8 @@ from app.extensions import db
 from app.media.models import Photo
 from app.requests import service
 from app.requests.models import ServiceRequest
-from tests.conftest import bearer
 from tests.factories import OUTSIDE_POINT, WARD_1_POINT, WARD_2_POINT, jpeg_bytes
+from tests.helpers import bearer
 
 PII = {"name": "Rita Reporter", "email": "rita.reporter@example.org", "phone": "+1 617 555 0199"}
 

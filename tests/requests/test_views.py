@@ -16,12 +16,12 @@ from app.requests import service
 from app.requests.models import ServiceRequest
 from tests.factories import (
     OUTSIDE_POINT,
-    PASSWORD,
     WARD_1_POINT,
     WARD_2_POINT,
     jpeg_bytes,
     make_service_type,
 )
+from tests.helpers import sign_in
 from tests.requests.test_api import PII, post_form
 
 
@@ -46,11 +46,6 @@ def form(point=WARD_2_POINT, **kw) -> dict[str, str]:
 
 def post_report(client, data, photo=None, url="/"):
     return post_form(client, data, photo=photo, url=url)
-
-
-def sign_in(client, email):
-    resp = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert resp.status_code == 302
 
 
 def html(resp) -> str:
