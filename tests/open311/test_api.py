@@ -20,6 +20,7 @@ from tests.factories import (
     WARD_2_POINT,
     jpeg_bytes,
     make_service_type,
+    submit,
 )
 from tests.helpers import bearer
 from tests.open311.conftest import BASE, parse_xml, same_in_both_formats
@@ -358,14 +359,7 @@ def test_a_file_that_is_not_an_image_is_refused(client, city, api_key):
 
 
 def _submit(code="pothole", point=WARD_1_POINT, at=None, **kw) -> int:
-    new = requests_service.NewRequest(
-        service_code=code,
-        description=kw.pop("description", "Broken"),
-        lat=point[0],
-        long=point[1],
-        **kw,
-    )
-    return requests_service.submit_request(new, channel="web", requested_at=at).id
+    return submit(code, point, requested_at=at, **kw).id
 
 
 def _ids(resp) -> list[int]:
