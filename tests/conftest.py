@@ -190,7 +190,3 @@ def city(db_session) -> factories.City:
 def tokens(city: factories.City) -> dict[str, str]:
     """A bearer token for each role of the test city."""
     return {role: auth_service.issue_token(user) for role, user in city.users.items()}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from PIL import Image
@@ -18,6 +19,7 @@ from app.org import service as org
 from app.org.models import Crew, Department
 from app.requests import service as requests_service
 from app.requests.models import ServiceRequest, ServiceType
+from app.requests.service import NewRequest
 
 PASSWORD = "correct horse battery"
 
@@ -143,23 +145,38 @@ def make_city() -> City:
     )
 
 
+#: the contact details a resident may leave out: with them gone, no receipt is owed
+ANONYMOUS: dict[str, str] = {"name": "", "email": "", "phone": ""}
+
+
+def new_request(
+    code: str = "pothole", point: tuple[float, float] = WARD_1_POINT, **fields: Any
+) -> NewRequest:
+    """Return a resident's report of a `code` problem at `point`, with `fields` overridden."""
+    defaults: dict[str, Any] = {
+        "description": f"A {code} needs fixing",
+        "address": "12 Main St",
+        "name": "Rita Reporter",
+        "email": "rita@example.org",
+        "phone": "(617) 555-0199",
+    }
+    return NewRequest(service_code=code, lat=point[0], long=point[1], **(defaults | fields))
+
+
 def submit(
-    code: str = "pothole", point: tuple[float, float] = WARD_1_POINT, **kw: Any
+    code: str = "pothole",
+    point: tuple[float, float] = WARD_1_POINT,
+    *,
+    channel: str = "web",
+    actor_id: int | None = None,
+    requested_at: datetime | None = None,
+    **fields: Any,
 ) -> ServiceRequest:
-    """Store a request through the real intake path and return it."""
+    """Store `new_request(code, point, **fields)` through the real intake path and return it."""
     result = requests_service.submit_request(
-        requests_service.NewRequest(
-            service_code=code,
-            description=kw.pop("description", f"A {code} needs fixing"),
-            lat=point[0],
-            long=point[1],
-            address=kw.pop("address", "12 Main St"),
-            name=kw.pop("name", "Rita Reporter"),
-            email=kw.pop("email", "rita@example.org"),
-            phone=kw.pop("phone", "(617) 555-0199"),
-            attributes=kw.pop("attributes", {}),
-        ),
-        channel=kw.pop("channel", "web"),
-        **kw,
+        new_request(code, point, **fields),
+        channel=channel,
+        actor_id=actor_id,
+        requested_at=requested_at,
     )
     return db.session.get(ServiceRequest, result.id)

@@ -1,8 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
 from app.auth import service
-from tests.conftest import bearer
 from tests.factories import PASSWORD
+from tests.helpers import bearer
 
 
 def issue(client, email, password=PASSWORD):

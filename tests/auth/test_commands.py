@@ -5,6 +5,7 @@ from app.auth import service
 from app.auth.models import User
 from app.extensions import db
 from tests import factories
+from tests.helpers import bearer
 
 
 @pytest.fixture
@@ -91,8 +92,6 @@ def test_list_shows_accounts(runner, city):
 
 
 def test_deactivate_stops_sign_in_and_tokens(runner, client, city):
-    from tests.conftest import bearer
-
     token = service.issue_token(city.users["agent"])
     result = runner.invoke(args=["users", "deactivate", "--email", "Agent@city.test"])
     assert result.exit_code == 0, result.output

@@ -2,11 +2,7 @@ import pytest
 from flask import url_for
 
 from app.auth.views import safe_next
-from tests.factories import PASSWORD
-
-
-def sign_in(client, email, password=PASSWORD, **extra):
-    return client.post("/login", data={"email": email, "password": password, **extra})
+from tests.helpers import sign_in
 
 
 def test_login_page_is_an_accessible_form(client):
@@ -52,7 +48,7 @@ def test_manager_signs_in_sees_the_dashboard_and_signs_out(client, city):
 
 
 def test_wrong_password_says_so_with_401_and_keeps_the_email(client, city):
-    resp = sign_in(client, "manager@city.test", "not the password")
+    resp = sign_in(client, "manager@city.test", "not the password", refused=True)
     assert resp.status_code == 401
     html = resp.get_data(as_text=True)
     assert "Email or password is wrong" in html
@@ -62,7 +58,7 @@ def test_wrong_password_says_so_with_401_and_keeps_the_email(client, city):
 
 
 def test_unknown_email_gets_the_same_answer(client, city):
-    resp = sign_in(client, "nobody@city.test", "whatever-password")
+    resp = sign_in(client, "nobody@city.test", "whatever-password", refused=True)
     assert resp.status_code == 401
     assert "Email or password is wrong" in resp.get_data(as_text=True)
 
@@ -70,11 +66,11 @@ def test_unknown_email_gets_the_same_answer(client, city):
 def test_deactivated_account_cannot_sign_in(client, city, db_session):
     city.users["manager"].active = False
     db_session.flush()
-    assert sign_in(client, "manager@city.test").status_code == 401
+    assert sign_in(client, "manager@city.test", refused=True).status_code == 401
 
 
 def test_next_path_on_this_site_is_followed(client, city):
-    resp = sign_in(client, "manager@city.test", next="/metrics?days=7")
+    resp = sign_in(client, "manager@city.test", next_url="/metrics?days=7")
     assert resp.headers["Location"] == "/metrics?days=7"
 
 
@@ -83,7 +79,7 @@ def test_login_redirect_round_trip_keeps_where_the_user_was_going(client, city):
     assert first.status_code == 302
     form = client.get(first.headers["Location"]).get_data(as_text=True)
     assert 'name="next" value="/metrics?days=7"' in form
-    resp = sign_in(client, "manager@city.test", next="/metrics?days=7")
+    resp = sign_in(client, "manager@city.test", next_url="/metrics?days=7")
     assert resp.headers["Location"] == "/metrics?days=7"
 
 
@@ -100,7 +96,7 @@ def test_login_redirect_round_trip_keeps_where_the_user_was_going(client, city):
     ],
 )
 def test_external_next_is_ignored(client, city, target):
-    resp = sign_in(client, "manager@city.test", next=target)
+    resp = sign_in(client, "manager@city.test", next_url=target)
     assert resp.status_code == 302
     assert resp.headers["Location"] == "/metrics"
 

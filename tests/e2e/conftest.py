@@ -23,6 +23,7 @@ from app.auth import service as auth_service
 from app.extensions import db
 from tests import factories
 from tests.conftest import TEST_DB, db_url, free_port, recreate_database
+from tests.helpers import bearer
 
 E2E_DB = f"{TEST_DB}_e2e"
 E2E_REDIS = os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -39,7 +40,7 @@ class LiveStack:
     log_dir: Path
 
     def client(self, token: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = bearer(token) if token else {}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=20)
 
     def logs(self) -> str:

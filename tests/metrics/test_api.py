@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.core.clock import utcnow
-from tests.conftest import bearer
+from tests.helpers import bearer
 from tests.metrics.test_service import make_request
 
 URL = "/api/v1/metrics/response-times"

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.metrics import service
 from app.requests import service as requests_service
 from app.requests.models import ServiceRequest
-from tests.factories import WARD_1_POINT, WARD_2_POINT
+from tests.factories import WARD_1_POINT, WARD_2_POINT, submit
 
 
 def percentile_cont(values: list[float], q: float) -> float:
@@ -41,15 +41,15 @@ def make_request(
     due_hours: float | None = None,
 ) -> int:
     """Store a request, then pin its timestamps to exact hours after requested_at."""
-    new = requests_service.NewRequest(
-        service_code=code,
+    sr = submit(
+        code,
+        point,
+        channel=channel,
+        requested_at=requested_at,
         description="Test request",
-        lat=point[0],
-        long=point[1],
         email="private.reporter@example.org",
     )
-    request_id = requests_service.submit_request(new, channel=channel, requested_at=requested_at).id
-    sr = requests_service.get_request(request_id)
+    request_id = sr.id
     if close_hours is not None:
         requests_service.close(sr, reason=reason, actor_id=None, note="Done")
     elif ack_hours is not None:

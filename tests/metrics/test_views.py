@@ -1,13 +1,8 @@
 from datetime import timedelta
 
 from app.core.clock import utcnow
-from tests.factories import PASSWORD
+from tests.helpers import sign_in
 from tests.metrics.test_service import make_request
-
-
-def sign_in(client, email):
-    resp = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert resp.status_code == 302
 
 
 def test_dashboard_shows_tiles_and_tables(client, city):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from io import BytesIO
 
 import pytest
@@ -12,24 +13,21 @@ from app.media import service as media
 from app.notifications.models import Outbox
 from app.requests import service as requests_service
 from app.requests.models import ServiceRequest
-from tests.factories import WARD_1_POINT, jpeg_bytes
+from tests import factories
+from tests.factories import jpeg_bytes
 
 REPORTER = "resident@example.org"
 
 
-def submit(email: str = REPORTER, **kw) -> ServiceRequest:
-    new = requests_service.NewRequest(
-        service_code=kw.pop("service_code", "pothole"),
-        description=kw.pop("description", "Deep pothole in the bike lane"),
-        lat=WARD_1_POINT[0],
-        long=WARD_1_POINT[1],
-        address=kw.pop("address", "12 Elm Street"),
-        name="Jane Resident",
-        email=email,
-        phone="555-0100",
-    )
-    result = requests_service.submit_request(new, channel=kw.pop("channel", "web"))
-    return db.session.get(ServiceRequest, result.id)
+#: Jane Resident's pothole report, whose receipt and notices these tests read
+submit = functools.partial(
+    factories.submit,
+    description="Deep pothole in the bike lane",
+    address="12 Elm Street",
+    name="Jane Resident",
+    email=REPORTER,
+    phone="555-0100",
+)
 
 
 def close_with_photo(

@@ -20,7 +20,9 @@ from tests.factories import (
     WARD_2_POINT,
     jpeg_bytes,
     make_service_type,
+    submit,
 )
+from tests.helpers import bearer
 from tests.open311.conftest import BASE, parse_xml, same_in_both_formats
 
 REPORTER = {
@@ -182,7 +184,7 @@ def test_api_key_may_come_as_a_bearer_header(client, city, api_key):
     resp = client.post(
         f"{BASE}/requests.json",
         data={"service_code": "graffiti", "lat": "42.32", "long": "-71.02", "description": "Tag"},
-        headers={"Authorization": f"Bearer {api_key}"},
+        headers=bearer(api_key),
     )
     assert resp.status_code == 200, resp.get_data(as_text=True)
 
@@ -357,14 +359,7 @@ def test_a_file_that_is_not_an_image_is_refused(client, city, api_key):
 
 
 def _submit(code="pothole", point=WARD_1_POINT, at=None, **kw) -> int:
-    new = requests_service.NewRequest(
-        service_code=code,
-        description=kw.pop("description", "Broken"),
-        lat=point[0],
-        long=point[1],
-        **kw,
-    )
-    return requests_service.submit_request(new, channel="web", requested_at=at).id
+    return submit(code, point, requested_at=at, **kw).id
 
 
 def _ids(resp) -> list[int]:

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.open311 import keys
 from app.open311.models import ApiKey
-from tests.factories import PASSWORD, WARD_1_POINT
+from tests.factories import WARD_1_POINT
+from tests.helpers import sign_in
 from tests.open311.conftest import BASE
 
 
@@ -73,11 +74,6 @@ def test_revoking_an_unknown_prefix_fails_clearly(runner, city):
     result = runner.invoke(args=["open311", "keys", "revoke", "--prefix", "nothing1"])
     assert result.exit_code != 0
     assert "No API key matches" in result.output
-
-
-def sign_in(client, email):
-    resp = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:300]
 
 
 def test_admin_issues_a_key_once_and_revokes_it(client, city):

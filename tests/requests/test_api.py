@@ -16,8 +16,8 @@ from app.extensions import db
 from app.media.models import Photo
 from app.requests import service
 from app.requests.models import ServiceRequest
-from tests.conftest import bearer
-from tests.factories import OUTSIDE_POINT, WARD_1_POINT, WARD_2_POINT, jpeg_bytes
+from tests.factories import OUTSIDE_POINT, WARD_1_POINT, WARD_2_POINT, jpeg_bytes, submit
+from tests.helpers import bearer
 
 PII = {"name": "Rita Reporter", "email": "rita.reporter@example.org", "phone": "+1 617 555 0199"}
 
@@ -307,14 +307,13 @@ def make_due(code: str, due_in_hours: float, point=WARD_1_POINT) -> int:
     st = service.catalogue_entry(code)
     sla = timedelta(hours=st.sla_value)
     requested_at = datetime.now(UTC) + timedelta(hours=due_in_hours) - sla
-    new = service.NewRequest(
-        service_code=code,
+    return submit(
+        code,
+        point,
+        requested_at=requested_at,
         description=f"due in {due_in_hours}h",
-        lat=point[0],
-        long=point[1],
         email=PII["email"],
-    )
-    return service.submit_request(new, channel="web", requested_at=requested_at).id
+    ).id
 
 
 def test_queue_lists_open_requests_most_overdue_first(client, city, tokens):

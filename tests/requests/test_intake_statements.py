@@ -9,7 +9,7 @@ from app.core.errors import DomainError
 from app.extensions import db
 from app.requests import service
 from app.requests.models import ServiceRequest
-from tests.factories import WARD_1_POINT
+from tests.factories import ANONYMOUS, WARD_1_POINT, new_request
 
 # the first line of each statement, as the recorder keeps it
 SAVEPOINT = "SAVEPOINT sa_savepoint_"
@@ -25,14 +25,8 @@ def assert_statements(seen: list[str], expected: list[str]) -> None:
         assert line.startswith(start), (line, start)
 
 
-def new(**kw) -> service.NewRequest:
-    return service.NewRequest(
-        service_code="pothole",
-        description="Deep hole by the school",
-        lat=WARD_1_POINT[0],
-        long=WARD_1_POINT[1],
-        **kw,
-    )
+#: a report that owes no receipt, so that the statements counted are intake's alone
+ANONYMOUS_REPORT = new_request(**ANONYMOUS)
 
 
 def requests_of(department_id: int) -> int:
@@ -70,9 +64,9 @@ def test_json_intake_with_an_email_runs_two_statements_in_its_transaction(
 
 def test_a_warm_catalogue_does_not_read_service_types_again(city, statements, cold_catalogue):
     with statements() as cold:
-        service.submit_request(new(), channel="web")
+        service.submit_request(ANONYMOUS_REPORT, channel="web")
     with statements() as warm:
-        service.submit_request(new(), channel="web")
+        service.submit_request(ANONYMOUS_REPORT, channel="web")
     assert_statements(cold, [CATALOGUE_READ, INTAKE])
     assert_statements(warm, [INTAKE])
 
@@ -80,7 +74,7 @@ def test_a_warm_catalogue_does_not_read_service_types_again(city, statements, co
 def test_a_type_moved_behind_the_caches_back_is_read_again_and_routed_right(
     city, statements, cold_catalogue
 ):
-    assert service.submit_request(new(), channel="web").department_code == "PWD"
+    assert service.submit_request(ANONYMOUS_REPORT, channel="web").department_code == "PWD"
     db.session.execute(
         text("UPDATE service_types SET department_id = :parks WHERE code = 'pothole'"),
         {"parks": city.parks.id},
@@ -88,7 +82,7 @@ def test_a_type_moved_behind_the_caches_back_is_read_again_and_routed_right(
     public_works_before = requests_of(city.public_works.id)
 
     with statements() as seen:
-        moved = service.submit_request(new(), channel="web")
+        moved = service.submit_request(ANONYMOUS_REPORT, channel="web")
     # the cached department fails the intake statement's check, which stores nothing;
     # the type is read again and the request stored under its new department
     assert_statements(seen, [INTAKE, CATALOGUE_READ, INTAKE])
@@ -97,19 +91,19 @@ def test_a_type_moved_behind_the_caches_back_is_read_again_and_routed_right(
     assert requests_of(city.public_works.id) == public_works_before
 
     with statements() as seen:
-        assert service.submit_request(new(), channel="web").department_code == "PARKS"
+        assert service.submit_request(ANONYMOUS_REPORT, channel="web").department_code == "PARKS"
     assert_statements(seen, [INTAKE])  # the cache now holds the new department
 
 
 def test_a_type_deactivated_behind_the_caches_back_is_refused(city, statements, cold_catalogue):
-    service.submit_request(new(), channel="web")
+    service.submit_request(ANONYMOUS_REPORT, channel="web")
     db.session.execute(text("UPDATE service_types SET active = false WHERE code = 'pothole'"))
     before = db.session.scalar(select(func.count()).select_from(ServiceRequest))
 
     with statements() as seen, pytest.raises(DomainError, match="Unknown service code"):
-        service.submit_request(new(), channel="web")
+        service.submit_request(ANONYMOUS_REPORT, channel="web")
     assert_statements(seen, [INTAKE, CATALOGUE_READ])
     with statements() as seen, pytest.raises(DomainError, match="Unknown service code"):
-        service.submit_request(new(), channel="web")
+        service.submit_request(ANONYMOUS_REPORT, channel="web")
     assert_statements(seen, [CATALOGUE_READ])  # the cache forgot the type
     assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == before

@@ -7,21 +7,11 @@ from app.core.errors import Conflict, DomainError, OutsideJurisdiction
 from app.extensions import db
 from app.requests import service
 from app.requests.models import RequestEvent, ServiceRequest
-from tests.factories import OUTSIDE_POINT, WARD_1_POINT, WARD_2_POINT
-
-
-def new(code="pothole", point=WARD_1_POINT, **kw):
-    return service.NewRequest(
-        service_code=code,
-        description=kw.pop("description", "Deep hole"),
-        lat=point[0],
-        long=point[1],
-        **kw,
-    )
+from tests.factories import OUTSIDE_POINT, WARD_2_POINT, new_request, submit
 
 
 def test_submit_routes_to_department_district_and_sla(city):
-    result = service.submit_request(new(point=WARD_2_POINT), channel="web")
+    result = service.submit_request(new_request(point=WARD_2_POINT), channel="web")
     assert result.department_code == "PWD"
     assert result.district_code == "2"
     assert result.due_at - result.requested_at == timedelta(hours=72)
@@ -35,14 +25,16 @@ def test_business_day_sla_skips_the_weekend(city, app):
     from zoneinfo import ZoneInfo
 
     friday = datetime(2026, 11, 20, 15, 0, tzinfo=ZoneInfo(app.config["CITY_TIMEZONE"]))
-    result = service.submit_request(new("streetlight"), channel="phone", requested_at=friday)
+    result = service.submit_request(
+        new_request("streetlight"), channel="phone", requested_at=friday
+    )
     assert result.due_at.astimezone(friday.tzinfo) == friday + timedelta(days=7)
 
 
 def test_outside_jurisdiction_is_refused_and_nothing_stored(city):
     before = db.session.scalar(select(func.count()).select_from(ServiceRequest))
     with pytest.raises(OutsideJurisdiction, match="outside"):
-        service.submit_request(new(point=OUTSIDE_POINT), channel="web")
+        service.submit_request(new_request(point=OUTSIDE_POINT), channel="web")
     assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == before
 
 
@@ -58,11 +50,11 @@ def test_outside_jurisdiction_is_refused_and_nothing_stored(city):
 )
 def test_bad_input_is_refused(city, kw, message):
     with pytest.raises(DomainError, match=message):
-        service.submit_request(new(**kw), channel="web")
+        service.submit_request(new_request(**kw), channel="web")
 
 
 def test_close_and_reopen_record_events(city):
-    sr = db.session.get(ServiceRequest, service.submit_request(new(), channel="web").id)
+    sr = submit()
     service.acknowledge(sr, actor_id=None)
     service.close(sr, reason="fixed", actor_id=None, note="Filled")
     assert sr.closed_at is not None and sr.closure_reason == "fixed"
@@ -77,22 +69,22 @@ def test_close_and_reopen_record_events(city):
 
 
 def test_a_cached_service_type_never_routes_with_stale_data(city):
-    first = service.submit_request(new(), channel="web")  # caches the pothole type
+    first = service.submit_request(new_request(), channel="web")  # caches the pothole type
     assert first.department_code == "PWD"
     city.pothole.department_id = city.parks.id  # re-homed while the cache still says PWD
     db.session.flush()
-    moved = service.submit_request(new(), channel="web")
+    moved = service.submit_request(new_request(), channel="web")
     assert moved.department_code == "PARKS"
     assert db.session.get(ServiceRequest, moved.id).department_id == city.parks.id
 
     city.pothole.active = False
     db.session.flush()
     with pytest.raises(DomainError, match="Unknown service code"):
-        service.submit_request(new(), channel="web")
+        service.submit_request(new_request(), channel="web")
 
 
 def test_closing_without_fixing_needs_a_note_for_the_reporter(city):
-    sr = db.session.get(ServiceRequest, service.submit_request(new(), channel="web").id)
+    sr = submit()
     with pytest.raises(DomainError, match="Write a note"):
         service.close(sr, reason="duplicate", actor_id=None, note="  ")
     assert sr.status == "new"
@@ -101,7 +93,7 @@ def test_closing_without_fixing_needs_a_note_for_the_reporter(city):
 
 
 def test_only_a_new_request_can_be_acknowledged(city):
-    sr = db.session.get(ServiceRequest, service.submit_request(new(), channel="web").id)
+    sr = submit()
     service.acknowledge(sr, actor_id=None)
     with pytest.raises(Conflict, match="only a new request"):
         service.acknowledge(sr, actor_id=None)
@@ -117,7 +109,7 @@ def test_only_a_new_request_can_be_acknowledged(city):
     ],
 )
 def test_every_verb_refuses_a_note_over_the_limit_and_records_nothing(city, verb):
-    sr = db.session.get(ServiceRequest, service.submit_request(new(), channel="web").id)
+    sr = submit()
     with pytest.raises(DomainError, match="4001 characters long; the limit is 4000"):
         verb(sr, "x" * 4001)
     assert sr.status == "new"

@@ -7,24 +7,17 @@ import json
 import pytest
 from sqlalchemy import select
 
-from app.auth.models import User
 from app.extensions import db
 from app.notifications.models import Outbox
 from app.requests import service
 from app.requests.models import RequestEvent, ServiceRequest
-from tests.conftest import bearer
 from tests.factories import submit
+from tests.helpers import bearer, sign_in
 
 
 def fresh(sr: ServiceRequest) -> ServiceRequest:
     db.session.expire_all()
     return db.session.get(ServiceRequest, sr.id)
-
-
-def login(client, user: User) -> None:
-    with client.session_transaction() as s:
-        s["_user_id"] = str(user.id)
-        s["_fresh"] = True
 
 
 def events(sr: ServiceRequest, kind: str | None = None) -> list[RequestEvent]:
@@ -465,21 +458,21 @@ def test_staff_pages_need_sign_in_and_a_desk_role(client, city):
     sr = submit()
     resp = client.get(f"/staff/requests/{sr.id}")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
-    login(client, city.users["crew"])
+    sign_in(client, city.users["crew"])
     assert client.get(f"/staff/requests/{sr.id}").status_code == 403
     assert client.get("/staff/requests").status_code == 403
 
 
 @pytest.mark.parametrize("role", ["agent", "dispatcher", "manager", "admin"])
 def test_the_nav_links_to_find_a_request(client, city, role):
-    login(client, city.users[role])
+    sign_in(client, city.users[role])
     page = client.get("/staff/requests").get_data(as_text=True)
     assert 'href="/staff/requests">Find a request</a>' in page
 
 
 def test_an_agent_finds_a_callers_request_by_phone(client, city):
     caller = submit(phone="+1 617 555 0199", description="Pothole by the bakery")
-    login(client, city.users["agent"])
+    sign_in(client, city.users["agent"])
     resp = client.get("/staff/requests", query_string={"q": "(617) 555-0199"})
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
@@ -498,7 +491,7 @@ def test_the_detail_page_shows_staff_everything(client, city, tokens):
     )
     service.acknowledge(sr, actor_id=None)
     db.session.commit()
-    login(client, city.users["agent"])
+    sign_in(client, city.users["agent"])
     page = client.get(f"/staff/requests/{sr.id}").get_data(as_text=True)
     for expected in (
         f"Request {sr.id}: Pothole",
@@ -528,7 +521,7 @@ def test_the_detail_page_lists_work_orders_from_the_history(client, city):
     sr = submit()
     service.mark_assigned(sr, actor_id=None, work_order_id=77, crew_name="Pothole crew A")
     db.session.commit()
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     page = client.get(f"/staff/requests/{sr.id}").get_data(as_text=True)
     assert "#77 (Pothole crew A)" in page
     assert "does not call the crew off" in page
@@ -536,7 +529,7 @@ def test_the_detail_page_lists_work_orders_from_the_history(client, city):
 
 def test_a_dispatcher_acknowledges_and_closes_from_the_page(client, city):
     sr = submit()
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     page = client.get(f"/staff/requests/{sr.id}").get_data(as_text=True)
     assert f"/staff/requests/{sr.id}/acknowledge" in page
     resp = client.post(f"/staff/requests/{sr.id}/acknowledge")
@@ -560,7 +553,7 @@ def test_a_dispatcher_acknowledges_and_closes_from_the_page(client, city):
 
 def test_closing_without_a_note_shows_the_error_next_to_the_field(client, city):
     sr = submit()
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     resp = client.post(f"/staff/requests/{sr.id}/close", data={"reason": "duplicate", "note": " "})
     assert resp.status_code == 400
     page = resp.get_data(as_text=True)
@@ -579,7 +572,7 @@ def test_closing_a_closed_request_from_the_page_is_409(client, city):
     sr = submit()
     service.close(sr, reason="fixed", actor_id=None)
     db.session.commit()
-    login(client, city.users["manager"])
+    sign_in(client, city.users["manager"])
     resp = client.post(f"/staff/requests/{sr.id}/close", data={"reason": "duplicate", "note": "x"})
     assert resp.status_code == 409
     assert "already closed" in resp.get_data(as_text=True)
@@ -589,7 +582,7 @@ def test_an_agent_reopens_from_the_page_and_may_not_close(client, city):
     sr = submit()
     service.close(sr, reason="fixed", actor_id=None, note="Filled")
     db.session.commit()
-    login(client, city.users["agent"])
+    sign_in(client, city.users["agent"])
     resp = client.post(f"/staff/requests/{sr.id}/reopen", data={"note": ""})
     assert resp.status_code == 400
     assert 'id="reopen-note-error"' in resp.get_data(as_text=True)
@@ -603,7 +596,7 @@ def test_an_agent_reopens_from_the_page_and_may_not_close(client, city):
 
 def test_notes_from_the_page_are_internal_unless_ticked(client, city):
     sr = submit()
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     assert (
         client.post(f"/staff/requests/{sr.id}/note", data={"note": "Internal only"}).status_code
         == 303
@@ -621,7 +614,7 @@ def test_notes_from_the_page_are_internal_unless_ticked(client, city):
 
 def test_another_departments_dispatcher_sees_no_actions_and_is_refused(client, city):
     sr = submit()
-    login(client, city.users["parks_dispatcher"])
+    sign_in(client, city.users["parks_dispatcher"])
     page = client.get(f"/staff/requests/{sr.id}").get_data(as_text=True)
     assert "its department's staff act on it" in page
     resp = client.post(f"/staff/requests/{sr.id}/close", data={"reason": "fixed"})
@@ -631,7 +624,7 @@ def test_another_departments_dispatcher_sees_no_actions_and_is_refused(client, c
 
 def test_the_queue_links_to_the_staff_page(client, city):
     sr = submit()
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     page = client.get("/dispatch").get_data(as_text=True)
     assert f'href="/staff/requests/{sr.id}"' in page
 

@@ -11,8 +11,8 @@ from app.core.errors import Conflict
 from app.extensions import db
 from app.requests import lifecycle
 from app.requests.models import STATUSES, RequestEvent, ServiceRequest
-from tests.conftest import bearer
 from tests.factories import submit
+from tests.helpers import bearer
 
 #: the moves the design allows (new → acknowledged → assigned → in_progress, on hold from
 #: any open status, closed from any open status, reopened back to acknowledged); all

@@ -16,12 +16,13 @@ from app.requests import service
 from app.requests.models import ServiceRequest
 from tests.factories import (
     OUTSIDE_POINT,
-    PASSWORD,
     WARD_1_POINT,
     WARD_2_POINT,
     jpeg_bytes,
     make_service_type,
+    submit,
 )
+from tests.helpers import sign_in
 from tests.requests.test_api import PII, post_form
 
 
@@ -46,11 +47,6 @@ def form(point=WARD_2_POINT, **kw) -> dict[str, str]:
 
 def post_report(client, data, photo=None, url="/"):
     return post_form(client, data, photo=photo, url=url)
-
-
-def sign_in(client, email):
-    resp = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert resp.status_code == 302
 
 
 def html(resp) -> str:
@@ -235,17 +231,7 @@ def test_a_body_over_the_content_limit_gets_the_form_back_with_413(app, client, 
 
 
 def test_tracking_page_of_a_closed_request_shows_the_reason_note_and_fix_photo(client, city):
-    result = service.submit_request(
-        service.NewRequest(
-            service_code="streetlight",
-            description="Light out all week",
-            lat=WARD_1_POINT[0],
-            long=WARD_1_POINT[1],
-            **PII,
-        ),
-        channel="web",
-    )
-    sr = db.session.get(ServiceRequest, result.id)
+    sr = submit("streetlight", description="Light out all week", **PII)
     service.add_note(sr, actor_id=None, note="Crew has the ladder booked", public=False)
     fix = media.attach_photo(media.validate_photo(io.BytesIO(jpeg_bytes())), kind="after")
     service.close(sr, reason="fixed", actor_id=None, note="New bulb fitted", photo_id=fix.id)

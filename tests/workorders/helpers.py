@@ -6,10 +6,8 @@ import functools
 import io
 from datetime import timedelta
 
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.auth.models import User
 from app.extensions import db
 from app.media.models import Photo
 from app.requests.models import RequestEvent, ServiceRequest
@@ -23,13 +21,6 @@ submit = functools.partial(factories.submit, phone="555-0100")
 def make_overdue(sr: ServiceRequest, hours: int = 5) -> None:
     sr.due_at = sr.requested_at - timedelta(hours=hours)
     db.session.flush()
-
-
-def login(client: FlaskClient, user: User) -> None:
-    """Sign a test-client session in as this user."""
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
 
 
 def fresh(sr: ServiceRequest) -> ServiceRequest:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.media.models import Photo
 from app.workorders.models import WorkOrder
-from tests.conftest import bearer
+from tests.helpers import bearer
 from tests.workorders.helpers import (
     event_kinds,
     events,

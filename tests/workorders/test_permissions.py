@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.workorders import service
 from app.workorders.models import WorkOrder
-from tests.conftest import bearer
+from tests.helpers import bearer
 from tests.workorders.helpers import fresh, photo_upload, submit
 
 

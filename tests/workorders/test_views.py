@@ -10,10 +10,10 @@ from app.requests import service as requests_service
 from app.requests.models import MAX_TEXT
 from app.workorders import service
 from app.workorders.models import WorkOrder
+from tests.helpers import sign_in
 from tests.workorders.helpers import (
     event_kinds,
     fresh,
-    login,
     make_overdue,
     order_photos,
     photo_upload,
@@ -36,7 +36,7 @@ def test_dispatch_queue_shows_overdue_requests_first_with_city_times(client, app
     taken = submit(address="5 Busy Blvd")
     wo = send_crew(city, [taken.id])
     submit("graffiti", address="7 Park Path")
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
 
     resp = client.get("/dispatch")
     assert resp.status_code == 200
@@ -57,7 +57,7 @@ def test_dispatch_queue_shows_overdue_requests_first_with_city_times(client, app
 def test_managers_choose_the_department(client, city):
     submit("graffiti", address="7 Park Path")
     submit(address="1 Late Ln")
-    login(client, city.users["manager"])
+    sign_in(client, city.users["manager"])
     page = client.get("/dispatch?department=PARKS").get_data(as_text=True)
     assert "7 Park Path" in page and "1 Late Ln" not in page
     assert '<option value="PARKS" selected>' in page
@@ -66,16 +66,16 @@ def test_managers_choose_the_department(client, city):
 
 def test_dispatch_pages_are_for_dispatchers(client, city):
     assert client.get("/dispatch").status_code == 302  # to the sign-in page
-    login(client, city.users["crew"])
+    sign_in(client, city.users["crew"])
     assert client.get("/dispatch").status_code == 403
-    login(client, city.users["agent"])
+    sign_in(client, city.users["agent"])
     assert client.get("/dispatch").status_code == 403
     assert client.get("/crew").status_code == 403
 
 
 def test_dispatch_form_creates_a_work_order(client, city):
     first, second = submit(), submit()
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     resp = client.post(
         "/dispatch/workorders",
         data={
@@ -98,7 +98,7 @@ def test_dispatch_form_creates_a_work_order(client, city):
 def test_dispatch_form_errors_keep_the_selection(client, city):
     sr = submit()
     db.session.commit()
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     resp = client.post(
         "/dispatch/workorders",
         data={"department": "PWD", "request_id": [str(sr.id)], "instructions": "Hurry"},
@@ -122,7 +122,7 @@ def test_dispatch_form_errors_keep_the_selection(client, city):
 def test_cancel_from_the_dispatch_page(client, city):
     sr = submit()
     wo = send_crew(city, [sr.id])
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     resp = client.post(f"/dispatch/workorders/{wo.id}/cancel", data={"reason": "Rain"})
     assert resp.status_code == 303
     assert db.session.get(WorkOrder, wo.id).status == "cancelled"
@@ -135,7 +135,7 @@ def test_crew_home_lists_the_crews_orders_with_map_links(client, city):
     sr = submit(description="Deep hole by the bus stop", address="12 Main St")
     wo = send_crew(city, [sr.id])
     other = send_crew(city, [submit(address="99 Other Way").id], crew=city.crew_b)
-    login(client, city.users["crew"])
+    sign_in(client, city.users["crew"])
 
     resp = client.get("/crew")
     assert resp.status_code == 200
@@ -147,14 +147,14 @@ def test_crew_home_lists_the_crews_orders_with_map_links(client, city):
     assert f'action="/crew/workorders/{wo.id}/start"' in page
     assert f'href="/crew/workorders/{wo.id}/complete"' in page
     assert "rita@example.org" not in page and "Rita Reporter" not in page
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     assert client.get("/crew").status_code == 403
 
 
 def test_crew_starts_and_completes_from_the_phone(client, city):
     sr = submit()
     wo = send_crew(city, [sr.id])
-    login(client, city.users["crew"])
+    sign_in(client, city.users["crew"])
 
     resp = client.post(f"/crew/workorders/{wo.id}/start")
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/crew")
@@ -184,7 +184,7 @@ def test_crew_starts_and_completes_from_the_phone(client, city):
 def test_completion_form_without_the_photo_is_shown_again_with_the_error(client, city):
     sr = submit()
     wo = send_crew(city, [sr.id])
-    login(client, city.users["crew"])
+    sign_in(client, city.users["crew"])
     resp = client.post(
         f"/crew/workorders/{wo.id}/complete",
         data={"note": "All done", "photo": (photo_upload(b"")[0], "")},
@@ -203,7 +203,7 @@ def test_completion_form_without_the_photo_is_shown_again_with_the_error(client,
 def test_completion_photo_over_the_limit_is_refused_with_413(client, app, city):
     sr = submit()
     wo = send_crew(city, [sr.id])
-    login(client, city.users["crew"])
+    sign_in(client, city.users["crew"])
     body, content_type = raw_photo_body(b"\xff\xd8" + b"0" * (app.config["MAX_PHOTO_BYTES"] + 10))
     resp = client.post(f"/crew/workorders/{wo.id}/complete", data=body, content_type=content_type)
     assert resp.status_code == 413
@@ -213,7 +213,7 @@ def test_completion_photo_over_the_limit_is_refused_with_413(client, app, city):
 
 def test_another_crew_cannot_open_the_completion_form(client, city):
     wo = send_crew(city, [submit().id])
-    login(client, city.users["crew_b"])
+    sign_in(client, city.users["crew_b"])
     assert client.get(f"/crew/workorders/{wo.id}/complete").status_code == 403
     assert client.post(f"/crew/workorders/{wo.id}/start").status_code == 403
     assert db.session.get(WorkOrder, wo.id).status == "assigned"
@@ -222,7 +222,7 @@ def test_another_crew_cannot_open_the_completion_form(client, city):
 def test_upload_over_the_request_limit_gets_the_form_back_with_413(client, app, city):
     sr = submit()
     wo = send_crew(city, [sr.id])
-    login(client, city.users["crew"])
+    sign_in(client, city.users["crew"])
     body, content_type = raw_photo_body(b"0" * (app.config["MAX_CONTENT_LENGTH"] + 10))
     resp = client.post(f"/crew/workorders/{wo.id}/complete", data=body, content_type=content_type)
     assert resp.status_code == 413
@@ -242,7 +242,7 @@ def test_only_overdue_requests_wear_the_badge_on_the_queue_and_the_crew_page(cli
     closed_late = submit(address="5 Done Ct")
     make_overdue(closed_late)
     wo = send_crew(city, [on_time.id, late.id, closed_late.id])
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     queue = client.get("/dispatch").get_data(as_text=True)
     assert 'class="badge overdue"' in _part_with(queue, "<tr>", "9 Late Rd")
     assert 'class="badge overdue"' not in _part_with(queue, "<tr>", "1 Early Ln")
@@ -255,7 +255,7 @@ def test_only_overdue_requests_wear_the_badge_on_the_queue_and_the_crew_page(cli
         note="Already repaired by the utility.",
     )
     db.session.commit()
-    login(client, city.users["crew"])
+    sign_in(client, city.users["crew"])
     home = client.get("/crew").get_data(as_text=True)
     assert f"Work order #{wo.id}" in home
     assert 'class="badge overdue"' in _part_with(home, "<li>", "9 Late Rd")
@@ -266,10 +266,10 @@ def test_only_overdue_requests_wear_the_badge_on_the_queue_and_the_crew_page(cli
 def test_forms_cap_text_at_the_length_the_service_accepts(client, city):
     wo = send_crew(city, [submit().id])
     submit(address="2 Waiting St")  # keeps the new-order form on the queue page
-    login(client, city.users["dispatcher"])
+    sign_in(client, city.users["dispatcher"])
     queue = client.get("/dispatch").get_data(as_text=True)
     assert re.findall(r'name="instructions" maxlength="(\d+)"', queue) == [str(MAX_TEXT)]
     assert re.findall(r'name="reason" required maxlength="(\d+)"', queue) == [str(MAX_TEXT)]
-    login(client, city.users["crew"])
+    sign_in(client, city.users["crew"])
     form = client.get(f"/crew/workorders/{wo.id}/complete").get_data(as_text=True)
     assert re.findall(r'name="note" maxlength="(\d+)"', form) == [str(MAX_TEXT)]
