@@ -8,8 +8,8 @@ import pytest
 
 from app.core.errors import Conflict, DomainError
 from app.requests import lifecycle
-from tests.conftest import bearer
 from tests.factories import submit
+from tests.helpers import bearer
 
 
 def test_a_hold_moves_the_due_time_by_the_pause_and_resumes_where_it_was(city):

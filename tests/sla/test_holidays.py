@@ -13,6 +13,7 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.sla import service
 from app.sla.models import Holiday
+from tests.helpers import sign_in
 
 
 def test_add_list_rename_and_remove(db_session) -> None:
@@ -79,9 +80,7 @@ def test_commands(app, db_session, tmp_path) -> None:
 
 
 def test_admin_page(client, city, db_session) -> None:
-    from tests.factories import PASSWORD
-
-    client.post("/login", data={"email": "admin@city.test", "password": PASSWORD})
+    sign_in(client, city.users["admin"])
     page = client.get("/admin/holidays")
     assert page.status_code == 200 and "Holiday calendar" in page.text
     added = client.post("/admin/holidays", data={"date": "2026-12-25", "name": "Christmas Day"})
@@ -102,9 +101,7 @@ def test_admin_page(client, city, db_session) -> None:
 
 
 def test_only_admins_keep_the_calendar(client, city, db_session) -> None:
-    from tests.factories import PASSWORD
-
-    client.post("/login", data={"email": "dispatcher@city.test", "password": PASSWORD})
+    sign_in(client, city.users["dispatcher"])
     assert client.get("/admin/holidays").status_code == 403
     assert (
         client.post("/admin/holidays", data={"date": "2026-12-25", "name": "X"}).status_code == 403
