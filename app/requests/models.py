@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.clock import utcnow
 from app.core.models import enum_check
-from app.extensions import db
+from app.extensions import Model
 
 #: the longest description, note or closure text a person may write
 MAX_TEXT = 4000
@@ -49,7 +49,7 @@ EVENT_KINDS = (
 )
 
 
-class ServiceType(db.Model):
+class ServiceType(Model):
     __tablename__ = "service_types"
     __table_args__ = (
         CheckConstraint(enum_check("sla_unit", SLA_UNITS), name="sla_unit"),
@@ -81,7 +81,7 @@ class ServiceType(db.Model):
         return f"<ServiceType {self.code}>"
 
 
-class ServiceRequest(db.Model):
+class ServiceRequest(Model):
     __tablename__ = "service_requests"
     __table_args__ = (
         CheckConstraint(enum_check("status", STATUSES), name="status"),
@@ -175,7 +175,7 @@ class ServiceRequest(db.Model):
         return f"<ServiceRequest {self.id} {self.status}>"
 
 
-class RequestEvent(db.Model):
+class RequestEvent(Model):
     """Append-only history of a request: the source of truth for KPIs and audit."""
 
     __tablename__ = "request_events"
