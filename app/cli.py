@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
 from app.auth.commands import users_cli
-from app.core import queue
+from app.core import app_object, queue
 from app.demo.commands import demo_cli
 
 
@@ -15,7 +15,7 @@ from app.demo.commands import demo_cli
 @click.option("--no-sweep", is_flag=True, help="Do not run the periodic outbox/photo sweeps.")
 def worker_cmd(burst: bool, no_sweep: bool) -> None:
     """Run the rq worker (notifications, media, default) with the periodic sweeps."""
-    queue.run_worker(current_app._get_current_object(), burst=burst, with_sweeper=not no_sweep)
+    queue.run_worker(app_object(), burst=burst, with_sweeper=not no_sweep)
 
 
 def init_app(app: Flask) -> None:

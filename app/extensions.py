@@ -1,5 +1,7 @@
 """Flask extensions, created unbound; create_app() binds them. Imports nothing from app."""
 
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -23,6 +25,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class. mypy cannot take an attribute of an instance (db.Model) as a base
+# class; db.Model is a subclass of Base, so type checking sees the models as Base's.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -16,7 +16,7 @@ from app.extensions import db
 
 BEARER_SCHEME = "bearerAuth"
 #: the `security` requirement for endpoints that need a bearer token
-BEARER = [{BEARER_SCHEME: []}]
+BEARER: list[dict[str, list[str]]] = [{BEARER_SCHEME: []}]
 
 blp = Blueprint(
     "auth_api",

@@ -15,7 +15,8 @@ from app.extensions import db
 
 def app_object() -> Flask:
     """Return the app behind current_app: signals are sent and filtered by the real object."""
-    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    # Flask types current_app as Flask; it is a werkzeug LocalProxy, which has this method
+    return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 def init_app(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -18,6 +19,10 @@ def city_tz() -> ZoneInfo:
     return ZoneInfo(current_app.config["CITY_TIMEZONE"])
 
 
+@overload
+def to_city_time(moment: datetime) -> datetime: ...
+@overload
+def to_city_time(moment: None) -> None: ...
 def to_city_time(moment: datetime | None) -> datetime | None:
     """Convert an aware datetime to the city's timezone for display."""
     return moment.astimezone(city_tz()) if moment is not None else None

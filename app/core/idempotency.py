@@ -21,14 +21,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.clock import utcnow
 from app.core.errors import DomainError
 from app.core.models import created_at_column
-from app.extensions import db
+from app.extensions import Model, db
 
 F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
 
 
-class IdempotencyKey(db.Model):
+class IdempotencyKey(Model):
     """The first successful answer to a request made with an Idempotency-Key header."""
 
     __tablename__ = "idempotency_keys"

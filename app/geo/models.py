@@ -6,10 +6,10 @@ from geoalchemy2 import Geometry
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 
 
-class District(db.Model):
+class District(Model):
     __tablename__ = "districts"
     __table_args__ = (UniqueConstraint("kind", "code", name="uq_districts_kind_code"),)
 
@@ -24,7 +24,7 @@ class District(db.Model):
         return f"<District {self.kind} {self.code}>"
 
 
-class Address(db.Model):
+class Address(Model):
     """A gazetteer entry: one address of the city's master address list and its point."""
 
     __tablename__ = "addresses"

@@ -8,12 +8,12 @@ from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Intege
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import created_at_column, enum_check
-from app.extensions import db
+from app.extensions import Model
 
 PHOTO_KINDS = ("report", "before", "after")
 
 
-class Photo(db.Model):
+class Photo(Model):
     __tablename__ = "photos"
     __table_args__ = (CheckConstraint(enum_check("kind", PHOTO_KINDS), name="kind"),)
 

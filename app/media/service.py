@@ -12,7 +12,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal, overload
 
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -143,6 +143,12 @@ def make_derivatives(photo: Photo) -> None:
     photo.processed_at = utcnow()
 
 
+@overload
+def public_photo_file(
+    photo_id: int, size: str = ..., *, make_if_missing: Literal[True] = ...
+) -> Path: ...
+@overload
+def public_photo_file(photo_id: int, size: str = ..., *, make_if_missing: bool) -> Path | None: ...
 def public_photo_file(
     photo_id: int, size: str = "display", *, make_if_missing: bool = True
 ) -> Path | None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from app.metrics.service import GROUP_BYS
 
-_TIME_ERRORS = {
+_TIME_ERRORS: dict[str, Any] = {
     "invalid": "Give an ISO 8601 date and time with an offset, e.g. 2026-01-01T00:00:00Z.",
     "invalid_awareness": "Add a UTC offset to the time, e.g. 2026-01-01T00:00:00Z or …-05:00.",
 }

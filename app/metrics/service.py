@@ -99,8 +99,8 @@ def _sql(expression: ColumnElement[bool]) -> str:
 
 
 # open and overdue mean here what ServiceRequest says they mean everywhere else
-_IS_OPEN = _sql(ServiceRequest.is_open)
-_IS_OVERDUE = _sql(ServiceRequest.is_overdue)
+_IS_OPEN = _sql(ServiceRequest.is_open.expression)
+_IS_OVERDUE = _sql(ServiceRequest.is_overdue.expression)
 
 _REPORT = """
 WITH dim AS ({dim_sql}),

@@ -70,6 +70,8 @@ def tracking_url(request_id: int) -> str:
 
 def build_message(row: Outbox) -> EmailMessage:
     """Render the email an outbox row owes, with its text and HTML parts and attachments."""
+    if row.request_id is None:
+        raise NotFound(f"Outbox row {row.id} names no service request.")
     sr = requests_service.get_request(row.request_id)
     context: dict[str, Any] = {
         "sr": sr,

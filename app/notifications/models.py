@@ -21,14 +21,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import created_at_column, enum_check
-from app.extensions import db
+from app.extensions import Model
 
 OUTBOX_STATUSES = ("pending", "sent", "failed")
 OUTBOX_EVENTS = ("receipt", "closed", "overdue_digest")
 CHANNELS = ("email",)
 
 
-class Outbox(db.Model):
+class Outbox(Model):
     __tablename__ = "outbox"
     __table_args__ = (
         CheckConstraint(enum_check("status", OUTBOX_STATUSES), name="status"),

@@ -41,7 +41,7 @@ def w3c_datetime(moment: datetime | None) -> str | None:
     """Return a W3C datetime in the city's timezone, with its offset and whole seconds."""
     if moment is None:
         return None
-    return to_city_time(moment.replace(microsecond=0)).isoformat()  # type: ignore[union-attr]
+    return to_city_time(moment.replace(microsecond=0)).isoformat()
 
 
 def _scalar(value: Any) -> str:

@@ -8,10 +8,10 @@ from sqlalchemy import BigInteger, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import created_at_column
-from app.extensions import db
+from app.extensions import Model
 
 
-class ApiKey(db.Model):
+class ApiKey(Model):
     """One client application's key; only its SHA-256 is stored, the key is shown once."""
 
     __tablename__ = "open311_api_keys"

@@ -139,7 +139,7 @@ def read_query(args: MultiDict[str, str]) -> RequestQuery:
     return q
 
 
-def _request_columns() -> Select[Any]:
+def _request_columns() -> Select:
     sr = ServiceRequest
     first_photo = select(func.min(Photo.id)).where(Photo.request_id == sr.id).scalar_subquery()
     closure_photo = (
@@ -243,7 +243,8 @@ def _add_extensions(rows: list[Any], items: list[dict[str, Any]]) -> None:
     for photo_id, request_id in db.session.execute(
         select(Photo.id, Photo.request_id).where(Photo.request_id.in_(ids)).order_by(Photo.id)
     ):
-        photos[request_id].append(photo_id)
+        if request_id is not None:  # the IN never matches NULL; the check is for mypy
+            photos[request_id].append(photo_id)
     for row, item in zip(rows, items, strict=True):
         history = events[row.id]
         photo_ids = photos[row.id] + [

@@ -34,13 +34,10 @@ FMS_CLOSED = {
 
 def request_updates(start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
     """Return the public status changes and notes between two times, oldest first."""
-    if start is None and end is None:
-        end = utcnow()
+    if end is None:
+        end = start + DEFAULT_WINDOW if start is not None else utcnow()
+    if start is None:
         start = end - DEFAULT_WINDOW
-    elif start is None:
-        start = end - DEFAULT_WINDOW  # type: ignore[operator]
-    elif end is None:
-        end = start + DEFAULT_WINDOW
     e = RequestEvent
     before = aliased(RequestEvent)
     # the request's status when the event happened: a note carries none of its own

@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from app.auth.permissions import roles_required
 from app.core.errors import DomainError, Forbidden, NotFound
@@ -73,9 +73,9 @@ def _http_error(err: HTTPException) -> Response:
             "servicerequestupdates, each ending in .xml or .json."
         )
         return error_response(404, 404, message)
-    if code == 405:
+    if isinstance(err, MethodNotAllowed):
         response = error_response(405, 405, f"{request.method} is not allowed here.")
-        response.headers["Allow"] = ", ".join(err.valid_methods or [])  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(err.valid_methods or [])
         return response
     if code in (401, 403):
         return error_response(403, 403, err.description or "Forbidden.")
@@ -228,17 +228,17 @@ def request_updates(fmt: str) -> Response:
 @admin_bp.route("/keys", methods=["GET", "POST"])
 @roles_required("admin")
 def keys() -> Any:
-    new_key = None
+    new_key: dict[str, str] | None = None
     errors: dict[str, str] = {}
     form = {"name": "", "contact": ""}
     status = 200
     if request.method == "POST":
         form = {k: (request.form.get(k) or "").strip() for k in form}
         try:
-            row, new_key = api_keys.create_key(form["name"], form["contact"])
+            row, key = api_keys.create_key(form["name"], form["contact"])
             db.session.commit()
             form = {"name": "", "contact": ""}
-            new_key = {"key": new_key, "client_name": row.client_name}
+            new_key = {"key": key, "client_name": row.client_name}
         except DomainError as err:
             db.session.rollback()
             errors[err.field or "name"] = err.message

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 
 
-class Department(db.Model):
+class Department(Model):
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -20,7 +20,7 @@ class Department(db.Model):
         return f"<Department {self.code}>"
 
 
-class Crew(db.Model):
+class Crew(Model):
     __tablename__ = "crews"
 
     id: Mapped[int] = mapped_column(primary_key=True)

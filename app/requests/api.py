@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
@@ -22,7 +22,7 @@ from app.extensions import db
 from app.media import service as media
 from app.org import service as org
 from app.requests import service
-from app.requests.models import MAX_TEXT
+from app.requests.models import MAX_TEXT, ServiceType
 from app.requests.parsing import parse_attribute_fields
 from app.requests.permissions import is_staff
 from app.requests.presenters import photo_urls, queue_item, request_view, tracking_url
@@ -42,7 +42,7 @@ blp = Blueprint(
     description="The service catalogue, intake of service requests, their status, and queues.",
 )
 
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 #: the endpoint is public, and a staff token gets more
 BEARER_OPTIONAL: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 FORM_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -111,7 +111,7 @@ def parse_submission() -> tuple[dict[str, Any], FileStorage | None]:
 
 @blp.route("/services")
 @blp.response(200, ServiceTypeOut(many=True))
-def list_services():  # type: ignore[no-untyped-def]
+def list_services() -> list[ServiceType]:
     """List the service types that can be requested.
 
     Each type names its department, its SLA target and the questions to answer with it.
@@ -158,7 +158,7 @@ def list_services():  # type: ignore[no-untyped-def]
 @blp.alt_response(413, response="DEFAULT_ERROR", description="The photo or body is too large.")
 @blp.alt_response(415, response="DEFAULT_ERROR", description="Neither JSON nor a form.")
 @blp.alt_response(422, response="DEFAULT_ERROR", description="A field is missing or mistyped.")
-def create_request():  # type: ignore[no-untyped-def]
+def create_request() -> dict[str, Any]:
     """Report a problem.
 
     Send JSON, or multipart/form-data with the same fields and an optional `photo`. The
@@ -204,7 +204,7 @@ def create_request():  # type: ignore[no-untyped-def]
     description="The public view; with a staff token, the fields of RequestStaffOut.",
 )
 @blp.alt_response(404, response="DEFAULT_ERROR", description="No such request.")
-def get_request(request_id: int):  # type: ignore[no-untyped-def]
+def get_request(request_id: int) -> Response:
     """Read a request's status and public history.
 
     Anyone gets the public view. With a staff bearer token the answer also has the
@@ -224,7 +224,7 @@ def get_request(request_id: int):  # type: ignore[no-untyped-def]
 @blp.alt_response(403, response="DEFAULT_ERROR", description="Not this department's staff.")
 @blp.alt_response(404, response="DEFAULT_ERROR", description="No such department.")
 @roles_required(*DISPATCH_ROLES)
-def department_queue(code: str):  # type: ignore[no-untyped-def]
+def department_queue(code: str) -> list[dict[str, Any]]:
     """List a department's open requests, most overdue first.
 
     Dispatchers see their own department's queue; managers and admins see every queue.

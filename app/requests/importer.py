@@ -14,8 +14,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 from sqlalchemy import select
 
 from app.core.errors import DomainError
@@ -167,7 +168,8 @@ def import_requests(rows: Iterable[HistoricalRequest]) -> ImportResult:
     if not staged:
         return ImportResult(imported=0, outside=0, ids=[])
 
-    raw = session.connection().connection.driver_connection
+    # COPY is psycopg's own; the app's engine always uses it (DATABASE_URL's +psycopg)
+    raw = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
     kind = routing_kind()
     with raw.cursor() as cur:
         cur.execute(_CREATE_STAGING)

@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.clock import utcnow
 from app.core.models import created_at_column, enum_check
-from app.extensions import db
+from app.extensions import Model
 from app.sla.calendar import SLA_UNITS
 
 #: the longest description, note or closure text a person may write
@@ -57,7 +57,7 @@ HOLD_REASONS = ("waiting_on_resident", "other_agency", "materials", "weather", "
 SUBSCRIPTION_SOURCES = ("duplicate", "follow")
 
 
-class ServiceType(db.Model):
+class ServiceType(Model):
     __tablename__ = "service_types"
     __table_args__ = (
         CheckConstraint(enum_check("sla_unit", SLA_UNITS), name="sla_unit"),
@@ -91,7 +91,7 @@ class ServiceType(db.Model):
         return f"<ServiceType {self.code}>"
 
 
-class ServiceRequest(db.Model):
+class ServiceRequest(Model):
     __tablename__ = "service_requests"
     __table_args__ = (
         CheckConstraint(enum_check("status", STATUSES), name="status"),
@@ -197,7 +197,7 @@ class ServiceRequest(db.Model):
         return f"<ServiceRequest {self.id} {self.status}>"
 
 
-class RequestEvent(db.Model):
+class RequestEvent(Model):
     """Append-only history of a request: the source of truth for KPIs and audit."""
 
     __tablename__ = "request_events"
@@ -227,7 +227,7 @@ class RequestEvent(db.Model):
         return f"<RequestEvent {self.request_id} {self.kind}>"
 
 
-class RoutingRule(db.Model):
+class RoutingRule(Model):
     """Where requests of a type go: the department, and the crew it proposes, per district.
 
     A rule for a district wins over the type's rule for every district (district_id NULL),
@@ -261,7 +261,7 @@ class RoutingRule(db.Model):
         return f"<RoutingRule {self.service_type_id}/{self.district_id}>"
 
 
-class RequestSubscriber(db.Model):
+class RequestSubscriber(Model):
     """Someone besides the reporter who is told when a request closes (a duplicate's reporter)."""
 
     __tablename__ = "request_subscribers"

@@ -6,10 +6,11 @@ The dicts are for the marshmallow schemas named in each docstring, which choose 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, url_for
 from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
 
 from app.requests import queries
 from app.requests.models import ServiceRequest
@@ -36,7 +37,7 @@ def photo_urls(photo_id: int) -> dict[str, Any]:
 
 def lat_long(sr: ServiceRequest) -> tuple[float, float]:
     """Return the request's location as (latitude, longitude)."""
-    point = to_shape(sr.location)
+    point = cast(Point, to_shape(sr.location))  # location is a POINT column
     return point.y, point.x
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask_smorest.pagination import PaginationParameters
+
 from app.auth.permissions import roles_required
 from app.extensions import db
 from app.requests import service
@@ -65,9 +67,9 @@ def _staff_errors(*extra: tuple[int, str]) -> Any:
 @blp.response(200, RequestListItemOut(many=True))
 @blp.paginate(page_size=service.SEARCH_PAGE_SIZE, max_page_size=service.SEARCH_PAGE_SIZE)
 @_staff_errors((422, "A query parameter is not valid."))
-def search_requests_endpoint(  # type: ignore[no-untyped-def]
-    q: str, status: str, department: str, pagination_parameters
-):
+def search_requests_endpoint(
+    q: str, status: str, department: str, pagination_parameters: PaginationParameters
+) -> list[dict[str, Any]]:
     """Find requests by number, the reporter's email or phone, or words.
 
     `q` is a request number, an email address (case-insensitive), a phone number (digits
@@ -101,7 +103,7 @@ def _act(request_id: int, action: Callable[[ServiceRequest], None]) -> dict[str,
 @blp.doc(security=BEARER)
 @blp.response(200, RequestStaffOut)
 @_staff_errors((409, "The request is not new."))
-def acknowledge_endpoint(request_id: int):  # type: ignore[no-untyped-def]
+def acknowledge_endpoint(request_id: int) -> dict[str, Any]:
     """Acknowledge a new request: the department has seen it.
 
     For a dispatcher of the request's department, a manager or an admin.
@@ -117,7 +119,7 @@ def acknowledge_endpoint(request_id: int):  # type: ignore[no-untyped-def]
 @_staff_errors(
     (409, "The request is already closed."), (422, "No reason, an unknown one, or no note.")
 )
-def close_endpoint(data: dict[str, Any], request_id: int):  # type: ignore[no-untyped-def]
+def close_endpoint(data: dict[str, Any], request_id: int) -> dict[str, Any]:
     """Close a request with a reason, saying why.
 
     The reason is fixed, no_action_needed, duplicate, referred or could_not_locate. The
@@ -133,7 +135,7 @@ def close_endpoint(data: dict[str, Any], request_id: int):  # type: ignore[no-un
 @blp.arguments(ReopenIn)
 @blp.response(200, RequestStaffOut)
 @_staff_errors((409, "The request is open."), (422, "No note."))
-def reopen_endpoint(data: dict[str, Any], request_id: int):  # type: ignore[no-untyped-def]
+def reopen_endpoint(data: dict[str, Any], request_id: int) -> dict[str, Any]:
     """Reopen a closed request; the note says why and is public.
 
     It returns to acknowledged and its SLA clock keeps running. For agents (a caller says it
@@ -176,7 +178,7 @@ def resume_endpoint(data: dict[str, Any], request_id: int):  # type: ignore[no-u
 @blp.arguments(NoteIn)
 @blp.response(201, RequestStaffOut)
 @_staff_errors((422, "No note."))
-def add_note_endpoint(data: dict[str, Any], request_id: int):  # type: ignore[no-untyped-def]
+def add_note_endpoint(data: dict[str, Any], request_id: int) -> tuple[dict[str, Any], int]:
     """Add a note to a request's history: internal by default, public with "public": true.
 
     Dispatchers and crew may add notes to their own department's requests; agents,

@@ -131,10 +131,10 @@ def forget_calendar() -> None:
 
 def business_calendar() -> BusinessCalendar:
     """Return the city's business calendar, cached for HOLIDAY_CACHE_SECONDS per process."""
-    cached = current_app.extensions.get(_CACHE_KEY)
+    cached: tuple[float, BusinessCalendar] | None = current_app.extensions.get(_CACHE_KEY)
     now = monotonic_time.monotonic()
     if cached is not None and now - cached[0] < current_app.config["HOLIDAY_CACHE_SECONDS"]:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     opens, closes = parse_hours(current_app.config["CITY_BUSINESS_HOURS"])
     calendar = BusinessCalendar(
         tz=city_tz(),

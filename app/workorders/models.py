@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import created_at_column, enum_check
-from app.extensions import db
+from app.extensions import Model, db
 
 WORK_ORDER_STATUSES = ("assigned", "in_progress", "completed", "cancelled")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -47,7 +47,7 @@ work_order_requests = Table(
 )
 
 
-class WorkOrder(db.Model):
+class WorkOrder(Model):
     __tablename__ = "work_orders"
     __table_args__ = (
         CheckConstraint(enum_check("status", WORK_ORDER_STATUSES), name="status"),

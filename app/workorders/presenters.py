@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, request, url_for
 from geoalchemy2.shape import to_shape
+from shapely.geometry import Point
 
 from app.core.clock import utcnow
 from app.extensions import db
@@ -49,7 +50,7 @@ def present(orders: list[WorkOrder]) -> list[dict[str, Any]]:
 
 def location(sr: ServiceRequest) -> tuple[float, float]:
     """Return (lat, long) of a request."""
-    point = to_shape(sr.location)
+    point = cast(Point, to_shape(sr.location))  # location is a POINT column
     return point.y, point.x
 
 

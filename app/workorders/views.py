@@ -130,7 +130,7 @@ def create() -> Any:
 def cancel(work_order_id: int) -> Response:
     """Call off a work order; its requests return to the queue."""
     wo = service.get_work_order(work_order_id, for_update=True)
-    code = db.session.get(Department, wo.department_id).code
+    code = db.session.get_one(Department, wo.department_id).code
     try:
         service.cancel(wo, actor=current_user, reason=request.form.get("reason", ""))
         db.session.commit()
