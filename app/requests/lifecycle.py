@@ -59,7 +59,7 @@ def check_note_length(note: str) -> None:
         )
 
 
-def _record(
+def record_event(
     sr: ServiceRequest,
     kind: str,
     *,
@@ -71,6 +71,7 @@ def _record(
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> RequestEvent:
+    """Append an event to the request's history (no status change; verbs that move use it)."""
     event = RequestEvent(
         request_id=sr.id,
         kind=kind,
@@ -116,7 +117,7 @@ def _move(
         sr.held_since = moment
         sr.hold_reason = (data or {}).get("reason", "other")
     sr.status = to
-    event = _record(
+    event = record_event(
         sr,
         kind,
         actor_id=actor_id,
@@ -280,7 +281,7 @@ def close(
         data["photo_id"] = photo_id
     if work_order_id:
         data["work_order_id"] = work_order_id
-    event = _record(
+    event = record_event(
         sr,
         "closed",
         actor_id=actor_id,
@@ -324,7 +325,7 @@ def reopen(sr: ServiceRequest, *, actor_id: int | None, note: str) -> RequestEve
     if not note.strip():
         raise DomainError("Say why the request is reopened.", field="note")
     check_note_length(note)
-    event = _record(
+    event = record_event(
         sr,
         "reopened",
         actor_id=actor_id,
@@ -352,6 +353,6 @@ def add_note(sr: ServiceRequest, *, actor_id: int | None, note: str, public: boo
     if not note.strip():
         raise DomainError("The note is empty.", field="note")
     check_note_length(note)
-    event = _record(sr, "note", actor_id=actor_id, note=note.strip(), public=public)
+    event = record_event(sr, "note", actor_id=actor_id, note=note.strip(), public=public)
     db.session.flush()
     return event

@@ -97,6 +97,8 @@ def create_work_order(data: dict[str, Any]) -> dict[str, Any]:
         data["crew_id"],
         actor=current_user,
         instructions=data.get("instructions", ""),
+        priority=data["priority"],
+        scheduled_for=data["scheduled_for"],
     )
     db.session.commit()
     return present([wo])[0]

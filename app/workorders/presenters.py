@@ -36,6 +36,8 @@ def present(orders: list[WorkOrder]) -> list[dict[str, Any]]:
             "crew": wo.crew,
             "department": db.session.get(Department, wo.department_id),
             "instructions": wo.instructions,
+            "priority": wo.priority,
+            "scheduled_for": wo.scheduled_for,
             "request_ids": [sr.id for sr in wo.requests],
             "requests": wo.requests,
             "assigned_at": wo.assigned_at,

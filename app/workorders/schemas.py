@@ -6,7 +6,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from app.requests.models import MAX_TEXT
-from app.workorders.models import WORK_ORDER_STATUSES
+from app.workorders.models import PRIORITIES, WORK_ORDER_STATUSES
 
 
 class DepartmentRef(Schema):
@@ -53,6 +53,15 @@ class WorkOrderIn(Schema):
     )
     crew_id = fields.Integer(strict=True, required=True)
     instructions = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    priority = fields.String(
+        load_default="normal",
+        validate=validate.OneOf(
+            PRIORITIES, error=f"priority must be one of {', '.join(PRIORITIES)}."
+        ),
+    )
+    scheduled_for = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "the day planned, YYYY-MM-DD"}
+    )
 
 
 class WorkOrderOut(Schema):
@@ -61,6 +70,8 @@ class WorkOrderOut(Schema):
     crew = fields.Nested(CrewRef)
     department = fields.Nested(DepartmentRef)
     instructions = fields.String()
+    priority = fields.String(metadata={"enum": list(PRIORITIES)})
+    scheduled_for = fields.Date(allow_none=True)
     request_ids = fields.List(fields.Integer())
     requests = fields.List(fields.Nested(WorkOrderRequestOut))
     assigned_at = fields.DateTime()

@@ -8,7 +8,7 @@ transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -22,7 +22,7 @@ from app.org import service as org
 from app.requests import service as requests_service
 from app.requests.models import MAX_TEXT, ServiceRequest
 from app.workorders import permissions
-from app.workorders.models import WORK_ORDER_STATUSES, WorkOrder, work_order_requests
+from app.workorders.models import PRIORITIES, WORK_ORDER_STATUSES, WorkOrder, work_order_requests
 
 OPEN_STATUSES = ("assigned", "in_progress")
 #: one order is one crew's trip; hundreds of stops means a wrong selection, not a plan
@@ -188,18 +188,30 @@ def _order_label(wo_ids: Iterable[int]) -> str:
 
 
 def create_work_order(
-    request_ids: Sequence[int], crew_id: int, *, actor: User, instructions: str = ""
+    request_ids: Sequence[int],
+    crew_id: int,
+    *,
+    actor: User,
+    instructions: str = "",
+    priority: str = "normal",
+    scheduled_for: date | None = None,
 ) -> WorkOrder:
     """Send a crew to one or more open requests of its department.
 
+    The order is placed at its first request's point, so crews' lists sort by distance.
+
     :raises DomainError: no ids, duplicates, an inactive crew, a request of another
-        department, instructions too long (400).
+        department, instructions too long, an unknown priority (400).
     :raises NotFound: the crew or some requests do not exist (404, naming them).
     :raises Forbidden: a dispatcher dispatching for another department (403).
     :raises Conflict: a request is closed or already on an open work order (409).
     """
     ids = _check_ids(request_ids)
     instructions = _clean_text(instructions, "instructions", "instructions")
+    if priority not in PRIORITIES:
+        raise DomainError(
+            f"Unknown priority {priority!r}; use one of {', '.join(PRIORITIES)}.", field="priority"
+        )
     if isinstance(crew_id, bool) or not isinstance(crew_id, int):
         raise DomainError("Choose a crew.", field="crew_id")
     crew = org.get_crew(crew_id)
@@ -261,6 +273,9 @@ def create_work_order(
         instructions=instructions,
         created_by_id=actor.id,
         assigned_at=now,
+        priority=priority,
+        scheduled_for=scheduled_for,
+        location=srs[0].location,
     )
     wo.requests = srs
     db.session.add(wo)

@@ -377,3 +377,37 @@ def test_openapi_documents_the_endpoints_with_bearer_security(client, city):
     body = spec["paths"]["/api/v1/workorders/{work_order_id}/complete"]["post"]["requestBody"]
     assert "multipart/form-data" in body["content"]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_a_work_order_carries_its_priority_day_and_place(client, city, tokens):
+    from app.extensions import db
+    from app.workorders.models import WorkOrder
+    from tests.factories import submit
+    from tests.helpers import bearer
+
+    first, second = submit(), submit()
+    made = client.post(
+        "/api/v1/workorders",
+        json={
+            "request_ids": [first.id, second.id],
+            "crew_id": city.crew_a.id,
+            "priority": "urgent",
+            "scheduled_for": "2026-12-02",
+        },
+        headers=bearer(tokens["dispatcher"]),
+    )
+    assert made.status_code == 201, made.get_json()
+    body = made.get_json()
+    assert (body["priority"], body["scheduled_for"]) == ("urgent", "2026-12-02")
+    wo = db.session.get(WorkOrder, body["id"])
+    assert db.session.scalar(
+        db.select(db.func.ST_Equals(WorkOrder.location, first.location)).where(
+            WorkOrder.id == wo.id
+        )
+    )
+    bad = client.post(
+        "/api/v1/workorders",
+        json={"request_ids": [second.id], "crew_id": city.crew_a.id, "priority": "asap"},
+        headers=bearer(tokens["dispatcher"]),
+    )
+    assert bad.status_code == 422 and "priority must be one of" in bad.get_data(as_text=True)
