@@ -13,9 +13,16 @@ from app.extensions import db
 from app.geo import gazetteer
 from app.media import service as media
 from app.open311.formats import w3c_datetime
-from app.open311.params import parse_attributes, parse_float, present
+from app.open311.params import present
 from app.requests import service as requests_service
 from app.requests.models import ServiceType
+from app.requests.parsing import parse_attribute_fields, parse_coordinate
+
+
+def _coordinate(raw: str, name: str) -> float:
+    value = parse_coordinate(raw, name)
+    assert value is not None  # present() has already turned blanks into None
+    return value
 
 
 def _location(values: MultiDict[str, str]) -> tuple[float, float, str, str]:
@@ -26,7 +33,7 @@ def _location(values: MultiDict[str, str]) -> tuple[float, float, str, str]:
     if lat is not None or long is not None:
         if lat is None or long is None:
             raise DomainError("Send both lat and long, or neither.", field="lat")
-        return parse_float("lat", lat), parse_float("long", long), address, address_id
+        return _coordinate(lat, "lat"), _coordinate(long, "long"), address, address_id
     if not (address or address_id):
         raise DomainError(
             "Give the location: lat and long (WGS84), or address_string or address_id.",
@@ -104,7 +111,7 @@ def submit(values: MultiDict[str, str], upload: FileStorage | None = None) -> di
         device_id=present(values.get("device_id")) or "",
         account_id=present(values.get("account_id")) or "",
         media_url=_media_url(values),
-        attributes=parse_attributes(values),
+        attributes=parse_attribute_fields(values),
     )
     try:
         result = requests_service.submit_request(new, channel="open311", photo=photo)

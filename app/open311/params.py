@@ -5,10 +5,8 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from flask import current_app
-from werkzeug.datastructures import MultiDict
 
 from app.core.errors import DomainError, NotFound
 
@@ -110,26 +108,3 @@ def parse_int(name: str, value: str, *, low: int, high: int) -> int:
     if not low <= number <= high:
         raise DomainError(f"{name} must be between {low} and {high}.", field=name)
     return number
-
-
-_ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
-
-
-def parse_attributes(values: MultiDict[str, str]) -> dict[str, Any]:
-    """Collect attribute[CODE] and attribute[CODE][] answers (lists for repeated keys)."""
-    answers: dict[str, Any] = {}
-    for key in values:
-        match = _ATTRIBUTE_KEY.match(key)
-        if not match:
-            continue
-        code, is_list = match.group(1), bool(match.group(2))
-        given = [v for v in values.getlist(key) if v.strip()]
-        if is_list or len(given) > 1:
-            merged = answers.get(code, [])
-            merged = merged if isinstance(merged, list) else [merged]
-            answers[code] = merged + given
-        elif given:
-            answers[code] = given[0]
-        else:
-            answers.setdefault(code, "")  # an optional answer the user skipped
-    return answers

@@ -28,6 +28,7 @@ from app.open311.params import (
 from app.org.models import Department
 from app.requests import service as requests_service
 from app.requests.models import RequestEvent, ServiceRequest, ServiceType
+from app.requests.parsing import parse_coordinate
 
 #: radius, in metres, of a lat/long search without one; and the largest accepted
 DEFAULT_RADIUS_M = 500.0
@@ -124,7 +125,9 @@ def read_query(args: MultiDict[str, str]) -> RequestQuery:
     if lat is not None or long is not None:
         if lat is None or long is None:
             raise DomainError("Send both lat and long to search around a point.", field="lat")
-        point_lat, point_long = parse_float("lat", lat), parse_float("long", long)
+        point_lat, point_long = parse_coordinate(lat, "lat"), parse_coordinate(long, "long")
+        if point_lat is None or point_long is None:
+            raise DomainError("Send both lat and long to search around a point.", field="lat")
         requests_service.check_location(point_lat, point_long)
         metres = parse_float("radius", radius) if radius is not None else DEFAULT_RADIUS_M
         if not 0 < metres <= MAX_RADIUS_M:
