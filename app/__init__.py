@@ -90,6 +90,7 @@ def register_features(app: Flask) -> None:
         geo,
         media,
         metrics,
+        navigation,
         notifications,
         open311,
         org,
@@ -102,6 +103,7 @@ def register_features(app: Flask) -> None:
     for feature in features:
         feature.init_app(app)
     cli.init_app(app)
+    navigation.init_app(app)
 
 
 __all__ = ["create_app", "Config"]

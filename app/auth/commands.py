@@ -6,18 +6,16 @@ import sys
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import column, select, table
+from sqlalchemy import select
 
 from app.auth import service
-from app.auth.models import ROLES, User
+from app.auth.models import User
+from app.auth.roles import CREW, ROLES
 from app.core.errors import DomainError
 from app.extensions import db
+from app.org.models import Crew, Department
 
 users_cli = click.Group("users", help="Manage staff accounts.")
-
-# auth sits below requests and workorders, so it reads their tables without their models
-_departments = table("departments", column("id"), column("code"))
-_crews = table("crews", column("id"), column("name"), column("department_id"))
 
 
 def _read_password() -> str:
@@ -48,26 +46,24 @@ def create_cmd(
     department_id = None
     if department_code:
         department_id = db.session.scalar(
-            select(_departments.c.id).where(_departments.c.code == department_code)
+            select(Department.id).where(Department.code == department_code)
         )
         if department_id is None:
-            known = ", ".join(
-                db.session.scalars(select(_departments.c.code).order_by(_departments.c.code))
-            )
+            known = ", ".join(db.session.scalars(select(Department.code).order_by(Department.code)))
             raise click.ClickException(
                 f"Unknown department {department_code!r}; known codes: {known or 'none yet'}."
             )
     crew_id = None
     if crew_name:
-        if role != "crew":
+        if role != CREW:
             raise click.ClickException("Only --role crew takes --crew.")
         crew = db.session.execute(
-            select(_crews.c.id, _crews.c.department_id, _departments.c.code)
-            .join(_departments, _departments.c.id == _crews.c.department_id)
-            .where(_crews.c.name == crew_name)
+            select(Crew.id, Crew.department_id, Department.code)
+            .join(Department, Department.id == Crew.department_id)
+            .where(Crew.name == crew_name)
         ).one_or_none()
         if crew is None:
-            known = ", ".join(db.session.scalars(select(_crews.c.name).order_by(_crews.c.name)))
+            known = ", ".join(db.session.scalars(select(Crew.name).order_by(Crew.name)))
             raise click.ClickException(
                 f"Unknown crew {crew_name!r}; known crews: {known or 'none yet'}."
             )

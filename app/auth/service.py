@@ -10,7 +10,8 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import ROLES, ApiToken, User
+from app.auth.models import ApiToken, User
+from app.auth.roles import CREW, DISPATCHER, ROLES
 from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError
 from app.extensions import db
@@ -60,9 +61,9 @@ def create_user(
     if role not in ROLES:
         raise DomainError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.", field="role")
     _check_password_length(password)
-    if role == "dispatcher" and department_id is None:
+    if role == DISPATCHER and department_id is None:
         raise DomainError("A dispatcher needs a department.", field="department")
-    if role == "crew" and crew_id is None:
+    if role == CREW and crew_id is None:
         raise DomainError("A crew member needs a crew.", field="crew")
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"There is already an account for {email}.", field="email")

@@ -21,6 +21,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from app.auth.permissions import roles_required
+from app.auth.roles import ADMIN
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.open311 import catalogue, intake, params, queries, updates
@@ -226,7 +227,7 @@ def request_updates(fmt: str) -> Response:
 
 
 @admin_bp.route("/keys", methods=["GET", "POST"])
-@roles_required("admin")
+@roles_required(ADMIN)
 def keys() -> Any:
     new_key: dict[str, str] | None = None
     errors: dict[str, str] = {}
@@ -257,7 +258,7 @@ def keys() -> Any:
 
 
 @admin_bp.post("/keys/<int:key_id>/revoke")
-@roles_required("admin")
+@roles_required(ADMIN)
 def revoke(key_id: int) -> Any:
     row = api_keys.revoke_key(key_id=key_id)
     db.session.commit()
