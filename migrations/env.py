@@ -6,7 +6,8 @@ from flask import current_app
 from geoalchemy2 import alembic_helpers
 
 config = context.config
-fileConfig(config.config_file_name)
+# keep the app's own loggers: a migration run inside the app (tests, demo load) must not mute them
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 # Tables that PostGIS owns; autogenerate must never try to drop them.
