@@ -18,10 +18,8 @@ from app.requests.models import ServiceRequest
 # Geography casts make the radius metres on the ground; the GiST index on location narrows
 # the search first through the ST_DWithin on geometry with a degree bound (1 degree of
 # latitude is about 111 km, so radius/100000 degrees safely covers `radius` metres).
-_CANDIDATES = text(
-    """
-    SELECT o.id
-    FROM service_requests s
+# `o` is a likely duplicate of `s`: same type, still open, near, reported close in time.
+_LIKELY = """
     JOIN service_requests o
       ON o.service_type_id = s.service_type_id
      AND o.id <> s.id
@@ -29,26 +27,18 @@ _CANDIDATES = text(
      AND ST_DWithin(o.location, s.location, :radius_m / 100000.0)
      AND ST_DWithin(o.location::geography, s.location::geography, :radius_m)
      AND o.requested_at BETWEEN s.requested_at - :window AND s.requested_at + :window
+"""
+_CANDIDATES = text(
+    f"""
+    SELECT o.id FROM service_requests s {_LIKELY}
     WHERE s.id = :id
     ORDER BY ST_Distance(o.location::geography, s.location::geography), o.id
     LIMIT :limit
     """
 )
-
 _COUNTS = text(
-    """
-    SELECT s.id, count(o.id)
-    FROM service_requests s
-    JOIN service_requests o
-      ON o.service_type_id = s.service_type_id
-     AND o.id <> s.id
-     AND o.status <> 'closed'
-     AND ST_DWithin(o.location, s.location, :radius_m / 100000.0)
-     AND ST_DWithin(o.location::geography, s.location::geography, :radius_m)
-     AND o.requested_at BETWEEN s.requested_at - :window AND s.requested_at + :window
-    WHERE s.id = ANY(:ids)
-    GROUP BY s.id
-    """
+    f"SELECT s.id, count(o.id) FROM service_requests s {_LIKELY} "
+    "WHERE s.id = ANY(:ids) GROUP BY s.id"
 )
 
 

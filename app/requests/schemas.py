@@ -211,6 +211,20 @@ def _note(missing: str = "") -> fields.String:
     )
 
 
+def _reason(allowed: tuple[str, ...]) -> fields.String:
+    """A required `reason` that must be one of `allowed`, saying which when it is not."""
+    listed = ", ".join(allowed)
+    return fields.String(
+        required=True,
+        validate=validate.OneOf(allowed, error=f"reason must be one of {listed}."),
+        error_messages={
+            "required": f"reason is required: one of {listed}.",
+            "null": f"reason is required: one of {listed}.",
+        },
+        metadata={"description": listed},
+    )
+
+
 class _StaffActionIn(Schema):
     """A staff action's body: extra keys ignored, text trimmed before validation."""
 
@@ -225,17 +239,7 @@ class _StaffActionIn(Schema):
 class CloseIn(_StaffActionIn):
     """Why a request is closed; the note goes to the reporter."""
 
-    reason = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            CLOSURE_REASONS, error=f"reason must be one of {', '.join(CLOSURE_REASONS)}."
-        ),
-        error_messages={
-            "required": f"reason is required: one of {', '.join(CLOSURE_REASONS)}.",
-            "null": f"reason is required: one of {', '.join(CLOSURE_REASONS)}.",
-        },
-        metadata={"description": "fixed, no_action_needed, duplicate, referred, could_not_locate"},
-    )
+    reason = _reason(CLOSURE_REASONS)
     note = _note()
 
     @validates_schema
@@ -251,17 +255,7 @@ class CloseIn(_StaffActionIn):
 class HoldIn(_StaffActionIn):
     """Why a request waits; its SLA clock stops until it is resumed."""
 
-    reason = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            HOLD_REASONS, error=f"reason must be one of {', '.join(HOLD_REASONS)}."
-        ),
-        error_messages={
-            "required": f"reason is required: one of {', '.join(HOLD_REASONS)}.",
-            "null": f"reason is required: one of {', '.join(HOLD_REASONS)}.",
-        },
-        metadata={"description": ", ".join(HOLD_REASONS)},
-    )
+    reason = _reason(HOLD_REASONS)
     note = _note()
 
 
