@@ -97,6 +97,8 @@ class Config:
             "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
             "OUTBOX_SWEEP_SECONDS": _float("OUTBOX_SWEEP_SECONDS", 30),
             "OUTBOX_BACKOFF_SECONDS": _float("OUTBOX_BACKOFF_SECONDS", 60),
+            # the city-local hour from which each department's overdue digest goes out
+            "OVERDUE_DIGEST_HOUR": _int("OVERDUE_DIGEST_HOUR", 7),
             # werkzeug password hash method; the tests use a cheap one
             "PASSWORD_HASH_METHOD": "scrypt",
             "API_TOKEN_TTL_HOURS": _int("API_TOKEN_TTL_HOURS", 720),

@@ -2,7 +2,8 @@
 
 PostgreSQL is the record and Redis may lose jobs, so every job is idempotent and every
 feature that owes work (an email, a thumbnail) registers a periodic sweep that re-enqueues
-what the database says is still undone.
+what the database says is still undone. Jobs that run on the clock (the daily overdue
+digest) are enqueued by rq's own CronScheduler, which each worker runs beside itself.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from rq.cron import CronScheduler
 from rq.job import Job
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -28,6 +30,9 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 QUEUE_NAMES = ("notifications", "media", "default")
+#: how long rq keeps a finished or failed job of ours (as enqueue_now does)
+RESULT_TTL = 300
+FAILURE_TTL = 7 * 24 * 3600
 
 
 @dataclass
@@ -35,6 +40,13 @@ class _Periodic:
     func: Callable[[], Any]
     every: float
     last_run: float = 0.0
+
+
+@dataclass(frozen=True)
+class _CronEntry:
+    func: Callable[[], Any]
+    cron: str
+    queue: str
 
 
 class AppJob(Job):
@@ -65,6 +77,7 @@ class QueueState:
             for name in QUEUE_NAMES
         }
         self.periodic: list[_Periodic] = []
+        self.cron: list[_CronEntry] = []
 
 
 def init_app(app: Flask) -> None:
@@ -176,7 +189,7 @@ def enqueue_now(
     """Push a job to Redis; return False (and log) when Redis cannot be reached."""
     try:
         get_queue(queue).enqueue(
-            func, *args, job_id=job_id, result_ttl=300, failure_ttl=7 * 24 * 3600
+            func, *args, job_id=job_id, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL
         )
         return True
     except RedisError as exc:
@@ -217,16 +230,83 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
         stop.wait(1.0)
 
 
-def run_worker(app: Flask, *, burst: bool = False, with_sweeper: bool = True) -> None:
-    """Run an rq worker on all queues, with the periodic sweeps in a side thread."""
+def register_cron(app: Flask, func: Callable[[], Any], cron: str, queue: str = "default") -> None:
+    """Have the worker's CronScheduler enqueue `func` on `queue` at each `cron` time.
+
+    The cron fields match the worker process's local time, not the city's: a job that must
+    follow the city's clock should run often and decide for itself, as the digest does.
+    """
+    app.extensions["rq"].cron.append(_CronEntry(func, cron, queue))
+
+
+class WorkerCron(CronScheduler):
+    """rq's CronScheduler, run in a thread of the worker's process until told to stop.
+
+    rq decides when each job is due, enqueues it and keeps the scheduler registry and job
+    history in Redis; only start() is replaced, since it installs signal handlers (which
+    only the main thread may do: the rq worker there handles SIGTERM) and sleeps in a way
+    nothing can interrupt.
+    """
+
+    def run_until(self, stop: threading.Event) -> None:
+        """Enqueue each job when it is due, until `stop` is set."""
+        self.register_birth()
+        try:
+            while not stop.is_set():
+                try:
+                    if self.enqueue_jobs():
+                        self.save()
+                    self.heartbeat()
+                except RedisError as exc:  # a job not enqueued now is enqueued next tick
+                    log.warning("cron scheduler: Redis is unreachable (%s)", exc)
+                stop.wait(max(self.calculate_sleep_interval(), 1.0))
+        finally:
+            try:
+                self.register_death()
+            except Exception:  # the registry drops an entry whose heartbeats stop anyway
+                log.warning("cron scheduler %s could not unregister", self.name)
+
+
+def cron_scheduler(app: Flask) -> WorkerCron:
+    """Return a CronScheduler holding every job registered with register_cron."""
+    st: QueueState = app.extensions["rq"]
+    scheduler = WorkerCron(connection=st.redis)
+    for entry in st.cron:
+        scheduler.register(
+            entry.func,
+            queue_name=st.queues[entry.queue].name,
+            cron=entry.cron,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+        )
+    return scheduler
+
+
+def run_worker(
+    app: Flask, *, burst: bool = False, with_sweeper: bool = True, with_cron: bool = True
+) -> None:
+    """Run an rq worker on all queues, with the periodic sweeps and the cron scheduler.
+
+    Each worker runs a scheduler, so that the clock keeps ticking while any one of them
+    is up; several then enqueue the same job, which is why those jobs are idempotent. A
+    burst worker runs none: it stops as soon as the queues are empty.
+    """
     AppJob.flask_app = app
     st: QueueState = app.extensions["rq"]
     stop = threading.Event()
-    sweeper = None
+    threads: list[threading.Thread] = []
     if with_sweeper:
         run_periodic_once(app)  # catch up at once with whatever was left undone while down
-        sweeper = threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="sweeper")
-        sweeper.start()
+        threads.append(
+            threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="sweeper")
+        )
+    if with_cron and not burst and st.cron:
+        scheduler = cron_scheduler(app)
+        threads.append(
+            threading.Thread(target=scheduler.run_until, args=(stop,), daemon=True, name="cron")
+        )
+    for thread in threads:
+        thread.start()
     # SimpleWorker runs jobs in this process: no fork, so the DB pool stays sound, and
     # jobs are short I/O-bound sends and resizes.
     worker = SimpleWorker(list(st.queues.values()), connection=st.redis, job_class=AppJob)
@@ -234,5 +314,5 @@ def run_worker(app: Flask, *, burst: bool = False, with_sweeper: bool = True) ->
         worker.work(burst=burst, with_scheduler=False)
     finally:
         stop.set()
-        if sweeper is not None:
-            sweeper.join(timeout=5)
+        for thread in threads:
+            thread.join(timeout=5)

@@ -48,11 +48,22 @@ class MetricsRowOut(Schema):
     closed_other = fields.Integer(
         metadata={"description": "closed in the window for another reason (duplicate, …)"}
     )
-    median_hours_to_close = fields.Float(allow_none=True)
+    median_hours_to_close = fields.Float(
+        allow_none=True,
+        metadata={"description": "from requested to closed, as the resident waited"},
+    )
     p90_hours_to_close = fields.Float(allow_none=True)
+    median_hours_to_close_excluding_holds = fields.Float(
+        allow_none=True,
+        metadata={"description": "the same, less the time the request spent on hold"},
+    )
+    p90_hours_to_close_excluding_holds = fields.Float(allow_none=True)
     pct_closed_within_sla = fields.Float(
         allow_none=True,
-        metadata={"description": "percent of closures by their due time; null if none closed"},
+        metadata={
+            "description": "percent of closures by their due time (which holds move); "
+            "null if none closed"
+        },
     )
     open_backlog = fields.Integer(metadata={"description": "open now"})
     overdue_open = fields.Integer(metadata={"description": "open now and past due"})

@@ -1,4 +1,5 @@
-"""Build the reporter's emails from templates and hand them to SMTP (or to disk in development).
+"""Build the emails (the reporter's notices, the dispatchers' overdue digest) from templates
+and hand them to SMTP (or to disk in development).
 
 Only the standard library speaks SMTP here: smtplib for the transport, email.message for
 the MIME structure. Each message carries a Message-ID derived from its outbox row, so that
@@ -13,10 +14,12 @@ import os
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import current_app, render_template
 
@@ -50,6 +53,8 @@ CLOSURE_WORDING: dict[str, tuple[str, str]] = {
 }
 
 DESCRIPTION_EXCERPT = 280
+#: the outbox event of a department's overdue digest (app/notifications/digest.py)
+DIGEST_EVENT = "overdue_digest"
 
 
 class PermanentFailure(Exception):
@@ -70,6 +75,37 @@ def tracking_url(request_id: int) -> str:
 
 def build_message(row: Outbox) -> EmailMessage:
     """Render the email an outbox row owes, with its text and HTML parts and attachments."""
+    attachments: list[Attachment] = []
+    if row.event == DIGEST_EVENT:
+        context = _digest_context(row.payload)
+        ident = f"{row.id}.{row.event}"
+    else:
+        context = _request_context(row, attachments)
+        ident = f"{row.id}.{row.event}.{context['request_number']}"
+
+    subject = context["subject"]
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = current_app.config["MAIL_FROM"]
+    msg["To"] = row.recipient
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = f"<city311.outbox.{ident}@{_mail_domain()}>"
+    msg["X-City311-Outbox"] = str(row.id)
+    # RFC 3834: tells vacation responders not to answer a machine
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(render_template(f"notifications/{row.event}.txt", **context))
+    msg.add_alternative(
+        render_template(f"notifications/{row.event}.html", **context), subtype="html"
+    )
+    for item in attachments:
+        msg.add_attachment(
+            item.data, maintype=item.maintype, subtype=item.subtype, filename=item.filename
+        )
+    return msg
+
+
+def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, Any]:
+    """Return what the reporter's email about one request shows; add its attachments."""
     if row.request_id is None:
         raise NotFound(f"Outbox row {row.id} names no service request.")
     sr = requests_service.get_request(row.request_id)
@@ -79,7 +115,6 @@ def build_message(row: Outbox) -> EmailMessage:
         "tracking_url": tracking_url(sr.id),
         "city_name": current_app.config["CITY_NAME"],
     }
-    attachments: list[Attachment] = []
     if row.event == "receipt":
         description = sr.description.strip()
         if len(description) > DESCRIPTION_EXCERPT:
@@ -109,26 +144,53 @@ def build_message(row: Outbox) -> EmailMessage:
         subject = f"Your request {sr.id} {phrase}"
     else:
         raise ValueError(f"outbox row {row.id} has an unknown event {row.event!r}")
-
     context["subject"] = subject
-    msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = current_app.config["MAIL_FROM"]
-    msg["To"] = row.recipient
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = f"<city311.outbox.{row.id}.{row.event}.{sr.id}@{_mail_domain()}>"
-    msg["X-City311-Outbox"] = str(row.id)
-    # RFC 3834: tells vacation responders not to answer a machine
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(render_template(f"notifications/{row.event}.txt", **context))
-    msg.add_alternative(
-        render_template(f"notifications/{row.event}.html", **context), subtype="html"
-    )
-    for item in attachments:
-        msg.add_attachment(
-            item.data, maintype=item.maintype, subtype=item.subtype, filename=item.filename
-        )
-    return msg
+    return context
+
+
+def _digest_context(payload: dict[str, Any]) -> dict[str, Any]:
+    """Return what a department's overdue digest shows, from the outbox row's snapshot."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    generated_at = datetime.fromisoformat(payload["generated_at"])
+    day = date.fromisoformat(payload["day"])
+    items = [
+        {
+            **item,
+            "due_at": datetime.fromisoformat(item["due_at"]),
+            "age": age(datetime.fromisoformat(item["requested_at"]), generated_at),
+            "url": f"{base}/staff/requests/{item['id']}",
+        }
+        for item in payload["items"]
+    ]
+    overdue, due_soon = payload["overdue"], payload["due_soon"]
+    name = payload["department_name"]
+    return {
+        "subject": (
+            f"Overdue digest for {name} on {day:%a %b} {day.day}: "
+            f"{overdue} overdue and {due_soon} due by tomorrow"
+        ),
+        "department_name": name,
+        "day": day,
+        "generated_at": generated_at,
+        "overdue": overdue,
+        "due_soon": due_soon,
+        "overdue_items": [item for item in items if item["overdue"]],
+        "due_soon_items": [item for item in items if not item["overdue"]],
+        "more": overdue + due_soon - len(items),
+        "queue_url": f"{base}/dispatch?{urlencode({'department': payload['department']})}"
+        "&overdue=true",
+        "city_name": current_app.config["CITY_NAME"],
+    }
+
+
+def age(since: datetime, now: datetime) -> str:
+    """Say how long ago a moment was, in the coarsest unit that fits ("3 d", "5 h")."""
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} d"
+    if seconds >= 3600:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
 
 
 def _completion_photo(photo_id: int | None, request_id: int) -> Attachment | None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -34,8 +35,16 @@ class Outbox(Model):
         CheckConstraint(enum_check("status", OUTBOX_STATUSES), name="status"),
         CheckConstraint(enum_check("channel", CHANNELS), name="channel"),
         # one receipt per request, and one closure notice per closing, however often
-        # retried; a request reopened and fixed again owes a new closure notice
-        UniqueConstraint("event", "request_id", "recipient", "dedupe_key", name="uq_outbox_once"),
+        # retried; a request reopened and fixed again owes a new closure notice. NULLS NOT
+        # DISTINCT: a notice about no one request (the overdue digest) is owed once too.
+        UniqueConstraint(
+            "event",
+            "request_id",
+            "recipient",
+            "dedupe_key",
+            name="uq_outbox_once",
+            postgresql_nulls_not_distinct=True,
+        ),
         Index(
             "ix_outbox_due",
             "next_attempt_at",
@@ -68,3 +77,27 @@ class Outbox(Model):
 
     def __repr__(self) -> str:
         return f"<Outbox {self.id} {self.event} {self.status}>"
+
+
+class OverdueDigest(Model):
+    """A department's overdue digest of one city-local day: claimed once, by one worker.
+
+    The row is written in the transaction that queues the digest's emails, so whichever
+    worker inserts it first sends that day's digest and every other run skips the
+    department, even when there was nothing to report and no email went out.
+    """
+
+    __tablename__ = "overdue_digests"
+
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: what the digest counted when it was composed, and how many it went to
+    overdue: Mapped[int] = mapped_column(Integer)
+    due_soon: Mapped[int] = mapped_column(Integer)
+    recipients: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = created_at_column()
+
+    def __repr__(self) -> str:
+        return f"<OverdueDigest {self.department_id} {self.day}>"

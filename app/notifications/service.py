@@ -36,7 +36,7 @@ _INSERT_OUTBOX = text(
 
 def queue_email(
     event: str,
-    request_id: int,
+    request_id: int | None,
     recipient: str,
     payload: dict[str, Any],
     *,
@@ -45,7 +45,8 @@ def queue_email(
     """Write an outbox row and enqueue its delivery after commit; return its id.
 
     Return None when the same notice is already owed to this recipient (one receipt per
-    request, one closure notice per closing), so that nothing is sent twice.
+    request, one closure notice per closing, one digest per department and day), so that
+    nothing is sent twice. `request_id` is None for a notice about no one request.
     """
     recipient = (recipient or "").strip()
     if not recipient:

@@ -56,6 +56,9 @@ def test_response_shape_and_figures(client, tokens):
         "closed_other": 0,
         "median_hours_to_close": 60.0,
         "p90_hours_to_close": 92.0,
+        # nothing was held: the same
+        "median_hours_to_close_excluding_holds": 60.0,
+        "p90_hours_to_close_excluding_holds": 92.0,
         "pct_closed_within_sla": 50.0,
         "open_backlog": 0,
         "overdue_open": 0,
