@@ -28,29 +28,10 @@ from app.core.errors import NotFound
 from app.media import service as media
 from app.notifications.models import Outbox
 from app.requests import service as requests_service
+from app.requests.presenters import tracking_url
+from app.requests.words import CLOSURE_EMAIL_WORDS
 
 log = logging.getLogger(__name__)
-
-#: how each closure reason is told to the reporter, in the subject and the first line
-CLOSURE_WORDING: dict[str, tuple[str, str]] = {
-    "fixed": ("is fixed", "The problem you reported has been fixed."),
-    "no_action_needed": (
-        "was closed: no action was needed",
-        "We looked into your report and found that no work was needed.",
-    ),
-    "duplicate": (
-        "was closed as a duplicate",
-        "Someone had already reported this problem; the work is tracked on that report.",
-    ),
-    "referred": (
-        "was referred to another agency",
-        "This problem is handled by another agency, and we have passed your report on to it.",
-    ),
-    "could_not_locate": (
-        "was closed: the problem could not be found",
-        "The crew could not find the problem at the location given.",
-    ),
-}
 
 DESCRIPTION_EXCERPT = 280
 #: the outbox event of a department's overdue digest (app/notifications/digest.py)
@@ -67,10 +48,6 @@ class Attachment:
     data: bytes
     maintype: str = "image"
     subtype: str = "jpeg"
-
-
-def tracking_url(request_id: int) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}/requests/{request_id}"
 
 
 def build_message(row: Outbox) -> EmailMessage:
@@ -129,7 +106,7 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
         subject = f"We received your report {sr.id}: {sr.service_type.name}"
     elif row.event == "closed":
         reason = row.payload.get("reason") or sr.closure_reason or "fixed"
-        phrase, lead = CLOSURE_WORDING.get(reason, ("was closed", "Your request was closed."))
+        phrase, lead = CLOSURE_EMAIL_WORDS.get(reason, ("was closed", "Your request was closed."))
         photo = _completion_photo(row.payload.get("photo_id"), sr.id)
         if photo is not None:
             attachments.append(photo)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
 
@@ -22,8 +22,11 @@ def public_url(path: str) -> str:
 
 
 def tracking_url(request_id: int) -> str:
-    """Return the public address of a request's tracking page."""
-    return public_url(url_for("requests.track", request_id=request_id))
+    """Return the public address of a request's tracking page (in a web request or a job)."""
+    if has_request_context():
+        return public_url(url_for("requests.track", request_id=request_id))
+    with current_app.test_request_context():  # a worker's job builds URLs without a request
+        return public_url(url_for("requests.track", request_id=request_id))
 
 
 def photo_urls(photo_id: int) -> dict[str, Any]:
