@@ -130,6 +130,10 @@ def queue_context(department: Department, args: MultiDict[str, str]) -> dict[str
         "choices": requests_service.filter_choices(department),
         "values": kept,
         "filtering": any(k not in ("department", "page_size") for k in kept),
+        # the form's less used fields stay folded unless one of them is in use
+        "more_filters": any(k in ("status", "lat", "long", "include_imported") for k in kept)
+        or kept.get("page_size", str(requests_service.QUEUE_PAGE_SIZE))
+        != str(requests_service.QUEUE_PAGE_SIZE),
         "page": None,
         "filter_error": None,
         "page_no": 1,

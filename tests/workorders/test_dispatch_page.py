@@ -72,8 +72,12 @@ def test_filters_narrow_the_list_and_the_form_keeps_them(client, city):
     # the assign form posts back to the same filtered view
     assert re.search(r'<form method="post" action="/dispatch/workorders\?[^"]*overdue=true', page)
 
-    everything = client.get("/dispatch").get_data(as_text=True)
+    # the status filter is in use, so its folded part of the form shows
+    assert '<details class="more-filters" open>' in page
+
+    everything = client.get("/dispatch?page_size=50&lat=&sort=due").get_data(as_text=True)
     assert len(row_ids(everything)) == 3
+    assert '<details class="more-filters">' in everything
 
 
 def test_sort_by_age_and_by_distance_from_a_point(client, city):
