@@ -11,6 +11,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask_login import current_user
 from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
 from marshmallow import ValidationError
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
@@ -25,8 +26,9 @@ from app.requests import service
 from app.requests.models import MAX_TEXT, ServiceType
 from app.requests.parsing import parse_attribute_fields
 from app.requests.permissions import is_staff
-from app.requests.presenters import photo_urls, queue_item, request_view, tracking_url
+from app.requests.presenters import photo_urls, queue_page_items, request_view, tracking_url
 from app.requests.schemas import (
+    QueueArgs,
     QueueItemOut,
     RequestIn,
     RequestPublicOut,
@@ -46,6 +48,8 @@ BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 #: the endpoint is public, and a staff token gets more
 BEARER_OPTIONAL: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 FORM_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+#: the queue's count of open imported requests it leaves out
+HIDDEN_IMPORTED_HEADER = "X-Hidden-Imported"
 
 
 class InvalidInput(DomainError):
@@ -218,18 +222,48 @@ def get_request(request_id: int) -> Response:
 
 
 @blp.route("/departments/<code>/queue")
+@roles_required(*DISPATCH_ROLES)
 @blp.doc(security=BEARER)
-@blp.response(200, QueueItemOut(many=True))
+@blp.arguments(QueueArgs, location="query", as_kwargs=True)
+@blp.response(
+    200,
+    QueueItemOut(many=True),
+    headers={
+        HIDDEN_IMPORTED_HEADER: {
+            "description": "How many open requests imported as history match the filters "
+            "but are left out (0 with include_imported=true).",
+            "schema": {"type": "integer"},
+        }
+    },
+)
+@blp.paginate(page_size=service.QUEUE_PAGE_SIZE, max_page_size=service.MAX_QUEUE_PAGE_SIZE)
 @blp.alt_response(401, response="DEFAULT_ERROR", description="No bearer token.")
 @blp.alt_response(403, response="DEFAULT_ERROR", description="Not this department's staff.")
 @blp.alt_response(404, response="DEFAULT_ERROR", description="No such department.")
-@roles_required(*DISPATCH_ROLES)
-def department_queue(code: str) -> list[dict[str, Any]]:
-    """List a department's open requests, most overdue first.
+@blp.alt_response(422, response="DEFAULT_ERROR", description="A filter value is not valid.")
+def department_queue(
+    code: str, pagination_parameters: PaginationParameters, **args: Any
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """List a department's open requests, most overdue first, a page at a time.
 
-    Dispatchers see their own department's queue; managers and admins see every queue.
+    Filter by `status` (open statuses, repeated or comma-separated), `service_code`,
+    `district` (code), `overdue`, `crew_id` (on an open work order of that crew, or
+    proposed for it by routing) and `q` (as the staff search). `sort` is `due` (default),
+    `age` (oldest first) or `distance` (nearest to `lat`/`long` first). Pages of 50 by
+    default (`page`, `page_size` up to 200); the X-Pagination header has the total.
+    Requests imported as history are left out unless `include_imported=true`; the
+    X-Hidden-Imported header says how many were. Each item has its number of likely
+    duplicates and the crew routing proposed. Dispatchers see their own department's
+    queue; managers and admins see every queue.
     """
     dept = org.get_department(code)
     if not can_see_department(dept.id):
         raise Forbidden(f"You dispatch for another department, not {dept.code}.")
-    return [queue_item(sr) for sr in service.department_queue(dept.id)]
+    page = service.find_queue(
+        dept,
+        service.QueueFilters.from_args(args),
+        page=pagination_parameters.page,
+        page_size=pagination_parameters.page_size,
+    )
+    pagination_parameters.item_count = page.total
+    return queue_page_items(page), {HIDDEN_IMPORTED_HEADER: str(page.hidden_imported)}

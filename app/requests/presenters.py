@@ -14,6 +14,7 @@ from shapely.geometry import Point
 
 from app.requests import queries
 from app.requests.models import ServiceRequest
+from app.requests.queue import IMPORT_CHANNEL, QueuePage
 
 
 def public_url(path: str) -> str:
@@ -104,6 +105,23 @@ def queue_item(sr: ServiceRequest) -> dict[str, Any]:
         "overdue": sr.is_overdue,
         "reporter": reporter(sr),
     }
+
+
+def queue_page_items(page: QueuePage) -> list[dict[str, Any]]:
+    """Return the fields of QueueItemOut of each request on a queue page."""
+    items = []
+    for sr in page.items:
+        item = queue_item(sr)
+        crew = page.proposed_crews.get(sr.id)
+        item.update(
+            duplicates=page.duplicate_counts.get(sr.id, 0),
+            proposed_crew={"id": crew.id, "name": crew.name} if crew else None,
+            imported=sr.channel == IMPORT_CHANNEL,
+        )
+        if sr.id in page.distances:
+            item["distance_m"] = round(page.distances[sr.id], 1)
+        items.append(item)
+    return items
 
 
 def list_item(sr: ServiceRequest) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""Reading requests: one by number, a department's queue, what the public sees, staff search."""
+"""Reading requests: one by number, what the public sees, staff search.
+
+A department's work queue is in app/requests/queue.py.
+"""
 
 from __future__ import annotations
 
@@ -35,18 +38,6 @@ def get_request(request_id: int, *, for_update: bool = False) -> ServiceRequest:
     return sr
 
 
-def department_queue(department_id: int, *, limit: int = 500) -> list[ServiceRequest]:
-    """Return the department's open requests, most overdue (earliest due) first."""
-    return list(
-        db.session.scalars(
-            select(ServiceRequest)
-            .where(ServiceRequest.department_id == department_id, ServiceRequest.status != "closed")
-            .order_by(ServiceRequest.due_at, ServiceRequest.id)
-            .limit(limit)
-        )
-    )
-
-
 def public_events(sr: ServiceRequest) -> list[RequestEvent]:
     """Return the events a resident may see, oldest first."""
     return [e for e in sr.events if e.public]
@@ -76,21 +67,10 @@ def phone_digits(value: str) -> str:
     return re.sub(r"\D", "", value)[-PHONE_DIGITS_COMPARED:]
 
 
-def search_requests(
-    q: str,
-    *,
-    status: str = "",
-    department_id: int | None = None,
-    page: int = 1,
-    page_size: int = SEARCH_PAGE_SIZE,
-) -> tuple[list[ServiceRequest], int]:
-    """Find requests by number, reporter email or phone, or words; newest first.
+def match_conditions(q: str) -> tuple[Any, int | None]:
+    """Return the condition a staff search query `q` sets, and the request number it names.
 
-    A query with "@" is an email (case-insensitive, whole address). A query of digits and
-    phone punctuation is a request number (digits only) and, with 7 digits or more, a phone
-    number: digits compare, on the last 10 of each, so a leading country code on either
-    side does not matter and 7 digits find the numbers that end with them. Anything else
-    is words that must all appear in the description or the address.
+    The condition is None for a blank query; search_requests says what matches what.
     """
     conditions: list[Any] = []
     exact_id: int | None = None
@@ -111,9 +91,29 @@ def search_requests(
         conditions.append(
             and_(*(text_of.ilike(f"%{_like_escape(w)}%", escape="\\") for w in q.split()[:12]))
         )
+    return (or_(*conditions) if conditions else None), exact_id
+
+
+def search_requests(
+    q: str,
+    *,
+    status: str = "",
+    department_id: int | None = None,
+    page: int = 1,
+    page_size: int = SEARCH_PAGE_SIZE,
+) -> tuple[list[ServiceRequest], int]:
+    """Find requests by number, reporter email or phone, or words; newest first.
+
+    A query with "@" is an email (case-insensitive, whole address). A query of digits and
+    phone punctuation is a request number (digits only) and, with 7 digits or more, a phone
+    number: digits compare, on the last 10 of each, so a leading country code on either
+    side does not matter and 7 digits find the numbers that end with them. Anything else
+    is words that must all appear in the description or the address.
+    """
+    condition, exact_id = match_conditions(q)
     stmt = select(ServiceRequest).options(lazyload(ServiceRequest.events))
-    if conditions:
-        stmt = stmt.where(or_(*conditions))
+    if condition is not None:
+        stmt = stmt.where(condition)
     if status == "open":
         stmt = stmt.where(ServiceRequest.status != "closed")
     elif status:

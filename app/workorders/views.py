@@ -15,9 +15,8 @@ from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.org import service as org
 from app.org.models import Department
-from app.requests import service as requests_service
-from app.requests.models import MAX_TEXT, ServiceRequest
-from app.workorders import permissions, service
+from app.requests.models import MAX_TEXT
+from app.workorders import permissions, queue_page, service
 from app.workorders.models import WorkOrder
 from app.workorders.presenters import age, location, uploaded_photo
 
@@ -47,15 +46,15 @@ def _render_queue(
     form: dict[str, str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    queue_requests: list[ServiceRequest] = []
-    on_order: dict[int, int] = {}
+    context: dict[str, Any] = {"page": None, "filter_error": None}
     crews = []
     open_orders: list[WorkOrder] = []
     if department is not None:
-        queue_requests = requests_service.department_queue(department.id)
-        on_order = service.open_orders_for_requests(sr.id for sr in queue_requests)
+        context = queue_page.queue_context(department, request.args)
         crews = org.list_crews(department.id, active_only=True)
         open_orders = service.list_work_orders(department_id=department.id, open_only=True)
+        if context["filter_error"] is not None and error is None:
+            status = context["filter_error"].status_code
     return (
         render_template(
             "workorders/queue.html",
@@ -63,8 +62,6 @@ def _render_queue(
             departments=(
                 org.list_departments() if permissions.chooses_department(current_user) else []
             ),
-            queue_requests=queue_requests,
-            on_order=on_order,
             crews=crews,
             open_orders=open_orders,
             now=utcnow(),
@@ -72,6 +69,8 @@ def _render_queue(
             error=error,
             selected=selected or set(),
             form=form or {},
+            assign_modes=queue_page.ASSIGN_MODES,
+            **context,
         ),
         status,
     )
@@ -80,7 +79,7 @@ def _render_queue(
 @bp.route("/dispatch")
 @roles_required(*permissions.DISPATCH_ROLES)
 def queue() -> Any:
-    """Show a department's open requests, most overdue first, to pick a crew for them."""
+    """Show a department's open requests, filtered, in a list and on a map, to pick crews."""
     return _render_queue(_department(request.args.get("department")))
 
 
@@ -91,23 +90,48 @@ def _int_list(values: list[str], field: str) -> list[int]:
         raise DomainError("Pick requests from the list.", field=field) from None
 
 
+def _assign(ids: list[int], form: dict[str, str]) -> list[WorkOrder]:
+    """Create the work orders the form asks for: one for every request, or one each."""
+    if not form["crew_id"].strip().isdigit():
+        raise DomainError("Choose a crew.", field="crew_id")
+    if form["mode"] not in queue_page.ASSIGN_MODES:
+        raise DomainError("Choose one work order for all, or one each.", field="mode")
+    options: dict[str, Any] = {
+        "actor": current_user,
+        "instructions": form["instructions"],
+        "priority": form["priority"] or "normal",
+        "scheduled_for": queue_page.read_schedule(form["scheduled_for"]),
+    }
+    crew_id = int(form["crew_id"])
+    if form["mode"] == "one" or len(ids) < 2:
+        return [service.create_work_order(ids, crew_id, **options)]
+    # in id order, as create_work_order locks, so two dispatchers cannot deadlock
+    return [service.create_work_order([i], crew_id, **options) for i in sorted(set(ids))]
+
+
 @bp.route("/dispatch/workorders", methods=["POST"])
 @roles_required(*permissions.DISPATCH_ROLES)
 def create() -> Any:
-    """Create a work order from the ticked requests, then return to the queue."""
+    """Send a crew to the ticked requests, on one work order or one each, then go back.
+
+    One each is all or nothing: if one request cannot be assigned (closed meanwhile, taken
+    by another dispatcher), no work order is created.
+    """
     department = _department(request.form.get("department"))
     form = {
-        "crew_id": request.form.get("crew_id", ""),
-        "instructions": request.form.get("instructions", ""),
+        name: request.form.get(name, default)
+        for name, default in (
+            ("crew_id", ""),
+            ("instructions", ""),
+            ("mode", "one"),
+            ("priority", "normal"),
+            ("scheduled_for", ""),
+        )
     }
     raw_ids = request.form.getlist("request_id")
     try:
         ids = _int_list(raw_ids, "request_ids")
-        if not form["crew_id"].strip().isdigit():
-            raise DomainError("Choose a crew.", field="crew_id")
-        wo = service.create_work_order(
-            ids, int(form["crew_id"]), actor=current_user, instructions=form["instructions"]
-        )
+        orders = _assign(ids, form)
         db.session.commit()
     except DomainError as err:
         db.session.rollback()
@@ -115,14 +139,21 @@ def create() -> Any:
         return _render_queue(
             department, error=err, selected=selected, form=form, status=err.status_code
         )
-    count = len(wo.requests)
-    flash(
-        f"Work order #{wo.id} sent to {wo.crew.name} with {count} "
-        f"request{'s' if count != 1 else ''}.",
-        "success",
-    )
+    flash(_assigned_message(orders), "success")
     code = department.code if department is not None else None
-    return redirect(url_for(".queue", department=code), 303)
+    return redirect(queue_page.queue_url(queue_page.kept_args(request.args), department=code), 303)
+
+
+def _assigned_message(orders: list[WorkOrder]) -> str:
+    crew = orders[0].crew.name
+    if len(orders) == 1:
+        count = len(orders[0].requests)
+        return (
+            f"Work order #{orders[0].id} sent to {crew} with {count} "
+            f"request{'s' if count != 1 else ''}."
+        )
+    numbers = ", ".join(f"#{wo.id}" for wo in orders)
+    return f"{len(orders)} work orders ({numbers}) sent to {crew}, one per request."
 
 
 @bp.route("/dispatch/workorders/<int:work_order_id>/cancel", methods=["POST"])

@@ -440,6 +440,125 @@ def test_dispatcher_sends_crew_a(open_context, live_stack: LiveStack, journey, s
     journey["work_order_id"] = work_order_id
 
 
+def api_report_streetlights(stack: LiveStack, count: int) -> list[int]:
+    """Report `count` dark streetlights a few metres apart in Ward 2; return their ids."""
+    ids = []
+    with stack.client() as http:
+        for i in range(count):
+            resp = http.post(
+                "/api/v1/requests",
+                json={
+                    "service_code": "streetlight",
+                    "description": f"Streetlight {i + 1} of the row is dark",
+                    "lat": WARD_2_POINT[0] + 0.0001 * i,
+                    "long": WARD_2_POINT[1],
+                    "address": f"{10 + 2 * i} Harbor St",
+                },
+            )
+            assert resp.status_code == 201, resp.text
+            ids.append(resp.json()["id"])
+    return ids
+
+
+def filter_streetlights_in_ward_2(page: Page) -> None:
+    page.get_by_label("Type").select_option(label="Streetlight out")
+    page.get_by_label("District").select_option(label="Ward 2")
+    page.get_by_role("button", name="Filter", exact=True).click()
+    expect(page).to_have_url(re.compile(r"service_code=streetlight"))
+
+
+def test_dispatcher_filters_the_map_and_assigns_one_order_each(
+    open_context, live_stack: LiveStack, shots: Path
+):
+    lights = api_report_streetlights(live_stack, 3)
+    page = open_context(**DESKTOP).new_page()
+    with no_page_errors(page):
+        sign_in(page, "dispatcher@city.test")
+        filter_streetlights_in_ward_2(page)
+        rows = page.locator("form tbody tr")
+        expect(rows).to_have_count(3)
+        for request_id in lights:
+            expect(rows.filter(has_text=f"#{request_id} Streetlight out")).to_have_count(1)
+
+        # the three lights stand a few metres apart: one group on the map, until zoomed in
+        expect(page.get_by_role("heading", name="On the map")).to_be_visible()
+        cluster = page.locator("#queue-map .marker-cluster")
+        expect(cluster).to_have_count(1)
+        expect(cluster).to_have_text("3")
+        expect(page.locator("#queue-map .queue-pin")).to_have_count(0)
+        map_box = page.locator("#queue-map").bounding_box()
+        list_box = page.locator(".dispatch-list").bounding_box()
+        assert map_box and list_box and map_box["x"] > list_box["x"] + list_box["width"] - 1, (
+            "on a desktop the map stands beside the list"
+        )
+        shoot(page, shots, "dispatch-filtered-desktop")
+        cluster.click()
+        pins = page.locator("#queue-map .queue-pin")
+        expect(pins).to_have_count(3)
+        pins.first.click()
+        popup = page.locator("#queue-map .leaflet-popup")
+        expect(popup).to_contain_text("Streetlight out")
+        expect(popup).to_contain_text("Harbor St")
+        expect(popup).to_have_css("opacity", "1")  # faded in
+        expect(popup.get_by_role("link", name=re.compile(r"#\d+"))).to_have_attribute(
+            "href", re.compile(r"/staff/requests/\d+$")
+        )
+        shoot(page, shots, "dispatch-map-popup-desktop")
+
+        first, second = lights[0], lights[1]
+        page.get_by_label(f"Add request {first}").check()
+        page.get_by_label(f"Add request {second}").check()
+        expect(page.locator("#picked-count")).to_have_text("(2 ticked)")
+        page.get_by_label("One work order each").check()
+        page.get_by_label("Crew", exact=True).select_option(label="Pothole crew B")
+        page.get_by_label("Priority").select_option("high")
+        page.get_by_label("Planned day").fill("2030-05-06")
+        page.get_by_role("button", name="Create work order").click()
+
+        confirmation = page.locator(".flash-success")
+        expect(confirmation).to_contain_text("2 work orders")
+        expect(confirmation).to_contain_text("sent to Pothole crew B, one per request")
+        order_ids = [int(n) for n in re.findall(r"#(\d+)", confirmation.inner_text())]
+        assert len(order_ids) == 2
+        # back on the same filtered view, the two are on their orders and the third is free
+        expect(page).to_have_url(re.compile(r"service_code=streetlight"))
+        for request_id, order_id in zip((first, second), order_ids, strict=True):
+            expect(rows.filter(has_text=f"#{request_id} Streetlight out")).to_contain_text(
+                f"On #{order_id}"
+            )
+        expect(page.get_by_label(f"Add request {lights[2]}")).to_be_visible()
+        shoot(page, shots, "dispatch-after-one-each-desktop")
+
+    with live_stack.client(token_for(live_stack, "dispatcher@city.test")) as http:
+        orders = [http.get(f"/api/v1/workorders/{i}").json() for i in order_ids]
+    assert sorted(o["request_ids"] for o in orders) == [[first], [second]]
+    assert {(o["crew"]["name"], o["priority"], o["scheduled_for"]) for o in orders} == {
+        ("Pothole crew B", "high", "2030-05-06")
+    }
+
+
+def test_dispatcher_filters_the_queue_on_a_360px_phone(
+    open_context, live_stack: LiveStack, shots: Path
+):
+    api_report_streetlights(live_stack, 2)
+    page = open_context(**{**PHONE, "viewport": {"width": 360, "height": 780}}).new_page()
+    with no_page_errors(page):
+        sign_in(page, "dispatcher@city.test")
+        filter_streetlights_in_ward_2(page)
+        expect(page.locator("#queue-map .marker-cluster").first).to_be_visible()
+        map_box = page.locator("#queue-map").bounding_box()
+        list_box = page.locator(".dispatch-list").bounding_box()
+        assert map_box and list_box and map_box["y"] + map_box["height"] <= list_box["y"] + 1, (
+            "on a phone the map stands above the list"
+        )
+        shoot(page, shots, "dispatch-filtered-phone-360")
+        problems = [sideways_overflow(page)]
+        if small := small_controls(page):
+            problems.append(f"controls under 44 px tall [label, px]: {small}")
+    problems = [p for p in problems if p]
+    assert not problems, "the dispatch page on a 360 px phone: " + "; ".join(problems)
+
+
 def test_crew_closes_the_order_with_a_photo_on_a_phone(
     open_context, live_stack: LiveStack, journey, shots: Path, mailbox, tmp_path: Path
 ):
@@ -571,6 +690,8 @@ PHONE_PAGES = {
     # an agent on a tablet or phone at a service counter
     "staff-search": ("agent@city.test", lambda ids: "/staff/requests?q=pothole"),
     "staff-request": ("dispatcher@city.test", lambda ids: f"/staff/requests/{ids[0]}"),
+    # a dispatcher out in the district checks the queue and its open orders
+    "dispatch": ("dispatcher@city.test", lambda ids: "/dispatch"),
 }
 
 
