@@ -27,9 +27,8 @@ from app.requests.models import MAX_TEXT, ServiceType
 from app.requests.parsing import parse_attribute_fields
 from app.requests.permissions import is_staff
 from app.requests.presenters import photo_urls, queue_page_items, request_view, tracking_url
+from app.requests.queue_schemas import QueueArgs, QueueItemOut
 from app.requests.schemas import (
-    QueueArgs,
-    QueueItemOut,
     RequestIn,
     RequestPublicOut,
     RequestStaffOut,

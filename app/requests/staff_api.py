@@ -28,13 +28,13 @@ from app.requests.permissions import (
     search_department,
 )
 from app.requests.presenters import list_item, request_view
-from app.requests.schemas import (
+from app.requests.schemas import RequestStaffOut
+from app.requests.staff_schemas import (
     CloseIn,
     HoldIn,
     NoteIn,
     ReopenIn,
     RequestListItemOut,
-    RequestStaffOut,
     ResumeIn,
     SearchArgs,
 )

@@ -20,7 +20,7 @@ from app.geo.routing import map_frame
 from app.org.models import Department
 from app.requests import service as requests_service
 from app.requests.presenters import lat_long
-from app.requests.schemas import QueueArgs
+from app.requests.queue_schemas import QueueArgs
 from app.workorders import service
 from app.workorders.models import PRIORITIES
 
