@@ -160,7 +160,8 @@ def event_facts(e: RequestEvent) -> list[str]:
         facts.append(f"Had been closed: {closure_word(d['previous_reason'])}")
     if d.get("subscribed"):
         n = int(d["subscribed"])
-        facts.append(f"{n} subscriber{'s' if n != 1 else ''} added to the original")
+        where = f"request {d['into']}" if d.get("into") else "this request"
+        facts.append(f"{n} subscriber{'s' if n != 1 else ''} added to {where}")
     # kinds added later (a transfer's from/to) are shown as they are stored
     facts += [f"{k.replace('_', ' ')}: {v}" for k, v in sorted(d.items()) if k not in _TOLD]
     return facts
