@@ -78,8 +78,12 @@ class MergeIn(Schema):
 
     @pre_load
     def _strip(self, data: Any, **_: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("note"), str):
-            return {**data, "note": data["note"].strip()}
+        if not isinstance(data, dict):
+            return data
+        if isinstance(data.get("into"), bool):  # JSON true is no request number, not 1
+            data = {**data, "into": str(data["into"])}
+        if isinstance(data.get("note"), str):
+            data = {**data, "note": data["note"].strip()}
         return data
 
 

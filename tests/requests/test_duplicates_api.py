@@ -181,6 +181,7 @@ def test_merge_refusals_are_409_and_change_nothing(client, city, tokens):
         ({"into": None}, "into is required"),
         ({"into": "12"}, "into must be a request number"),
         ({"into": 0}, "into must be a request number"),
+        ({"into": True}, "into must be a request number"),
         ({"into": 1, "note": "x" * 4001}, "note is longer than 4000"),
     ],
 )
