@@ -118,7 +118,12 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
             has_photo=photo is not None,
             parent_url=tracking_url(sr.parent_id) if sr.parent_id else None,
         )
-        subject = f"Your request {sr.id} {phrase}"
+        # a merged duplicate's reporter knows their own number, not the original's
+        own = row.payload.get("own_request_id")
+        context["merged_from"] = own if own and own != sr.id else None
+        subject = f"Your request {own or sr.id} {phrase}"
+    elif row.event == "merged":
+        subject = _merged_context(row, sr, context)
     else:
         raise ValueError(f"outbox row {row.id} has an unknown event {row.event!r}")
     context["subject"] = subject
@@ -168,6 +173,22 @@ def age(since: datetime, now: datetime) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600} h"
     return f"{seconds // 60} min"
+
+
+def _merged_context(row: Outbox, sr: Any, context: dict[str, Any]) -> str:
+    """Fill in a 'merged' notice: the report now follows the original; return its subject."""
+    into = int(row.payload.get("into") or sr.parent_id or sr.id)
+    own = row.payload.get("own_request_id") or sr.id
+    context.update(
+        own_request=own,
+        into=into,
+        # the original is where the news and the crew's photo will appear
+        request_number=into,
+        tracking_url=tracking_url(into),
+        note=(row.payload.get("note") or "").strip(),
+        category=sr.service_type.name,
+    )
+    return f"Your request {own} was merged into request {into}"
 
 
 def _completion_photo(photo_id: int | None, request_id: int) -> Attachment | None:

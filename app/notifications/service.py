@@ -17,7 +17,8 @@ from app.core.clock import utcnow
 from app.core.queue import call_after_commit
 from app.extensions import db
 from app.notifications import tasks
-from app.requests import signals
+from app.requests import signals, subscribers
+from app.requests.models import ServiceRequest
 
 #: bulk loads of historical requests must not email their reporters
 SILENT_CHANNELS = frozenset({"import"})
@@ -84,26 +85,37 @@ def on_request_closed(
     note: str,
     photo_id: int | None,
     work_order_id: int | None,
-    reporter_email: str,
     event_id: int,
     **_: Any,
 ) -> None:
-    """Owe the reporter a closure notice with the crew's note and completion photo."""
-    if not reporter_email:
+    """Owe a closure notice, with the crew's note and photo, to everyone the request tells.
+
+    That is its reporter and its subscribers (the reporters of duplicates merged into it),
+    one notice each. A duplicate closing because it was merged owes a 'merged' notice
+    instead: "your report now follows request N", never a word that it was fixed.
+    """
+    sr = db.session.get(ServiceRequest, request_id)  # the closing verb has it loaded
+    if sr is None:
         return
-    queue_email(
-        "closed",
-        request_id,
-        reporter_email,
-        {
-            "request_id": request_id,
-            "reason": reason,
-            "note": note or "",
-            "photo_id": photo_id,
-            "work_order_id": work_order_id,
-        },
-        dedupe_key=str(event_id),
-    )
+    merged_into = sr.parent_id if reason == "duplicate" else None
+    payload: dict[str, Any] = {
+        "request_id": request_id,
+        "reason": reason,
+        "note": note or "",
+        "photo_id": photo_id,
+        "work_order_id": work_order_id,
+    }
+    if merged_into is not None:
+        payload["into"] = merged_into
+    for person in subscribers.recipients(sr):
+        mine = {"own_request_id": person.own_request_id} if person.own_request_id else {}
+        queue_email(
+            "merged" if merged_into is not None else "closed",
+            request_id,
+            person.email,
+            {**payload, **mine},
+            dedupe_key=str(event_id),
+        )
 
 
 def connect_signals(app: Flask) -> None:

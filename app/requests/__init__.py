@@ -9,6 +9,8 @@ def init_app(app: Flask) -> None:
     """Register this feature's blueprints, signals and commands."""
     from app.extensions import api, csrf
     from app.requests import api as requests_api
+    from app.requests import duplicates_api as duplicates_api  # noqa: F401  (endpoints on blp)
+    from app.requests import history_api as history_api  # noqa: F401  (endpoints on blp)
     from app.requests import schemas, staff_pages, views
     from app.requests import staff_api as staff_api  # noqa: F401  (adds its endpoints to blp)
     from app.requests.models import MAX_TEXT

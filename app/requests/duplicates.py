@@ -72,3 +72,20 @@ def candidate_counts(request_ids: Sequence[int]) -> dict[int, int]:
         return {}
     rows = db.session.execute(_COUNTS, {**_params(), "ids": list(request_ids)})
     return {int(rid): int(n) for rid, n in rows}
+
+
+_DISTANCES = text(
+    """
+    SELECT o.id, ST_Distance(o.location::geography, s.location::geography)
+    FROM service_requests s, service_requests o
+    WHERE s.id = :id AND o.id = ANY(:ids)
+    """
+)
+
+
+def distances(sr: ServiceRequest, others: Sequence[ServiceRequest]) -> dict[int, float]:
+    """Return the distance on the ground, in metres, from `sr` to each of `others`."""
+    if not others:
+        return {}
+    rows = db.session.execute(_DISTANCES, {"id": sr.id, "ids": [o.id for o in others]})
+    return {int(oid): float(metres) for oid, metres in rows}

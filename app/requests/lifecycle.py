@@ -15,7 +15,7 @@ from app.core import app_object
 from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError
 from app.extensions import db
-from app.requests import signals
+from app.requests import signals, subscribers
 from app.requests.models import (
     CLOSURE_REASONS,
     HOLD_REASONS,
@@ -325,6 +325,11 @@ def reopen(sr: ServiceRequest, *, actor_id: int | None, note: str) -> RequestEve
     if not note.strip():
         raise DomainError("Say why the request is reopened.", field="note")
     check_note_length(note)
+    data: dict[str, Any] = {"previous_reason": sr.closure_reason}
+    # a merged duplicate reopened tracks its own problem again, apart from the original
+    unmerged_from = subscribers.detach(sr)
+    if unmerged_from is not None:
+        data["unmerged_from"] = unmerged_from
     event = record_event(
         sr,
         "reopened",
@@ -332,7 +337,7 @@ def reopen(sr: ServiceRequest, *, actor_id: int | None, note: str) -> RequestEve
         from_status="closed",
         to_status="acknowledged",
         note=note,
-        data={"previous_reason": sr.closure_reason},
+        data=data,
     )
     sr.status = "acknowledged"
     sr.closed_at = None

@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.auth.roles import AGENT, CREW, DEPARTMENT_BOUND, DISPATCH_ROLES, ROLES, SUPERVISORS
 from app.core.errors import Forbidden
 from app.org import service as org
-from app.requests import lifecycle
+from app.requests import lifecycle, merging
 from app.requests.models import ServiceRequest
 
 #: the desk roles that look requests up and act on them
@@ -32,7 +32,11 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
     # a crew waiting on materials or the weather says so from the field
     "hold": (*HANDLERS, CREW),
     "resume": (*HANDLERS, CREW),
+    # the call centre spots the same pothole phoned in twice; the department's desk too
+    "merge": (*HANDLERS, AGENT),
 }
+#: who may send a request to another department ("not ours"): the page links them to it
+TRANSFER_ROLES = (*HANDLERS, AGENT)
 
 
 def is_staff() -> bool:
@@ -75,8 +79,17 @@ def allowed_actions(sr: ServiceRequest) -> set[str]:
         "note": True,
         "hold": sr.is_open and sr.status != "on_hold",
         "resume": sr.status == "on_hold",
+        "merge": sr.is_open,
     }
-    return {a for a, fits in fits_state.items() if fits and may_handle(sr, a)}
+    allowed = {a for a, fits in fits_state.items() if fits and may_handle(sr, a)}
+    role = current_user.role
+    if (
+        sr.is_open
+        and role in TRANSFER_ROLES
+        and (role not in DEPARTMENT_BOUND or current_user.department_id == sr.department_id)
+    ):
+        allowed.add("transfer")
+    return allowed
 
 
 def search_department(code: str) -> int | None:
@@ -155,3 +168,19 @@ def add_request_note(sr: ServiceRequest, *, note: str, public: bool) -> None:
     """
     check_may_handle(sr, "note")
     lifecycle.add_note(sr, actor_id=current_user.id, note=note, public=public)
+
+
+def merge_request(sr_id: int, into_id: int, *, note: str) -> merging.Merged:
+    """Merge request `sr_id` into `into_id` on behalf of the signed-in user.
+
+    :raises NotFound: either request does not exist (404).
+    :raises Forbidden: the user may not merge `sr_id` away (403).
+    :raises Conflict: the merge breaks a rule of requests.merging (409).
+    """
+    return merging.merge(
+        sr_id,
+        into_id,
+        actor_id=current_user.id,
+        note=note,
+        authorize=lambda sr: check_may_handle(sr, "merge"),
+    )

@@ -9,14 +9,18 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.auth.models import User
 from app.auth.permissions import roles_required
 from app.auth.roles import DEPARTMENT_BOUND
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.requests import service
 from app.requests.lifecycle import check_note_length, note_required
-from app.requests.models import CLOSURE_REASONS, STATUSES, ServiceRequest
+from app.requests.models import (
+    CLOSURE_REASONS,
+    HOLD_REASONS,
+    STATUSES,
+    ServiceRequest,
+)
 from app.requests.permissions import (
     DESK_ROLES,
     INTAKE_ROLES,
@@ -25,11 +29,14 @@ from app.requests.permissions import (
     allowed_actions,
     check_may_handle,
     close_request,
+    hold_request,
+    merge_request,
     reopen_request,
+    resume_request,
     search_department,
 )
-from app.requests.presenters import lat_long
-from app.requests.words import closure_word, status_word
+from app.requests.staff_detail import detail_context
+from app.requests.words import HOLD_WORDS, closure_word, status_word
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -38,6 +45,7 @@ REASON_CHOICES = [(r, closure_word(r)) for r in CLOSURE_REASONS]
 STATUS_CHOICES = [("", "Any status"), ("open", "Open (not closed)")] + [
     (s, status_word(s)) for s in STATUSES
 ]
+HOLD_CHOICES = [(r, HOLD_WORDS.get(r, r)) for r in HOLD_REASONS]
 
 
 def _page_number(raw: str | None) -> int:
@@ -88,41 +96,6 @@ def request_detail(request_id: int) -> tuple[str, int]:
     return _render_detail(service.get_request(request_id))
 
 
-def answered_questions(sr: ServiceRequest) -> list[tuple[str, str]]:
-    """Return (question, answer) for the request's answers, in the type's question order."""
-    questions = {q.get("code"): q for q in sr.service_type.attributes or []}
-    order = {code: (q.get("order", 0), i) for i, (code, q) in enumerate(questions.items())}
-    rows: list[tuple[tuple[int, int], str, str]] = []
-    for code, value in (sr.attributes or {}).items():
-        q = questions.get(code, {})
-        label = q.get("description") or q.get("label") or code
-        names = {str(v.get("key")): v.get("name") or str(v.get("key")) for v in q.get("values", [])}
-        values = value if isinstance(value, list) else [value]
-        answer = ", ".join(names.get(str(v), str(v)) for v in values)
-        # answers to questions since removed from the type come last
-        rows.append((order.get(code, (1 << 30, 0)), label, answer))
-    return [(label, answer) for _, label, answer in sorted(rows, key=lambda r: r[0])]
-
-
-def work_orders(sr: ServiceRequest) -> list[tuple[int, str]]:
-    """Return (work order id, crew) of the orders the request has been on, from its history.
-
-    Read from the events rather than the work-order tables: requests sits below workorders.
-    """
-    found: dict[int, str] = {}
-    for e in sr.events:
-        wo_id = (e.data or {}).get("work_order_id")
-        if wo_id:
-            found[int(wo_id)] = found.get(int(wo_id)) or (e.data or {}).get("crew", "")
-    return list(found.items())
-
-
-def map_link(lat: float, long: float) -> str:
-    return (
-        f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={long:.6f}#map=18/{lat:.6f}/{long:.6f}"
-    )
-
-
 def _render_detail(
     sr: ServiceRequest,
     *,
@@ -130,21 +103,12 @@ def _render_detail(
     form: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    lat, long = lat_long(sr)
-    created_by = db.session.get(User, sr.created_by_id) if sr.created_by_id else None
     page = render_template(
         "staff/detail.html",
-        sr=sr,
-        lat=lat,
-        long=long,
-        map_url=map_link(lat, long),
-        answers=answered_questions(sr),
-        created_by=created_by,
-        orders=work_orders(sr),
-        photos=service.public_photos(sr),
-        events=list(sr.events),
+        **detail_context(sr),
         actions=allowed_actions(sr),
         reason_choices=REASON_CHOICES,
+        hold_choices=HOLD_CHOICES,
         errors=errors or {},
         form=form or {},
     )
@@ -241,3 +205,66 @@ def note(request_id: int) -> Response | tuple[str, int]:
         return "Internal note added: only staff can read it."
 
     return _act(request_id, "note", do)
+
+
+@bp.route("/requests/<int:request_id>/hold", methods=["POST"])
+@roles_required(*DESK_ROLES)
+def hold(request_id: int) -> Response | tuple[str, int]:
+    def do(sr: ServiceRequest) -> str:
+        reason = request.form.get("reason", "")
+        if reason not in HOLD_REASONS:
+            raise DomainError("Choose why the request waits.", field="reason")
+        hold_request(sr, reason=reason, note=_note_field(required=None))
+        return f"Request {sr.id} is on hold: its SLA clock is stopped until it is resumed."
+
+    return _act(request_id, "hold", do)
+
+
+@bp.route("/requests/<int:request_id>/resume", methods=["POST"])
+@roles_required(*DESK_ROLES)
+def resume(request_id: int) -> Response | tuple[str, int]:
+    def do(sr: ServiceRequest) -> str:
+        resume_request(sr, note=_note_field(required=None))
+        return f"Request {sr.id} resumed; its due time moved by the pause."
+
+    return _act(request_id, "resume", do)
+
+
+def _form_id(name: str) -> int | None:
+    raw = request.form.get(name, "").strip().removeprefix("#")
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+
+
+@bp.route("/requests/<int:request_id>/merge", methods=["POST"])
+@roles_required(*DESK_ROLES)
+def merge(request_id: int) -> Response | tuple[str, int]:
+    """Merge this request into the one posted as `into`; go to the one that stays open.
+
+    The page a merge was asked from (`back`) shows the refusal, whichever side it was on.
+    """
+    back = _form_id("back") or request_id
+    try:
+        into = _form_id("into")
+        if into is None:
+            raise DomainError("Give the number of the request to merge into.", field="into")
+        # a savepoint: a refusal after a partial write leaves nothing half-stored
+        with db.session.begin_nested():
+            merged = merge_request(request_id, into, note=_note_field(required=None))
+    except Forbidden:
+        raise
+    except DomainError as err:  # NotFound too: a mistyped number is shown by the field
+        return _render_detail(
+            service.get_request(back),
+            errors={"merge:into": err.message},
+            form={"action": "merge", **request.form.to_dict()},
+            status=err.status_code,
+        )
+    db.session.commit()
+    told = (
+        f" {merged.subscribed} more {'person' if merged.subscribed == 1 else 'people'} will "
+        "be told when it closes."
+        if merged.subscribed
+        else ""
+    )
+    flash(f"Request {request_id} merged into request {into}.{told}", "success")
+    return redirect(url_for("staff.request_detail", request_id=into), 303)

@@ -54,6 +54,17 @@ EVENT_WORDS = {
     "reopened": "Reopened",
     "merged": "Merged with another report",
     "closed": "Closed",
+    "transferred": "Transferred",
+    "held": "Put on hold",
+    "resumed": "Resumed",
+}
+#: why a request waits on hold, as staff and residents read it
+HOLD_WORDS = {
+    "waiting_on_resident": "Waiting on the resident",
+    "other_agency": "Waiting on another agency",
+    "materials": "Waiting for materials",
+    "weather": "Waiting for the weather",
+    "other": "Other",
 }
 
 
@@ -73,4 +84,5 @@ def words_context() -> dict[str, dict[str, str]]:
         "status_words": STATUS_WORDS,
         "closure_words": CLOSURE_WORDS,
         "event_words": EVENT_WORDS,
+        "hold_words": HOLD_WORDS,
     }

@@ -644,6 +644,86 @@ def test_manager_sees_the_closed_request_in_the_metrics(
         shoot(page, shots, "manager-metrics")
 
 
+def report_at(stack: LiveStack, point: tuple[float, float], email: str, description: str) -> int:
+    """Report a pothole at `point` through the API; return its id."""
+    with stack.client() as http:
+        resp = http.post(
+            "/api/v1/requests",
+            json={
+                "service_code": "pothole",
+                "description": description,
+                "lat": point[0],
+                "long": point[1],
+                "address": "40 Elm Street",
+                "email": email,
+            },
+        )
+    assert resp.status_code == 201, resp.text
+    return resp.json()["id"]
+
+
+def test_agent_sees_a_likely_duplicate_and_merges_it(
+    open_context, live_stack: LiveStack, shots: Path, mailbox
+):
+    # two residents report one pothole in Ward 1, about 20 m apart
+    original = report_at(live_stack, WARD_1_POINT, "olive@example.org", "Pothole by the school")
+    near = (WARD_1_POINT[0] + 0.00018, WARD_1_POINT[1])
+    dup = report_at(live_stack, near, "dan@example.org", "Big hole near the school gate")
+
+    # at a service counter, on a phone 360 px wide: the duplicate and its merges fit
+    phone = open_context(**{**PHONE, "viewport": {"width": 360, "height": 780}}).new_page()
+    with no_page_errors(phone):
+        sign_in(phone, "agent@city.test")
+        phone.goto(f"/staff/requests/{dup}")
+        candidate = phone.locator(f"#candidate-{original}")
+        candidate.scroll_into_view_if_needed()
+        expect(candidate).to_contain_text("m away")
+        shoot(phone, shots, "staff-duplicates-360px")
+        problems = [sideways_overflow(phone)]
+        if small := small_controls(phone):
+            problems.append(f"controls under 44 px tall [label, px]: {small}")
+        problems = [p for p in problems if p]
+        assert not problems, "; ".join(problems)
+
+    page = open_context(**DESKTOP).new_page()
+    with no_page_errors(page):
+        sign_in(page, "agent@city.test")
+        page.goto(f"/staff/requests/{dup}")
+        section = page.locator("#duplicates")
+        expect(section.get_by_role("heading")).to_contain_text("Likely duplicates (1)")
+        candidate = section.locator(f"#candidate-{original}")
+        expect(candidate).to_contain_text(f"#{original} Pothole")
+        expect(candidate).to_contain_text("Pothole by the school")
+        metres = int(re.search(r"(\d+) m away", candidate.inner_text()).group(1))
+        assert 15 <= metres <= 25, metres
+        shoot(page, shots, "staff-duplicates-desktop")
+
+        candidate.get_by_role("button", name=f"Merge request {dup} into request {original}").click()
+
+        # a real form post with its CSRF token, then the original's page
+        expect(page).to_have_url(re.compile(rf"/staff/requests/{original}$"))
+        expect(page.locator(".flash-success")).to_contain_text(
+            f"Request {dup} merged into request {original}. 1 more person will be told"
+        )
+        expect(page.locator("#merged-children")).to_have_text(f"Request {dup}")
+        expect(page.locator("#subscribers")).to_contain_text("The reporter and 1 subscriber")
+        expect(page.locator("#history")).to_contain_text(
+            f"Request {dup} reported the same problem and was merged into this one."
+        )
+        shoot(page, shots, "staff-after-merge-desktop")
+
+        page.locator("#merged-children").get_by_role("link").click()
+        expect(page.locator("#status-heading .badge")).to_have_text("Closed")
+        expect(page.locator("section[aria-labelledby=status-heading]")).to_contain_text(
+            "Duplicate of another report"
+        )
+
+    # the duplicate's reporter hears of the merge, and of nothing being fixed yet
+    told = wait_for_mail(mailbox, "dan@example.org", f"merged into request {original}")
+    assert f"/requests/{original}" in told.get_body(("plain",)).get_content()
+    assert not [m for m in mailbox.messages if "fixed" in (m["Subject"] or "")]
+
+
 def test_use_my_location_brings_the_map_to_the_pin(open_context, shots: Path):
     """A resident who taps while the map is still settling sees it centred on the pin.
 

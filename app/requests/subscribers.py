@@ -1,0 +1,144 @@
+"""Who hears when a request closes: its reporter, and the subscribers merged duplicates brought.
+
+A subscriber row names the request whose reporter it is (`from_request_id`), so that the
+closure notice can say "your request N" in the number that person knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from app.extensions import db
+from app.requests.models import RequestSubscriber, ServiceRequest
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    #: the request this person reported, when it is not the one closing (a merged duplicate)
+    own_request_id: int | None = None
+
+
+def recipients(sr: ServiceRequest) -> list[Recipient]:
+    """Return everyone told when `sr` closes, reporter first, each address once."""
+    found: dict[str, Recipient] = {}
+    if sr.reporter_email.strip():
+        email = sr.reporter_email.strip()
+        found[email.lower()] = Recipient(email)
+    rows = db.session.execute(
+        select(RequestSubscriber.email, RequestSubscriber.from_request_id)
+        .where(RequestSubscriber.request_id == sr.id)
+        .order_by(RequestSubscriber.id)
+    )
+    for email, from_request_id in rows:
+        found.setdefault(email.lower(), Recipient(email, from_request_id))
+    return list(found.values())
+
+
+def count(request_id: int) -> int:
+    """Return how many subscribers a request has (its reporter not counted)."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(RequestSubscriber)
+            .where(RequestSubscriber.request_id == request_id)
+        )
+        or 0
+    )
+
+
+def carry_over(duplicate: ServiceRequest, into: ServiceRequest) -> int:
+    """Subscribe the duplicate's reporter and subscribers to `into`; return how many were added.
+
+    Addresses `into` already notifies (its reporter, its subscribers) are skipped, whatever
+    their case, so that nobody gets the same notice twice.
+    """
+    known = {r.email.lower() for r in recipients(into)}
+    added = 0
+    for person in recipients(duplicate):
+        if person.email.lower() in known:
+            continue
+        known.add(person.email.lower())
+        stmt = (
+            insert(RequestSubscriber)
+            .values(
+                request_id=into.id,
+                email=person.email,
+                source="duplicate",
+                from_request_id=person.own_request_id or duplicate.id,
+            )
+            .on_conflict_do_nothing(constraint="uq_request_subscribers_request_id_email")
+            .returning(RequestSubscriber.id)
+        )
+        added += db.session.execute(stmt).scalar_one_or_none() is not None
+    return added
+
+
+def detach(sr: ServiceRequest) -> int | None:
+    """Undo a merge when its duplicate is reopened; return the request it was merged into.
+
+    The reopened request tracks its own problem again: it leaves its parent, and the
+    subscriptions it (and the duplicates merged into it) brought up the chain are removed.
+    """
+    parent_id = sr.parent_id
+    if parent_id is None:
+        return None
+    brought = {sr.id, *_descendants(sr.id)}
+    ancestors = _ancestors(parent_id)
+    db.session.execute(
+        delete(RequestSubscriber).where(
+            RequestSubscriber.request_id.in_(ancestors),
+            RequestSubscriber.source == "duplicate",
+            RequestSubscriber.from_request_id.in_(brought),
+        )
+    )
+    sr.parent_id = None
+    return parent_id
+
+
+def root_of(request_id: int) -> int:
+    """Return the request at the end of a chain of merges that starts at `request_id`."""
+    return _ancestors(request_id)[-1]
+
+
+def children(request_id: int) -> list[int]:
+    """Return the ids of the requests merged into this one, oldest first."""
+    return list(
+        db.session.scalars(
+            select(ServiceRequest.id)
+            .where(ServiceRequest.parent_id == request_id)
+            .order_by(ServiceRequest.id)
+        )
+    )
+
+
+def _ancestors(request_id: int) -> list[int]:
+    """Return the request and the requests it was merged into, in order, up to the root."""
+    chain = [request_id]
+    while True:
+        parent = db.session.scalar(
+            select(ServiceRequest.parent_id).where(ServiceRequest.id == chain[-1])
+        )
+        # merges only go into open requests, so a chain never loops; the check is a guard
+        if parent is None or parent in chain:
+            return chain
+        chain.append(parent)
+
+
+def _descendants(request_id: int) -> set[int]:
+    found: set[int] = set()
+    frontier: Iterable[int] = [request_id]
+    while frontier:
+        frontier = [
+            i
+            for i in db.session.scalars(
+                select(ServiceRequest.id).where(ServiceRequest.parent_id.in_(list(frontier)))
+            )
+            if i not in found
+        ]
+        found.update(frontier)
+    return found
