@@ -10,7 +10,7 @@ from app.workorders import service
 from app.workorders.models import WorkOrder
 from tests.factories import jpeg_bytes
 from tests.helpers import sign_in
-from tests.workorders.helpers import event_kinds, events, fresh, photo_upload, submit
+from tests.workorders.helpers import event_kinds, events, fresh, order_photos, photo_upload, submit
 
 
 def send_crew(city, srs, crew=None) -> WorkOrder:
@@ -162,3 +162,34 @@ def test_the_flash_tells_the_crew_what_became_of_a_merged_request(client, city):
         f"request {original.id} closed as fixed instead."
     ) in home
     assert fresh(original).status == "closed"
+
+
+def test_the_crew_adds_a_photo_of_the_site_from_the_page(client, city):
+    wo = send_crew(city, [submit()])
+    sign_in(client, city.users["crew"])
+    page = client.get("/crew").get_data(as_text=True)
+    assert f'action="/crew/workorders/{wo.id}/photos"' in page
+    resp = client.post(
+        f"/crew/workorders/{wo.id}/photos",
+        data={"kind": "before", "photo": photo_upload()},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303
+    assert [p.kind for p in order_photos(wo.id)] == ["before"]
+    assert f"Photo added to work order #{wo.id}." in client.get("/crew").get_data(as_text=True)
+
+    empty = client.post(
+        f"/crew/workorders/{wo.id}/photos",
+        data={"kind": "before", "photo": (photo_upload(b"")[0], "")},
+        content_type="multipart/form-data",
+    )
+    assert empty.status_code == 303
+    assert "Choose a photo to add." in client.get("/crew").get_data(as_text=True)
+    sign_in(client, city.users["crew_b"])
+    stranger = client.post(
+        f"/crew/workorders/{wo.id}/photos",
+        data={"kind": "before", "photo": photo_upload()},
+        content_type="multipart/form-data",
+    )
+    assert stranger.status_code == 403
+    assert len(order_photos(wo.id)) == 1
