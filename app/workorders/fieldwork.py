@@ -199,14 +199,15 @@ class CloseOut:
 
 def _open_original(sr: ServiceRequest) -> tuple[int | None, ServiceRequest | None]:
     """Follow a duplicate to what it was merged into; return (parent id, first open one)."""
+    if sr.closure_reason != "duplicate" or sr.parent_id is None:
+        return None, None
     seen = {sr.id}
     current = sr
     for _ in range(MAX_PARENT_HOPS):
-        if current.closure_reason != "duplicate" or current.parent_id is None:
+        parent_id = current.parent_id
+        if current.closure_reason != "duplicate" or parent_id is None or parent_id in seen:
             return sr.parent_id, None
-        if current.parent_id in seen:
-            return sr.parent_id, None
-        current = lock_request(current.parent_id)
+        current = lock_request(parent_id)
         seen.add(current.id)
         if current.is_open:
             return sr.parent_id, current

@@ -296,6 +296,8 @@ def test_requests_closed_otherwise_are_left_alone_and_said_so(client, city, toke
     requests_service.close(
         fresh(dismissed), reason="no_action_needed", actor_id=None, note="Private land."
     )
+    # linked to an open request, but not closed as its duplicate: that one stays open
+    fresh(dismissed).parent_id = original_elsewhere.id
     db.session.commit()
 
     resp = complete_api(client, tokens["crew"], wo_id, photo=photo_upload())
