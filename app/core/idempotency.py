@@ -96,7 +96,13 @@ def idempotent(view: F) -> F:
         if claimed is None:
             db.session.rollback()
             return _replay(key)
-        response = make_response(view(*args, **kwargs))
+        try:
+            response = make_response(view(*args, **kwargs))
+        except BaseException:
+            # refused (a DomainError, a 4xx abort): release the key with the half-done work,
+            # so that the request may be sent again, corrected, under the same key
+            db.session.rollback()
+            raise
         if 200 <= response.status_code < 300:
             db.session.execute(
                 text(

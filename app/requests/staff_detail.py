@@ -16,7 +16,7 @@ from app.org.models import Crew
 from app.requests import duplicates, merging, service, subscribers
 from app.requests.models import RequestEvent, ServiceRequest
 from app.requests.permissions import may_handle
-from app.requests.presenters import lat_long
+from app.requests.presenters import answered_questions, lat_long
 from app.requests.words import HOLD_WORDS, closure_word
 
 
@@ -41,22 +41,6 @@ def detail_context(sr: ServiceRequest) -> dict[str, Any]:
         "duplicate_radius": current_app.config["DUPLICATE_RADIUS_METRES"],
         "duplicate_days": current_app.config["DUPLICATE_WINDOW_DAYS"],
     }
-
-
-def answered_questions(sr: ServiceRequest) -> list[tuple[str, str]]:
-    """Return (question, answer) for the request's answers, in the type's question order."""
-    questions = {q.get("code"): q for q in sr.service_type.attributes or []}
-    order = {code: (q.get("order", 0), i) for i, (code, q) in enumerate(questions.items())}
-    rows: list[tuple[tuple[int, int], str, str]] = []
-    for code, value in (sr.attributes or {}).items():
-        q = questions.get(code, {})
-        label = q.get("description") or q.get("label") or code
-        names = {str(v.get("key")): v.get("name") or str(v.get("key")) for v in q.get("values", [])}
-        values = value if isinstance(value, list) else [value]
-        answer = ", ".join(names.get(str(v), str(v)) for v in values)
-        # answers to questions since removed from the type come last
-        rows.append((order.get(code, (1 << 30, 0)), label, answer))
-    return [(label, answer) for _, label, answer in sorted(rows, key=lambda r: r[0])]
 
 
 def work_orders(sr: ServiceRequest) -> list[tuple[int, str]]:

@@ -1,4 +1,8 @@
-"""Work-order API: crews, dispatch, start and field close-out. Staff only, bearer tokens."""
+"""Work-order API: crews, dispatch, start, photos and field close-out. Staff only, bearer tokens.
+
+Start, complete and photo uploads take an Idempotency-Key header (app.core.idempotency): their
+views never commit, the decorator does, with the stored answer.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,27 @@ from flask_smorest import Blueprint
 
 from app.auth.api import BEARER
 from app.auth.permissions import roles_required
-from app.core.errors import Forbidden
+from app.core.errors import DomainError, Forbidden
+from app.core.idempotency import HEADER, MAX_KEY, idempotent
 from app.extensions import db
 from app.org import service as org
 from app.workorders import permissions, service
-from app.workorders.presenters import present, uploaded_photo
+from app.workorders.presenters import (
+    materials_field,
+    present,
+    present_close_out,
+    present_crew_list,
+    uploaded_photo,
+)
 from app.workorders.schemas import (
     CancelIn,
+    CompletedOut,
     CompleteForm,
     CrewListArgs,
     CrewOut,
+    CrewWorkOrderOut,
+    CrewWorkOrdersArgs,
+    PhotoForm,
     WorkOrderIn,
     WorkOrderListArgs,
     WorkOrderOut,
@@ -114,36 +129,109 @@ def get_work_order(work_order_id: int) -> dict[str, Any]:
     return present([wo])[0]
 
 
+#: documents the header that makes a retried start, complete or photo upload safe
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": MAX_KEY},
+    "description": "A key of the client's own, new for each action: the same key again "
+    "gets the first answer (same status and body) and changes nothing.",
+}
+
+
 @blp.route("/workorders/<int:work_order_id>/start", methods=["POST"])
 @roles_required(*permissions.WORK_ROLES)
-@blp.doc(security=BEARER, summary="Record that the crew is on site")
+@idempotent
+@blp.doc(
+    security=BEARER, summary="Record that the crew is on site", parameters=[IDEMPOTENCY_HEADER]
+)
 @blp.response(200, WorkOrderOut)
 def start_work_order(work_order_id: int) -> dict[str, Any]:
+    """Requests on hold stay on hold. Starting an order in progress changes nothing."""
     wo = service.start(service.get_work_order(work_order_id, for_update=True), actor=current_user)
-    db.session.commit()
     return present([wo])[0]
 
 
 @blp.route("/workorders/<int:work_order_id>/complete", methods=["POST"])
 @roles_required(*permissions.WORK_ROLES)
+@idempotent
 @blp.doc(
     security=BEARER,
     summary="Close out a work order with a note and a photo of the finished work",
     requestBody={"required": True, "content": {"multipart/form-data": {"schema": CompleteForm}}},
+    parameters=[IDEMPOTENCY_HEADER],
 )
-@blp.response(200, WorkOrderOut)
-@blp.alt_response(400, description="The photo is missing or not an image")
+@blp.response(200, CompletedOut)
+@blp.alt_response(400, description="The photo is missing or not an image; bad hours or materials")
+@blp.alt_response(409, description="The order is already completed or cancelled")
 @blp.alt_response(413, description="The photo is too large")
 def complete_work_order(work_order_id: int) -> dict[str, Any]:
-    """Every linked open request closes as fixed; reporters get the note and the photo."""
+    """Every linked open request closes as fixed; reporters get the note and the photo.
+
+    A request already closed as a duplicate of one still open closes that one instead;
+    `outcomes` says what became of each request. `materials` is a JSON list in one form
+    field. The photo may be left out when an after photo was added to the order before.
+    """
     wo = service.get_work_order(work_order_id, for_update=True)
     # refuse a stranger before reading their upload
     permissions.check_can_work(current_user, wo, "complete")
-    wo = service.complete(
-        wo, actor=current_user, note=request.form.get("note", ""), photo=uploaded_photo()
+    result = service.close_out(
+        wo,
+        actor=current_user,
+        note=request.form.get("note", ""),
+        photo=uploaded_photo(),
+        labour_hours=request.form.get("labour_hours"),
+        materials=materials_field(),
     )
-    db.session.commit()
-    return present([wo])[0]
+    return present_close_out(result)
+
+
+@blp.route("/workorders/<int:work_order_id>/photos", methods=["POST"])
+@roles_required(*permissions.WORK_ROLES)
+@idempotent
+@blp.doc(
+    security=BEARER,
+    summary="Add a photo of the site before the work or of the finished work",
+    requestBody={"required": True, "content": {"multipart/form-data": {"schema": PhotoForm}}},
+    parameters=[IDEMPOTENCY_HEADER],
+)
+@blp.response(201, WorkOrderOut)
+@blp.alt_response(400, description="No photo, not an image, or a kind other than before/after")
+@blp.alt_response(409, description="The order is completed or cancelled")
+@blp.alt_response(413, description="The photo is too large")
+def add_work_order_photo(work_order_id: int) -> tuple[dict[str, Any], int]:
+    """An after photo added before completing is the completion photo, if none comes with it."""
+    wo = service.get_work_order(work_order_id, for_update=True)
+    permissions.check_can_work(current_user, wo, "add photos to")
+    kind = request.form.get("kind", "")
+    if kind not in service.WORK_PHOTO_KINDS:
+        raise DomainError("Say which photo this is: kind is before or after.", field="kind")
+    photo = uploaded_photo()
+    if photo is None:
+        raise DomainError("Attach the photo.", field="photo")
+    service.add_photo(wo, actor=current_user, photo=photo, kind=kind)
+    return present([wo])[0], 201
+
+
+@blp.route("/crews/<int:crew_id>/workorders")
+@roles_required(*permissions.WORK_ROLES)
+@blp.doc(security=BEARER, summary="List a crew's open work orders, nearest first")
+@blp.arguments(CrewWorkOrdersArgs, location="query")
+@blp.response(200, CrewWorkOrderOut(many=True))
+@blp.alt_response(403, description="Another crew's list, or a crew of another department")
+@blp.alt_response(404, description="No such crew")
+def crew_work_orders(args: dict[str, Any], crew_id: int) -> list[dict[str, Any]]:
+    """With lat and long: nearest first, with the distance in metres on the ground.
+
+    Without them: by priority (urgent first), then the planned day, then the oldest. Crew
+    members read their own crew's list; dispatchers their department's crews; managers and
+    admins any.
+    """
+    crew = org.get_crew(crew_id)
+    permissions.check_can_see_crew(current_user, crew)
+    near = (args["lat"], args["long"]) if "lat" in args else None
+    return present_crew_list(service.crew_open_orders(crew.id, near=near, limit=args["limit"]))
 
 
 @blp.route("/workorders/<int:work_order_id>/cancel", methods=["POST"])

@@ -10,6 +10,7 @@ from app.auth import roles
 from app.auth.models import User
 from app.auth.roles import AGENT, CREW, DISPATCHER, SUPERVISORS
 from app.core.errors import Forbidden
+from app.org.models import Crew
 from app.workorders.models import WorkOrder
 
 #: may list crews, create and cancel orders; can_dispatch then decides for which department
@@ -36,6 +37,13 @@ def can_work(actor: User, wo: WorkOrder) -> bool:
     return can_dispatch(actor, wo.department_id)
 
 
+def can_see_crew(actor: User, crew: Crew) -> bool:
+    """Tell whether the user may read a crew's list: its members, its dispatchers, supervisors."""
+    if actor.role == CREW:
+        return actor.crew_id is not None and actor.crew_id == crew.id
+    return can_dispatch(actor, crew.department_id)
+
+
 def can_view(actor: User, wo: WorkOrder) -> bool:
     """Tell whether the user may see this order."""
     if actor.role == AGENT:
@@ -57,6 +65,17 @@ def check_can_dispatch(actor: User, department_id: int, message: str) -> None:
     """:raises Forbidden: with `message`, when the user may not dispatch for the department."""
     if not can_dispatch(actor, department_id):
         raise Forbidden(message)
+
+
+def check_can_see_crew(actor: User, crew: Crew) -> None:
+    """:raises Forbidden: the user is on another crew, or dispatches for another department."""
+    if not can_see_crew(actor, crew):
+        if actor.role == CREW:
+            raise Forbidden(f"Crew members can only read their own crew's work, not {crew.name}'s.")
+        raise Forbidden(
+            f"{crew.name} works for {crew.department.name}; you can only read the crews of "
+            "your own department."
+        )
 
 
 def check_can_view(actor: User, wo: WorkOrder) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.requests.models import MAX_TEXT
+from app.requests.schemas import PhotoOut
 from app.workorders.models import PRIORITIES, WORK_ORDER_STATUSES
 
 
@@ -33,8 +36,13 @@ class CrewListArgs(Schema):
     )
 
 
+class AnswerOut(Schema):
+    question = fields.String()
+    answer = fields.String()
+
+
 class WorkOrderRequestOut(Schema):
-    """A request as the crew needs it: what, where and when it is due."""
+    """A request as the crew needs it: what, where, when it is due, and what the reporter sent."""
 
     id = fields.Integer()
     status = fields.String()
@@ -43,6 +51,28 @@ class WorkOrderRequestOut(Schema):
     address = fields.String()
     description = fields.String()
     due_at = fields.DateTime()
+    lat = fields.Float()
+    long = fields.Float()
+    hold_reason = fields.String(allow_none=True, metadata={"description": "while on hold"})
+    closure_reason = fields.String(allow_none=True)
+    parent_id = fields.Integer(
+        allow_none=True, metadata={"description": "the request it was merged into, if any"}
+    )
+    answers = fields.List(
+        fields.Nested(AnswerOut), metadata={"description": "the type's questions, answered"}
+    )
+    photos = fields.List(fields.Nested(PhotoOut), metadata={"description": "the reporter's"})
+
+
+class MaterialOut(Schema):
+    name = fields.String()
+    quantity = fields.Float()
+    unit = fields.String()
+
+
+class WorkPhotosOut(Schema):
+    before = fields.List(fields.Nested(PhotoOut))
+    after = fields.List(fields.Nested(PhotoOut))
 
 
 class WorkOrderIn(Schema):
@@ -78,9 +108,50 @@ class WorkOrderOut(Schema):
     started_at = fields.DateTime(allow_none=True)
     completed_at = fields.DateTime(allow_none=True)
     completion_note = fields.String()
+    labour_hours = fields.Float(allow_none=True, metadata={"description": "reported at completion"})
+    materials = fields.List(fields.Nested(MaterialOut))
+    photos = fields.Nested(WorkPhotosOut, metadata={"description": "the crew's, by kind"})
     photo_url = fields.String(
         allow_none=True, metadata={"description": "the completion photo, once completed"}
     )
+
+
+class CrewWorkOrderOut(WorkOrderOut):
+    distance_m = fields.Float(
+        allow_none=True,
+        metadata={"description": "metres on the ground from lat/long; null without them"},
+    )
+
+
+class OutcomeOut(Schema):
+    request_id = fields.Integer()
+    outcome = fields.String(metadata={"enum": ["closed", "parent_closed", "already_closed"]})
+    message = fields.String()
+    parent_id = fields.Integer(
+        allow_none=True, metadata={"description": "a duplicate's original, as merged"}
+    )
+    closed_request_id = fields.Integer(
+        allow_none=True, metadata={"description": "parent_closed: the request closed instead"}
+    )
+
+
+class CompletedOut(WorkOrderOut):
+    outcomes = fields.List(
+        fields.Nested(OutcomeOut), metadata={"description": "what became of each request"}
+    )
+
+
+class CrewWorkOrdersArgs(Schema):
+    lat = fields.Float(
+        validate=validate.Range(-90, 90), metadata={"description": "the crew's position"}
+    )
+    long = fields.Float(validate=validate.Range(-180, 180))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=200))
+
+    @validates_schema
+    def _both_or_neither(self, data: dict[str, Any], **_: Any) -> None:
+        if ("lat" in data) != ("long" in data):
+            raise ValidationError("Send both lat and long, or neither.", "lat")
 
 
 class WorkOrderListArgs(Schema):
@@ -100,9 +171,24 @@ class CompleteForm(Schema):
     photo = Upload(
         metadata={
             "description": "JPEG, PNG or WebP of the finished work; required when any "
-            "request's service type asks for one"
+            "request's service type asks for one, unless an after photo was added before"
         }
     )
+    labour_hours = fields.Float(metadata={"description": "0 to 999; blank or absent: not said"})
+    materials = fields.String(
+        metadata={
+            "description": 'a JSON list in this one form field: [{"name": "cold patch", '
+            '"quantity": 2, "unit": "bag"}]; name required, quantity a number above 0, '
+            "unit text"
+        }
+    )
+
+
+class PhotoForm(Schema):
+    """multipart/form-data body of POST /workorders/<id>/photos."""
+
+    kind = fields.String(required=True, metadata={"enum": ["before", "after"]})
+    photo = Upload(required=True, metadata={"description": "JPEG, PNG or WebP"})
 
 
 class CancelIn(Schema):

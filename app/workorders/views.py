@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -15,10 +16,19 @@ from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.org import service as org
 from app.org.models import Department
-from app.requests.models import MAX_TEXT
+from app.requests.models import HOLD_REASONS, MAX_TEXT
+from app.requests.permissions import hold_request, resume_request
+from app.requests.presenters import answered_questions
 from app.workorders import permissions, queue_page, service
 from app.workorders.models import WorkOrder
-from app.workorders.presenters import age, location, uploaded_photo
+from app.workorders.presenters import (
+    age,
+    distance_words,
+    location,
+    material_rows,
+    position,
+    uploaded_photo,
+)
 
 bp = Blueprint("workorders", __name__)
 
@@ -177,25 +187,51 @@ def cancel(work_order_id: int) -> Response:
 @bp.route("/crew")
 @roles_required(*permissions.CREW_ROLES)
 def crew_home() -> str:
-    """Show the crew's open work orders on a phone, with the way to each site."""
-    orders = service.crew_work_orders(current_user.crew_id)
-    open_orders = [wo for wo in orders if wo.status in service.OPEN_STATUSES]
-    done = [wo for wo in orders if wo.status not in service.OPEN_STATUSES]
-    coords = {sr.id: location(sr) for wo in open_orders for sr in wo.requests}
+    """Show the crew's open work orders on a phone, nearest first when the phone says where."""
+    near = position()
+    rows = service.crew_open_orders(current_user.crew_id, near=near)
+    open_orders = [wo for wo, _ in rows]
+    srs = [sr for wo in open_orders for sr in wo.requests]
     return render_template(
         "workorders/crew_home.html",
         crew=current_user.crew,
         open_orders=open_orders,
-        done=done,
-        coords=coords,
+        distances={wo.id: distance_words(metres) for wo, metres in rows},
+        done=service.recently_completed(current_user.crew_id),
+        coords={sr.id: location(sr) for sr in srs},
+        report_photos=service.report_photo_ids(sr.id for sr in srs),
+        answers={sr.id: answered_questions(sr) for sr in srs},
+        hold_reasons=HOLD_REASONS,
+        near=near,
         photo_required=service.photo_required,
     )
 
 
 def _back_to_work() -> str:
     if permissions.is_crew_member(current_user):
+        # the forms carry the position the list was sorted by, so it stays sorted
+        near = position()
+        if near is not None:
+            return url_for(".crew_home", lat=near[0], long=near[1])
         return url_for(".crew_home")
     return url_for(".queue")
+
+
+def _act_and_return(action: Callable[[], str]) -> Response:
+    """Take a crew page's action and commit; flash its message or the error; go back."""
+    try:
+        message = action()
+        db.session.commit()
+        flash(message, "success")
+    except (Forbidden, NotFound):
+        raise
+    except RequestEntityTooLarge:
+        db.session.rollback()
+        flash(_too_large().message, "error")
+    except DomainError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+    return redirect(_back_to_work(), 303)
 
 
 @bp.route("/crew/workorders/<int:work_order_id>/start", methods=["POST"])
@@ -203,45 +239,105 @@ def _back_to_work() -> str:
 def start(work_order_id: int) -> Response:
     """Record that the crew is on site."""
     wo = service.get_work_order(work_order_id, for_update=True)
-    try:
+    permissions.check_can_work(current_user, wo, "start")
+
+    def action() -> str:
         service.start(wo, actor=current_user)
-        db.session.commit()
-        flash(f"Work order #{wo.id} started.", "success")
-    except (Forbidden, NotFound):
-        raise
-    except DomainError as err:
-        db.session.rollback()
-        flash(err.message, "error")
-    return redirect(_back_to_work(), 303)
+        return f"Work order #{wo.id} started."
+
+    return _act_and_return(action)
+
+
+@bp.route("/crew/workorders/<int:work_order_id>/photos", methods=["POST"])
+@roles_required(*permissions.WORK_ROLES)
+def add_photo(work_order_id: int) -> Response:
+    """Add a photo of the site before the work (or of the result) to an open order."""
+    wo = service.get_work_order(work_order_id, for_update=True)
+    permissions.check_can_work(current_user, wo, "add photos to")
+
+    def action() -> str:
+        kind = request.form.get("kind", "before")
+        photo = uploaded_photo()
+        if photo is None:
+            raise DomainError("Choose a photo to add.", field="photo")
+        service.add_photo(wo, actor=current_user, photo=photo, kind=kind)
+        return f"Photo added to work order #{wo.id}."
+
+    return _act_and_return(action)
+
+
+@bp.route("/crew/requests/<int:request_id>/hold", methods=["POST"])
+@roles_required(*permissions.WORK_ROLES)
+def hold(request_id: int) -> Response:
+    """Put a request on hold from the field (materials, weather…): its SLA clock stops."""
+    sr = service.lock_request(request_id)
+
+    def action() -> str:
+        hold_request(sr, reason=request.form.get("reason", ""), note=request.form.get("note", ""))
+        return f"Request {sr.id} is on hold; its clock has stopped."
+
+    return _act_and_return(action)
+
+
+@bp.route("/crew/requests/<int:request_id>/resume", methods=["POST"])
+@roles_required(*permissions.WORK_ROLES)
+def resume(request_id: int) -> Response:
+    """End a request's hold; its due time moves by the pause."""
+    sr = service.lock_request(request_id)
+
+    def action() -> str:
+        resume_request(sr, note=request.form.get("note", ""))
+        return f"Request {sr.id} resumed."
+
+    return _act_and_return(action)
 
 
 @bp.route("/crew/workorders/<int:work_order_id>/complete", methods=["GET", "POST"])
 @roles_required(*permissions.WORK_ROLES)
 def complete_form(work_order_id: int) -> Any:
-    """Close out a work order with a note and a photo of the finished work."""
+    """Close out a work order with a note, a photo, the hours and the materials used."""
     wo = service.get_work_order(work_order_id, for_update=request.method == "POST")
     # a stranger gets no form, and their upload is never read
     permissions.check_can_work(current_user, wo, "complete")
     if request.method == "GET":
         return _render_complete(wo)
     try:
-        note = request.form.get("note", "")
+        form = {"note": request.form.get("note", ""), **request.form}
+        materials = material_rows()
     except RequestEntityTooLarge:
         return _render_complete(wo, error=_too_large(), status=413)
     try:
-        service.complete(wo, actor=current_user, note=note, photo=uploaded_photo())
+        result = service.close_out(
+            wo,
+            actor=current_user,
+            note=form["note"],
+            photo=uploaded_photo(),
+            labour_hours=form.get("labour_hours"),
+            materials=materials,
+        )
         db.session.commit()
     except DomainError as err:
         db.session.rollback()
         return _render_complete(
-            service.get_work_order(work_order_id), error=err, note=note, status=err.status_code
+            service.get_work_order(work_order_id),
+            error=err,
+            form=form,
+            materials=materials,
+            status=err.status_code,
         )
-    closed = len(wo.requests)
+    # an original closed in a duplicate's place counts: its reporters are told too
+    closed = len(
+        {o.request_id for o in result.outcomes if o.outcome == "closed"}
+        | {o.closed_request_id for o in result.outcomes if o.closed_request_id}
+    )
     flash(
         f"Work order #{wo.id} completed; {closed} request{'s' if closed != 1 else ''} closed "
         "and the reporters told.",
         "success",
     )
+    for outcome in result.outcomes:
+        if outcome.outcome != "closed":
+            flash(outcome.message, "success")
     return redirect(_back_to_work(), 303)
 
 
@@ -252,17 +348,34 @@ def _too_large() -> DomainError:
     )
 
 
+#: blank material rows the completion form offers
+MATERIAL_ROWS = 3
+
+
 def _render_complete(
-    wo: WorkOrder, *, error: DomainError | None = None, note: str = "", status: int = 200
+    wo: WorkOrder,
+    *,
+    error: DomainError | None = None,
+    form: dict[str, str] | None = None,
+    materials: list[dict[str, str]] | None = None,
+    status: int = 200,
 ) -> tuple[str, int]:
+    rows = list(materials or [])
+    rows += [{"name": "", "quantity": "", "unit": ""}] * max(MATERIAL_ROWS - len(rows), 1)
     return (
         render_template(
             "workorders/complete.html",
             wo=wo,
             error=error,
-            note=note,
+            form=form or {},
+            note=(form or {}).get("note", ""),
+            materials=rows,
+            max_hours=service.MAX_LABOUR_HOURS,
             photo_required=service.photo_required(wo),
+            needing=service.types_requiring_photo(wo),
+            has_after_photo=service.completion_photo_ids([wo.id]).get(wo.id) is not None,
             is_open=wo.status in service.OPEN_STATUSES,
+            near=position(),
         ),
         status,
     )

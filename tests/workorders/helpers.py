@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.media.models import Photo
+from app.notifications.models import Outbox
 from app.requests.models import RequestEvent, ServiceRequest
 from tests import factories
 from tests.factories import jpeg_bytes
+from tests.helpers import bearer
 
 #: a phone number of its own, which the privacy checks look for on the pages
 submit = functools.partial(factories.submit, phone="555-0100")
@@ -70,3 +72,34 @@ def raw_photo_body(data: bytes, boundary: str = "B") -> tuple[bytes, str]:
         + f"\r\n--{boundary}--\r\n".encode()
     )
     return body, f"multipart/form-data; boundary={boundary}"
+
+
+def dispatch_api(client, token: str, request_ids: list[int], crew_id: int, **extra):
+    """POST /api/v1/workorders as the token's user."""
+    return client.post(
+        "/api/v1/workorders",
+        json={"request_ids": request_ids, "crew_id": crew_id, **extra},
+        headers=bearer(token),
+    )
+
+
+def complete_api(client, token: str, wo_id: int, *, key: str | None = None, **form):
+    """POST /api/v1/workorders/<id>/complete as multipart, with an Idempotency-Key if given."""
+    headers = bearer(token)
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return client.post(
+        f"/api/v1/workorders/{wo_id}/complete",
+        data={k: v for k, v in form.items() if v is not None},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
+
+
+def closed_notices(request_id: int) -> list[Outbox]:
+    """Return the closure notices owed for a request."""
+    return list(
+        db.session.scalars(
+            select(Outbox).where(Outbox.request_id == request_id, Outbox.event == "closed")
+        )
+    )
