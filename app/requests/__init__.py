@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     """Register this feature's blueprints, signals and commands."""
     from app.extensions import api, csrf
     from app.requests import api as requests_api
+    from app.requests import routing_api as routing_api  # noqa: F401  (adds its endpoints)
     from app.requests import schemas, staff_pages, views
     from app.requests import staff_api as staff_api  # noqa: F401  (adds its endpoints to blp)
     from app.requests.models import MAX_TEXT
