@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.auth.roles import AGENT, CREW, DEPARTMENT_BOUND, DISPATCH_ROLES, ROLES, SUPERVISORS
 from app.core.errors import Forbidden
 from app.org import service as org
-from app.requests import lifecycle
+from app.requests import lifecycle, transfer
 from app.requests.models import ServiceRequest
 
 #: the desk roles that look requests up and act on them
@@ -32,6 +32,8 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
     # a crew waiting on materials or the weather says so from the field
     "hold": (*HANDLERS, CREW),
     "resume": (*HANDLERS, CREW),
+    # "not ours": the owning department's dispatcher, or the agent triaging the call
+    "transfer": (*HANDLERS, AGENT),
 }
 
 
@@ -75,6 +77,7 @@ def allowed_actions(sr: ServiceRequest) -> set[str]:
         "note": True,
         "hold": sr.is_open and sr.status != "on_hold",
         "resume": sr.status == "on_hold",
+        "transfer": sr.is_open,
     }
     return {a for a, fits in fits_state.items() if fits and may_handle(sr, a)}
 
@@ -146,6 +149,19 @@ def resume_request(sr: ServiceRequest, *, note: str) -> None:
     """
     check_may_handle(sr, "resume")
     lifecycle.resume(sr, actor_id=current_user.id, note=note.strip())
+
+
+def transfer_request(sr: ServiceRequest, *, service_code: str, note: str) -> None:
+    """Move a request to another service type and its department, saying why.
+
+    :raises Forbidden: the user may not (403).
+    :raises NotFound: no active type has this code (404).
+    :raises NoteRequired: no note (422).
+    :raises Conflict: the request is closed, of that type already, or on an open work
+        order (409).
+    """
+    check_may_handle(sr, "transfer")
+    transfer.transfer(sr, service_code=service_code, note=note, actor_id=current_user.id)
 
 
 def add_request_note(sr: ServiceRequest, *, note: str, public: bool) -> None:

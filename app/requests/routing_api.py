@@ -1,4 +1,4 @@
-"""The routing-rule endpoints (admin), on the requests API blueprint."""
+"""The routing-rule endpoints (admin) and the transfer of a request, on the requests API."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from typing import Any
 from app.auth.permissions import roles_required
 from app.auth.roles import ADMIN
 from app.extensions import db
-from app.requests import routing
+from app.requests import routing, service
 from app.requests.api import BEARER, blp
 from app.requests.models import RoutingRule
-from app.requests.routing_schemas import RoutingRuleIn, RoutingRuleOut
+from app.requests.permissions import ACTION_ROLES, transfer_request
+from app.requests.presenters import request_view
+from app.requests.routing_schemas import RoutingRuleIn, RoutingRuleOut, TransferIn
+from app.requests.schemas import RequestStaffOut
 
 
 def _errors(*answers: tuple[int, str]) -> Any:
@@ -78,3 +81,31 @@ def delete_routing_rule(rule_id: int) -> None:
     """Delete a routing rule: new requests of its type go by the next rule, or the type."""
     routing.delete_rule(rule_id)
     db.session.commit()
+
+
+@blp.route("/requests/<int:request_id>/transfer", methods=["POST"])
+@roles_required(*ACTION_ROLES["transfer"])
+@blp.doc(security=BEARER)
+@blp.arguments(TransferIn)
+@blp.response(200, RequestStaffOut)
+@_errors(
+    (401, "No bearer token."),
+    (403, "Not a role that may do this, or a request of another department."),
+    (404, "No such request, or no active service type with that code."),
+    (409, "The request is closed, already of that type, or on an open work order."),
+    (422, "No service_code or no note."),
+)
+def transfer_endpoint(data: dict[str, Any], request_id: int) -> dict[str, Any]:
+    """Move a request to the service type it really is ("not ours"), saying why.
+
+    It goes to the new type's department (or its routing rule's, for the request's ward)
+    and crew. Its due time is the new type's SLA counted from when the resident asked (plus
+    any time on hold); requested_at never changes. The note is internal. For dispatchers of
+    the request's department, agents, managers and admins. A request on an open work order
+    is refused: call the crew off first.
+    """
+    sr = service.get_request(request_id, for_update=True)
+    db.session.refresh(sr)  # the lock is taken: act on what the last commit left
+    transfer_request(sr, service_code=data["service_code"], note=data["note"])
+    db.session.commit()
+    return request_view(sr, staff=True)

@@ -1,4 +1,4 @@
-"""marshmallow schemas of the routing-rule endpoints."""
+"""marshmallow schemas of the routing-rule and transfer endpoints."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
+from app.requests.models import MAX_TEXT
 from app.requests.schemas import CodeNameOut
 
 
@@ -64,3 +65,33 @@ class RoutingRuleOut(Schema):
     department = fields.Nested(CodeNameOut)
     crew = fields.Nested(CrewRefOut, allow_none=True)
     created_at = fields.DateTime()
+
+
+class TransferIn(Schema):
+    """The type a request really is, and why."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    service_code = fields.String(
+        required=True,
+        error_messages={
+            "required": "service_code is required: the type the request really is.",
+            "null": "service_code is required: the type the request really is.",
+        },
+    )
+    note = fields.String(
+        required=True,
+        validate=[
+            validate.Length(max=MAX_TEXT, error=f"note is longer than {MAX_TEXT} characters."),
+            validate.Length(min=1, error="note is required: say why, the new department reads it."),
+        ],
+        error_messages={
+            "required": "note is required: say why, the new department reads it.",
+            "null": "note is required: say why, the new department reads it.",
+        },
+    )
+
+    @pre_load
+    def _strip(self, data: Any, **_: Any) -> Any:
+        return _stripped(data, "service_code", "note")
