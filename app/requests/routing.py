@@ -17,7 +17,10 @@ from app.extensions import db
 from app.geo.models import District
 from app.geo.routing import routing_kind
 from app.org.models import Crew, Department
-from app.requests.models import RoutingRule, ServiceType
+from app.requests.models import RoutingRule, ServiceRequest, ServiceType
+
+#: requests shown per page of the triage queue
+TRIAGE_PAGE_SIZE = 50
 
 
 def rule_sql(service_type: str, district: str) -> str:
@@ -211,3 +214,29 @@ def _department(code: str | None, crew: Crew | None) -> Department:
     if department is None:
         raise DomainError(f"There is no department {code!r}.", field="department")
     return department
+
+
+# ---------------------------------------------------------------------------------------------
+# the 311 triage queue
+
+
+def triage_queue(
+    *, page: int = 1, page_size: int = TRIAGE_PAGE_SIZE
+) -> tuple[list[ServiceRequest], int]:
+    """Return one page of the open requests of triage types, oldest first, and their count."""
+    where = (ServiceType.triage.is_(True), ServiceRequest.status != "closed")
+    total = db.session.scalar(
+        select(func.count())
+        .select_from(ServiceRequest)
+        .join(ServiceType, ServiceType.id == ServiceRequest.service_type_id)
+        .where(*where)
+    )
+    items = db.session.scalars(
+        select(ServiceRequest)
+        .join(ServiceType, ServiceType.id == ServiceRequest.service_type_id)
+        .where(*where)
+        .order_by(ServiceRequest.requested_at, ServiceRequest.id)
+        .limit(page_size)
+        .offset((max(page, 1) - 1) * page_size)
+    )
+    return list(items), total or 0
