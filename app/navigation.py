@@ -28,9 +28,11 @@ STAFF_MENU = (
     NavLink("requests.agent_new", "Log a call", requests_permissions.INTAKE_ROLES),
     NavLink("workorders.queue", "Queue", workorders_permissions.DISPATCH_ROLES),
     NavLink("staff.search", "Find a request", requests_permissions.DESK_ROLES),
+    NavLink("triage.queue", "Triage", requests_permissions.TRIAGE_ROLES),
     NavLink("workorders.crew_home", "My work", workorders_permissions.CREW_ROLES),
     NavLink("metrics.dashboard", "Metrics", metrics_permissions.READERS),
     NavLink("open311_admin.keys", "Open311 keys", (ADMIN,)),
+    NavLink("triage.rules", "Routing rules", (ADMIN,)),
     NavLink("sla.holidays", "Holidays", (ADMIN,)),
 )
 

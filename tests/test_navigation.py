@@ -6,16 +6,26 @@ import pytest
 
 from tests.helpers import sign_in
 
-ALL = {"Log a call", "Queue", "Find a request", "My work", "Metrics", "Open311 keys", "Holidays"}
+ALL = {
+    "Log a call",
+    "Queue",
+    "Find a request",
+    "Triage",
+    "My work",
+    "Metrics",
+    "Open311 keys",
+    "Routing rules",
+    "Holidays",
+}
 
 
 @pytest.mark.parametrize(
     "user, links",
     [
-        ("agent", {"Log a call", "Find a request"}),
+        ("agent", {"Log a call", "Find a request", "Triage"}),
         ("dispatcher", {"Queue", "Find a request"}),
         ("crew", {"My work"}),
-        ("manager", {"Log a call", "Queue", "Find a request", "Metrics"}),
+        ("manager", {"Log a call", "Queue", "Find a request", "Triage", "Metrics"}),
         ("admin", ALL - {"My work"}),
     ],
 )

@@ -10,6 +10,7 @@ from flask import current_app
 from app.auth.roles import AGENT
 from app.demo import loader
 from app.extensions import db
+from app.requests import routing
 
 WARDS_FILE = Path(__file__).with_name("riverton_wards.geojson")
 
@@ -18,7 +19,11 @@ DEPARTMENTS = {
     "TRANS": "Transportation",
     "PARKS": "Parks",
     "CODE": "Code Enforcement",
+    # answers the phone and triages "Other / not sure" reports; sends no crews
+    "311": "311 Call Centre",
 }
+#: departments with crews in the field
+FIELD_DEPARTMENTS = ("PWD", "TRANS", "PARKS", "CODE")
 
 _YES_NO = [{"key": "yes", "name": "Yes"}, {"key": "no", "name": "No"}]
 
@@ -157,6 +162,14 @@ SERVICE_TYPES: list[tuple[str, str, str, str, int, str, list[dict[str, Any]], bo
     ),
     ("graffiti", "Graffiti", "CODE", "Property", 7, "business_days", GRAFFITI_QUESTIONS, True),
     ("overgrown_lot", "Overgrown lot", "CODE", "Property", 10, "business_days", [], False),
+    ("other", "Other / not sure", "311", "Other", 2, "business_days", [], False),
+]
+#: types whose requests land in the 311 triage queue, to be moved to the right type
+TRIAGE_TYPES = {"other"}
+#: (service code, ward codes, crew): potholes are split between the two pothole crews
+ROUTING_RULES = [
+    ("pothole", ("1", "2", "3"), "Pothole Crew 1"),
+    ("pothole", ("4", "5", "6"), "Pothole Crew 2"),
 ]
 
 #: what residents write, per type: (service code, description, address)
@@ -175,6 +188,7 @@ SAMPLES = [
     ("park_maintenance", "Broken swing at the playground.", "Memorial Park"),
     ("overgrown_lot", "Weeds over a metre tall on the vacant lot.", "402 Cinnaminson St"),
     ("pothole", "Several potholes along the block.", "100 block of Carriage House Ln"),
+    ("other", "Water pools across the crosswalk whenever it rains.", "Broad St & 2nd St"),
 ]
 
 
@@ -192,10 +206,14 @@ def load(*, requests: int = 40) -> loader.LoadReport:
             sla_unit=unit,
             attributes=questions,
             completion_photo_required=photo,
+            triage=code in TRIAGE_TYPES,
         )
     wards = loader.add_wards(loader.load_geojson(WARDS_FILE), code_key="ward")
     pwd = depts["PWD"]
-    crews = loader.add_crews(pwd, list(depts.values()))
+    crews = loader.add_crews(pwd, [depts[code] for code in FIELD_DEPARTMENTS])
+    for code, ward_codes, crew in ROUTING_RULES:
+        for ward in ward_codes:
+            routing.create_rule(code, district_code=ward, crew_id=crews[crew].id)
     accounts = loader.add_accounts(pwd, crews["Pothole Crew 1"])
     agent_id = loader.account_id(accounts, AGENT)
     made = loader.add_recent_requests(SAMPLES, wards, count=requests, agent_id=agent_id)

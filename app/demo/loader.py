@@ -99,8 +99,9 @@ def add_service_type(
     sla_unit: str = "hours",
     attributes: list[dict[str, Any]] | None = None,
     completion_photo_required: bool = True,
+    triage: bool = False,
 ) -> ServiceType:
-    return requests_service.create_service_type(
+    st = requests_service.create_service_type(
         code,
         name,
         department.id,
@@ -110,6 +111,9 @@ def add_service_type(
         attributes=attributes,
         completion_photo_required=completion_photo_required,
     )
+    # "Other / not sure": its requests wait in the 311 triage queue for an agent
+    st.triage = triage
+    return st
 
 
 def add_wards(features: list[dict[str, Any]], *, code_key: str) -> list[District]:

@@ -11,13 +11,15 @@ def init_app(app: Flask) -> None:
     from app.requests import api as requests_api
     from app.requests import duplicates_api as duplicates_api  # noqa: F401  (endpoints on blp)
     from app.requests import history_api as history_api  # noqa: F401  (endpoints on blp)
-    from app.requests import schemas, staff_pages, views
+    from app.requests import routing_api as routing_api  # noqa: F401  (endpoints on blp)
+    from app.requests import schemas, staff_pages, triage_pages, views
     from app.requests import staff_api as staff_api  # noqa: F401  (adds its endpoints to blp)
     from app.requests.models import MAX_TEXT
     from app.requests.words import words_context
 
     app.register_blueprint(views.bp)
     app.register_blueprint(staff_pages.bp)
+    app.register_blueprint(triage_pages.bp)
 
     @app.context_processor
     def request_words() -> dict[str, object]:

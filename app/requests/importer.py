@@ -24,6 +24,7 @@ from app.extensions import db
 from app.geo.routing import covering_district_sql, routing_kind
 from app.org.models import Department
 from app.requests.models import CHANNELS, CLOSURE_REASONS, ServiceType
+from app.requests.routing import rule_sql
 from app.requests.service import compute_due_at
 
 
@@ -36,7 +37,8 @@ class HistoricalRequest:
     lat: float
     long: float
     requested_at: datetime
-    #: the department that handled it then; defaults to the service type's department
+    #: the department that handled it then; defaults to where the routing rules send the
+    #: type in the request's district, else the type's department
     department_code: str | None = None
     address: str = ""
     #: the SLA due time recorded then; defaults to requested_at + the type's SLA
@@ -73,6 +75,7 @@ _STAGING_COLUMNS = (
     "closure_note",
     "department_code",
     "source",
+    "use_rule",
 )
 
 _CREATE_STAGING = """
@@ -93,8 +96,11 @@ _CREATE_STAGING = """
         closure_note text NOT NULL,
         department_code text NOT NULL,
         source jsonb NOT NULL,
+        use_rule boolean NOT NULL,
         geom geometry(Point, 4326),
         district_id integer,
+        rule_id integer,
+        crew_id integer,
         id bigint
     ) ON COMMIT DROP
 """
@@ -108,6 +114,17 @@ _ROUTE = f"""
     covering_district_sql("ST_SetSRID(ST_MakePoint(s.long, s.lat), 4326)", "%(kind)s")
 }) covering
         )
+"""
+# Rows that name no department of their own go where intake would send them today: by the
+# routing rule for their type and district, if there is one (the same SQL as intake's).
+_APPLY_RULES = f"""
+    UPDATE import_staging s SET
+        rule_id = rule.id,
+        department_id = rule.department_id,
+        department_code = rule.department_code,
+        crew_id = rule.crew_id
+    FROM import_staging t CROSS JOIN LATERAL ({rule_sql("t.service_type_id", "t.district_id")}) rule
+    WHERE t.seq = s.seq AND t.use_rule AND t.district_id IS NOT NULL
 """
 _NUMBER = """
     DELETE FROM import_staging WHERE district_id IS NULL;
@@ -124,18 +141,20 @@ _INSERT = """
     INSERT INTO service_requests (
         id, service_type_id, department_id, district_id, description, location, address,
         status, channel, requested_at, acknowledged_at, due_at, closed_at, closure_reason,
-        closure_note, updated_at
+        closure_note, updated_at, crew_id
     )
     SELECT id, service_type_id, department_id, district_id, description, geom, address,
            CASE WHEN closed_at IS NULL THEN 'new' ELSE 'closed' END, channel, requested_at,
            closed_at, due_at, closed_at, closure_reason, closure_note,
-           COALESCE(closed_at, requested_at)
+           COALESCE(closed_at, requested_at), crew_id
     FROM import_staging ORDER BY seq;
 
     INSERT INTO request_events (request_id, kind, at, to_status, public, data)
     SELECT id, 'created', requested_at, 'new', true,
            jsonb_build_object('channel', channel, 'department', department_code,
-                              'imported', true) || source
+                              'imported', true)
+           || jsonb_strip_nulls(jsonb_build_object('routing_rule_id', rule_id, 'crew_id', crew_id))
+           || source
     FROM import_staging ORDER BY seq;
 
     INSERT INTO request_events (request_id, kind, at, from_status, to_status, note, public, data)
@@ -178,6 +197,7 @@ def import_requests(rows: Iterable[HistoricalRequest]) -> ImportResult:
             for values in staged:
                 copy.write_row(values)
         cur.execute(_ROUTE, {"kind": kind})
+        cur.execute(_APPLY_RULES)
         cur.execute(_NUMBER)
         cur.execute(_INSERT)
         cur.execute("SELECT id FROM import_staging ORDER BY seq")
@@ -231,4 +251,5 @@ def _stage(
         row.closure_note or "",
         department_codes[department_id],
         json.dumps(row.source or {}, separators=(",", ":")),
+        row.department_code is None,
     )

@@ -26,6 +26,7 @@ from app.requests.catalogue import (
     validate_attributes,
 )
 from app.requests.models import CHANNELS, MAX_TEXT
+from app.requests.routing import rule_sql
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -67,6 +68,8 @@ class SubmittedRequest:
     requested_at: datetime
     due_at: datetime
     photo_id: int | None
+    #: the crew a routing rule proposes, if any
+    crew_id: int | None = None
 
 
 _INSERT_REQUEST = text(
@@ -75,18 +78,21 @@ _INSERT_REQUEST = text(
         SELECT ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS geom
     ), district AS (
         {covering_district_sql("ST_SetSRID(ST_MakePoint(:long, :lat), 4326)", ":district_kind")}
+    ), rule AS (
+        {rule_sql(":service_type_id", "(SELECT id FROM district)")}
     ), sr AS (
         INSERT INTO service_requests (
             service_type_id, department_id, district_id, description, location, address,
             status, channel, reporter_name, reporter_email, reporter_phone, attributes,
             requested_at, due_at, updated_at, created_by_id,
-            address_id, reporter_device_id, reporter_account_id, media_url
+            address_id, reporter_device_id, reporter_account_id, media_url, crew_id
         )
-        SELECT :service_type_id, :department_id, district.id, :description, point.geom, :address,
+        SELECT :service_type_id, COALESCE(rule.department_id, :department_id), district.id,
+               :description, point.geom, :address,
                'new', :channel, :name, :email, :phone, CAST(:attributes AS jsonb),
                :requested_at, :due_at, :requested_at, :actor_id,
-               :address_id, :device_id, :account_id, :media_url
-        FROM district, point
+               :address_id, :device_id, :account_id, :media_url, rule.crew_id
+        FROM district CROSS JOIN point LEFT JOIN rule ON true
         -- the caller's (possibly cached) view of the service type must still be true
         WHERE EXISTS (
             SELECT 1 FROM service_types st
@@ -95,12 +101,28 @@ _INSERT_REQUEST = text(
         RETURNING id
     ), ev AS (
         INSERT INTO request_events (request_id, kind, at, actor_id, to_status, public, data)
-        SELECT sr.id, 'created', :requested_at, :actor_id, 'new', true, CAST(:event_data AS jsonb)
-        FROM sr
+        SELECT sr.id, 'created', :requested_at, :actor_id, 'new', true,
+               -- a rule's department replaces the type's; its id and crew say why
+               CAST(:event_data AS jsonb) || jsonb_strip_nulls(jsonb_build_object(
+                   'department', rule.department_code, 'routing_rule_id', rule.id,
+                   'crew_id', rule.crew_id
+               ))
+        FROM sr LEFT JOIN rule ON true
     )
-    SELECT sr.id, district.code, district.name FROM sr, district
+    SELECT sr.id, district.code, district.name,
+           rule.department_code, rule.department_name, rule.crew_id
+    FROM sr CROSS JOIN district LEFT JOIN rule ON true
     """
 )
+
+
+@dataclass(frozen=True)
+class _Routed:
+    """What a routing rule chose, all None when no rule applied (the type's department)."""
+
+    department_code: str | None
+    department_name: str | None
+    crew_id: int | None
 
 
 def check_location(lat: float, long: float) -> None:
@@ -127,9 +149,11 @@ def submit_request(
     photo: media.ValidatedPhoto | None = None,
     requested_at: datetime | None = None,
 ) -> SubmittedRequest:
-    """Store a new request, routed to its department and district, with its SLA due time.
+    """Store a new request, routed to its district and department, with its SLA due time.
 
-    The insert, the district lookup and the 'created' event are one SQL statement: intake is
+    The department is the type's, unless a routing rule for the type (in the request's
+    district, or in every district) names another, and maybe a crew to propose. The insert,
+    the district and rule lookups and the 'created' event are one SQL statement: intake is
     the hottest path of the system.
 
     :raises DomainError: unknown service code, bad description, contact or answers (400).
@@ -172,7 +196,7 @@ def submit_request(
             f"{current_app.config['CITY_NAME']}: we can only take requests inside the city.",
             field="location",
         )
-    request_id, district_code, district_name, due_at = row
+    request_id, district_code, district_name, due_at, routed = row
     photo_id = None
     if photo is not None:
         photo_id = media.attach_photo(photo, kind="report", request_id=request_id).id
@@ -187,13 +211,14 @@ def submit_request(
         status="new",
         service_code=st.code,
         service_name=st.name,
-        department_code=st.department_code,
-        department_name=st.department_name,
+        department_code=routed.department_code or st.department_code,
+        department_name=routed.department_name or st.department_name,
         district_code=district_code,
         district_name=district_name,
         requested_at=requested_at,
         due_at=due_at,
         photo_id=photo_id,
+        crew_id=routed.crew_id,
     )
 
 
@@ -205,8 +230,8 @@ def _insert(
     email: str,
     requested_at: datetime,
     actor_id: int | None,
-) -> tuple[int, str, str, datetime] | None:
-    """Run the intake statement; return (id, district code, district name, due_at) or None."""
+) -> tuple[int, str, str, datetime, _Routed] | None:
+    """Run the intake statement; return (id, district code and name, due_at, route) or None."""
     answers = validate_attributes(st, new.attributes or {})
     due_at = compute_due_at(requested_at, st)
     row = db.session.execute(
@@ -236,4 +261,6 @@ def _insert(
             ),
         },
     ).one_or_none()
-    return None if row is None else (row[0], row[1], row[2], due_at)
+    if row is None:
+        return None
+    return row[0], row[1], row[2], due_at, _Routed(row[3], row[4], row[5])

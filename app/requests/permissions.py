@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.auth.roles import AGENT, CREW, DEPARTMENT_BOUND, DISPATCH_ROLES, ROLES, SUPERVISORS
 from app.core.errors import Forbidden
 from app.org import service as org
-from app.requests import lifecycle, merging
+from app.requests import lifecycle, merging, transfer
 from app.requests.models import ServiceRequest
 
 #: the desk roles that look requests up and act on them
@@ -22,6 +22,8 @@ HANDLERS = DISPATCH_ROLES
 INTAKE_ROLES = (AGENT, *SUPERVISORS)
 #: every role is a staff role
 STAFF_ROLES = ROLES
+#: the 311 triage queue: the call centre recategorises "Other / not sure" requests
+TRIAGE_ROLES = (AGENT, *SUPERVISORS)
 #: who may take each action; dispatchers and crew only on their department's requests
 ACTION_ROLES: dict[str, tuple[str, ...]] = {
     "acknowledge": HANDLERS,
@@ -34,9 +36,9 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
     "resume": (*HANDLERS, CREW),
     # the call centre spots the same pothole phoned in twice; the department's desk too
     "merge": (*HANDLERS, AGENT),
+    # "not ours": the owning department's dispatcher, or the agent triaging the call
+    "transfer": (*HANDLERS, AGENT),
 }
-#: who may send a request to another department ("not ours"): the page links them to it
-TRANSFER_ROLES = (*HANDLERS, AGENT)
 
 
 def is_staff() -> bool:
@@ -80,16 +82,9 @@ def allowed_actions(sr: ServiceRequest) -> set[str]:
         "hold": sr.is_open and sr.status != "on_hold",
         "resume": sr.status == "on_hold",
         "merge": sr.is_open,
+        "transfer": sr.is_open,
     }
-    allowed = {a for a, fits in fits_state.items() if fits and may_handle(sr, a)}
-    role = current_user.role
-    if (
-        sr.is_open
-        and role in TRANSFER_ROLES
-        and (role not in DEPARTMENT_BOUND or current_user.department_id == sr.department_id)
-    ):
-        allowed.add("transfer")
-    return allowed
+    return {a for a, fits in fits_state.items() if fits and may_handle(sr, a)}
 
 
 def search_department(code: str) -> int | None:
@@ -159,6 +154,19 @@ def resume_request(sr: ServiceRequest, *, note: str) -> None:
     """
     check_may_handle(sr, "resume")
     lifecycle.resume(sr, actor_id=current_user.id, note=note.strip())
+
+
+def transfer_request(sr: ServiceRequest, *, service_code: str, note: str) -> None:
+    """Move a request to another service type and its department, saying why.
+
+    :raises Forbidden: the user may not (403).
+    :raises NotFound: no active type has this code (404).
+    :raises NoteRequired: no note (422).
+    :raises Conflict: the request is closed, of that type already, or on an open work
+        order (409).
+    """
+    check_may_handle(sr, "transfer")
+    transfer.transfer(sr, service_code=service_code, note=note, actor_id=current_user.id)
 
 
 def add_request_note(sr: ServiceRequest, *, note: str, public: bool) -> None:
