@@ -309,7 +309,12 @@ def run_worker(
         thread.start()
     # SimpleWorker runs jobs in this process: no fork, so the DB pool stays sound, and
     # jobs are short I/O-bound sends and resizes.
-    worker = SimpleWorker(list(st.queues.values()), connection=st.redis, job_class=AppJob)
+    # The worker blocks on Redis for up to its dequeue timeout (minutes); the web's short
+    # socket timeout would cut every idle wait, and rq would then back off for a minute or
+    # more before looking at the queues again. So the worker reads on its own connection.
+    listener = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
+    queues = [Queue(q.name, connection=listener, job_class=AppJob) for q in st.queues.values()]
+    worker = SimpleWorker(queues, connection=listener, job_class=AppJob)
     try:
         worker.work(burst=burst, with_scheduler=False)
     finally:
