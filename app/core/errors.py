@@ -65,7 +65,7 @@ class PhotoTooLarge(InvalidPhoto):
 
 def wants_json() -> bool:
     """Tell whether the current request should get a JSON error rather than a page."""
-    if request.path.startswith(("/api/", "/open311/", "/healthz")):
+    if request.path.startswith(("/api/", "/open311/", "/healthz", "/readyz")):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json"
