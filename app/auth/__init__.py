@@ -22,7 +22,14 @@ def init_app(app: Flask) -> None:
         # by any site's form or script, must not act there (no CSRF token is asked for).
         if is_api_request(request):
             return None
-        return db.session.get(models.User, int(user_id))
+        # "<id>.<session version>": a session from before the last sign-out names an old one
+        raw_id, _, version = user_id.partition(".")
+        if not (raw_id.isascii() and raw_id.isdigit() and version.isascii() and version.isdigit()):
+            return None
+        user = db.session.get(models.User, int(raw_id))
+        if user is None or user.session_version != int(version):
+            return None
+        return user
 
     @login_manager.request_loader
     def load_user_from_bearer(request: Request) -> models.User | None:
