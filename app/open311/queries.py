@@ -221,7 +221,9 @@ def _request_dict(row: Any) -> dict[str, Any]:
         "agency_responsible": row.agency,
         "service_notice": service_notice(row.sla_value, row.sla_unit),
         "requested_datetime": w3c_datetime(row.requested_at),
-        "updated_datetime": w3c_datetime(row.closed_at or row.updated_at),
+        # the time updated_after and updated_before filter on: a closed request's later
+        # changes (a note, a merge) move it past its close time
+        "updated_datetime": w3c_datetime(row.updated_at),
         "expected_datetime": w3c_datetime(row.due_at),
         "address": row.address or None,
         "address_id": row.address_id or None,
