@@ -6,6 +6,7 @@ import re
 
 from app import create_app
 from app.core.headers import content_security_policy, tile_origin
+from app.extensions import db
 from tests.conftest import TEST_DB_URL
 from tests.factories import submit
 from tests.helpers import sign_in
@@ -44,7 +45,10 @@ def test_hsts_in_production():
             "PUBLIC_BASE_URL": "https://311.example.org",
         },
     )
-    resp = app.test_client().get("/healthz")
+    resp = app.test_client().get("/login")
+    with app.app_context():
+        db.engine.dispose()
+    app.extensions["rq"].redis.close()
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
+from app.extensions import db
 from tests.conftest import TEST_DB_URL
 from tests.helpers import bearer
 
@@ -108,6 +109,9 @@ def test_a_nameless_part_does_not_break_the_csrf_check(app) -> None:
     resp = csrf_app.test_client().post(
         "/login", data=NAMELESS, content_type="multipart/form-data; boundary=b"
     )
+    with csrf_app.app_context():
+        db.engine.dispose()
+    csrf_app.extensions["rq"].redis.close()
     assert resp.status_code == 400
     assert "no name" in resp.get_data(as_text=True)
 

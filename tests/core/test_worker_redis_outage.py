@@ -62,7 +62,10 @@ class PrivateRedis:
             except Exception:
                 return False
 
-        assert _wait(answers, 10), "the private redis-server did not start"
+        try:
+            assert _wait(answers, 10), "the private redis-server did not start"
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.process is not None:
@@ -104,8 +107,10 @@ def test_a_busy_worker_survives_redis_going_away_and_coming_back(
             stderr=subprocess.STDOUT,
         )
     try:
-        queue = Queue(f"{PREFIX}-default", connection=Redis.from_url(private_redis.url))
-        queue.enqueue("tests.core.jobs.slow_touch", str(busy), 2.0)
+        with Redis.from_url(private_redis.url) as redis:
+            Queue(f"{PREFIX}-default", connection=redis).enqueue(
+                "tests.core.jobs.slow_touch", str(busy), 2.0
+            )
         assert _wait(Path(f"{busy}.started").exists, 15), log.read_text()
         private_redis.stop()  # while the job runs
         assert _wait(busy.exists, 10), log.read_text()  # the job itself finishes
@@ -113,8 +118,9 @@ def test_a_busy_worker_survives_redis_going_away_and_coming_back(
         assert worker.poll() is None, log.read_text()
 
         private_redis.start()
-        queue = Queue(f"{PREFIX}-default", connection=Redis.from_url(private_redis.url))
-        queue.enqueue("tests.core.jobs.touch", str(after))
+        with Redis.from_url(private_redis.url) as redis:
+            queue = Queue(f"{PREFIX}-default", connection=redis)
+            queue.enqueue("tests.core.jobs.touch", str(after))
         assert _wait(after.exists, 40), log.read_text()
         assert worker.poll() is None, log.read_text()
     finally:
