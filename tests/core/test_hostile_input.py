@@ -143,3 +143,10 @@ def test_unicode_digits_in_open311_ids(client, city, raw) -> None:
     ):
         resp = client.get(url)
         _no_server_error(resp)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/services", "/api/v1/requests/1", "/login", "/healthz"])
+def test_a_wrong_method_is_405_with_allow(client, path) -> None:
+    resp = client.open(path, method="TRACE")
+    assert resp.status_code == 405
+    assert "GET" in resp.headers["Allow"]
