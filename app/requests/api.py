@@ -203,8 +203,15 @@ def create_request() -> dict[str, Any]:
 @blp.doc(security=BEARER_OPTIONAL)
 @blp.response(
     200,
-    RequestPublicOut,
-    description="The public view; with a staff token, the fields of RequestStaffOut.",
+    # documented as either view: each forbids fields it does not list
+    {
+        "anyOf": [
+            {"$ref": "#/components/schemas/RequestPublicOut"},
+            {"$ref": "#/components/schemas/RequestStaffOut"},
+        ]
+    },
+    description="The public view (RequestPublicOut); for the staff who may read the "
+    "reporter and the internal history, RequestStaffOut.",
 )
 @blp.alt_response(404, response="DEFAULT_ERROR", description="No such request.")
 def get_request(request_id: int) -> Response:

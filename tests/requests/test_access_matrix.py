@@ -147,3 +147,20 @@ def test_search_by_reporter_email(client, setup, who) -> None:
     assert (sr_id in ids) == (who in PRIVATE_READERS)
     if who not in PRIVATE_READERS:
         assert _private_fields_in(resp.get_data(as_text=True)) == set()
+
+
+def test_the_openapi_document_names_both_views(client, setup):
+    sr_id, tokens = setup
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    response = spec["paths"]["/api/v1/requests/{request_id}"]["get"]["responses"]["200"]
+    refs = {s["$ref"] for s in response["content"]["application/json"]["schema"]["anyOf"]}
+    assert refs == {
+        "#/components/schemas/RequestPublicOut",
+        "#/components/schemas/RequestStaffOut",
+    }
+    public = _api_get(client, f"/api/v1/requests/{sr_id}", "anonymous", tokens).get_json()
+    staff = _api_get(client, f"/api/v1/requests/{sr_id}", "agent", tokens).get_json()
+    assert set(public) <= set(schemas["RequestPublicOut"]["properties"])
+    assert set(staff) <= set(schemas["RequestStaffOut"]["properties"])
+    assert not set(staff) <= set(schemas["RequestPublicOut"]["properties"])
