@@ -70,9 +70,10 @@ def _check_config(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import core
-    from app.core import errors, queue
+    from app.core import errors, headers, inputs, queue
     from app.extensions import api, csrf, db, login_manager, migrate
 
+    inputs.init_app(app)  # first: its guard runs before CSRFProtect reads the form
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)
@@ -80,6 +81,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app, spec_kwargs={"info": {"description": "city311 staff and intake API."}})
     queue.init_app(app)
     errors.register_error_handlers(app)
+    headers.init_app(app)
     core.init_app(app)
 
 

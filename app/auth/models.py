@@ -29,10 +29,16 @@ class User(UserMixin, Model):
     #: set for role "crew": the crew whose work orders this person sees
     crew_id: Mapped[int | None] = mapped_column(ForeignKey("crews.id"))
     active: Mapped[bool] = mapped_column(default=True, server_default="true")
+    #: part of every session cookie's user id: signing out bumps it, ending those sessions
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     crew: Mapped[Crew | None] = relationship(lazy="joined")
+
+    def get_id(self) -> str:
+        """Return what the session cookie keeps: the id and the session version."""
+        return f"{self.id}.{self.session_version}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users

@@ -98,6 +98,12 @@ def set_password(user: User, password: str) -> None:
     """
     _check_password_length(password)
     user.password_hash = hash_password(password)
+    end_sessions(user)  # whoever knew the old password is signed out everywhere
+
+
+def end_sessions(user: User) -> None:
+    """End every signed-in session of the user (sign-out, new password): bump its version."""
+    user.session_version += 1
     db.session.flush()
 
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from app.auth import service
 from app.auth.models import User
 from app.auth.roles import ADMIN, AGENT, CREW, DISPATCHER, MANAGER
+from app.extensions import db
 
 bp = Blueprint("auth", __name__)
 
@@ -70,6 +71,9 @@ def login() -> Response | str | tuple[str, int]:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
     if current_user.is_authenticated:
+        # server-side: a copy of the cookie, kept or stolen, stops working too
+        service.end_sessions(current_user._get_current_object())
+        db.session.commit()
         logout_user()
         flash("You are signed out.", "success")
     return redirect(url_for("auth.login"))

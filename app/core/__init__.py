@@ -20,10 +20,11 @@ def app_object() -> Flask:
 
 
 def init_app(app: Flask) -> None:
-    """Register /healthz and the template filters every page uses."""
+    """Register /healthz, /readyz and the template filters every page uses."""
     from app.core import idempotency, queue
 
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/readyz", "readyz", healthz)
     queue.register_periodic(app, idempotency.purge_old_keys, 3600)
 
     @app.template_filter("citytime")
@@ -41,7 +42,11 @@ def init_app(app: Flask) -> None:
 
 
 def healthz() -> tuple[Response, int]:
-    """Answer 200 when PostgreSQL and Redis both answer, 503 naming what is down."""
+    """Answer 200 while PostgreSQL answers, saying "degraded" when Redis does not; else 503.
+
+    Intake and the pages work without Redis (jobs wait in the outbox), so a load balancer
+    must not take the site out for a Redis outage: only the database is required.
+    """
     checks: dict[str, str] = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -54,9 +59,23 @@ def healthz() -> tuple[Response, int]:
         checks["redis"] = "ok"
     except RedisError as exc:
         checks["redis"] = f"unreachable: {exc.__class__.__name__}"
-    healthy = all(v == "ok" for v in checks.values())
+    ready = checks["database"] == "ok"
     down = [k for k, v in checks.items() if v != "ok"]
-    body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    status = "unavailable" if not ready else "degraded" if down else "ok"
+    body: dict[str, object] = {
+        "status": status,
+        "checks": checks,
+        # what each dependency's state means for serving: required, or degraded without it
+        "readiness": {
+            "database": "required: " + ("ok" if ready else "down"),
+            "redis": "optional: "
+            + (
+                "ok"
+                if checks["redis"] == "ok"
+                else "degraded (emails and background jobs wait until it is back)"
+            ),
+        },
+    }
     if down:
         body["message"] = f"{' and '.join(down)} not reachable"
-    return jsonify(body), 200 if healthy else 503
+    return jsonify(body), 200 if ready else 503

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 
 class DomainError(Exception):
@@ -65,7 +65,7 @@ class PhotoTooLarge(InvalidPhoto):
 
 def wants_json() -> bool:
     """Tell whether the current request should get a JSON error rather than a page."""
-    if request.path.startswith(("/api/", "/open311/", "/healthz")):
+    if request.path.startswith(("/api/", "/open311/", "/healthz", "/readyz")):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return best == "application/json"
@@ -95,12 +95,17 @@ def register_error_handlers(app: Flask) -> None:
         field_errors = data.get("messages")
         if field_errors:
             message = "Fix these fields: " + "; ".join(_flatten(field_errors))
+        # a 405 names the methods that would work (RFC 9110 requires the Allow header)
+        headers: dict[str, str] = {}
+        if isinstance(err, MethodNotAllowed):
+            headers["Allow"] = ", ".join(err.valid_methods or [])
         if wants_json():
             body: dict[str, Any] = {"code": status, "status": err.name, "message": message}
             if field_errors:
                 body["errors"] = field_errors
-            return jsonify(body), status
-        return render_template("error.html", status=status, message=message), status
+            return jsonify(body), status, headers
+        page = render_template("error.html", status=status, message=message)
+        return page, status, headers
 
 
 def _flatten(messages: Any, prefix: str = "") -> list[str]:

@@ -21,6 +21,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
 from rq.job import Job
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -307,17 +308,63 @@ def run_worker(
         )
     for thread in threads:
         thread.start()
-    # SimpleWorker runs jobs in this process: no fork, so the DB pool stays sound, and
-    # jobs are short I/O-bound sends and resizes.
-    # The worker blocks on Redis for up to its dequeue timeout (minutes); the web's short
-    # socket timeout would cut every idle wait, and rq would then back off for a minute or
-    # more before looking at the queues again. So the worker reads on its own connection.
-    listener = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
-    queues = [Queue(q.name, connection=listener, job_class=AppJob) for q in st.queues.values()]
-    worker = SimpleWorker(queues, connection=listener, job_class=AppJob)
     try:
-        worker.work(burst=burst, with_scheduler=False)
+        _work_until_stopped(app, burst=burst)
     finally:
         stop.set()
         for thread in threads:
             thread.join(timeout=5)
+
+
+class _Worker(SimpleWorker):
+    """An rq SimpleWorker that remembers whether it was told to stop (SIGTERM, SIGINT)."""
+
+    told_to_stop = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.told_to_stop = True
+        super().request_stop(signum, frame)
+
+
+#: the longest wait between two attempts to reach Redis again, in seconds
+MAX_RECONNECT_DELAY = 30.0
+
+
+def _work_until_stopped(app: Flask, *, burst: bool) -> None:
+    """Run rq workers one after another until told to stop; wait and retry when Redis drops.
+
+    rq's work loop returns (it logs "unhandled exception, quitting") when Redis drops while a
+    job runs: the job's own writes are in PostgreSQL and its outbox row is swept again, so
+    nothing is lost by starting a fresh worker once Redis answers.
+    """
+    st: QueueState = app.extensions["rq"]
+    delay = 1.0
+    while True:
+        # SimpleWorker runs jobs in this process: no fork, so the DB pool stays sound, and
+        # jobs are short I/O-bound sends and resizes.
+        # The worker blocks on Redis for up to its dequeue timeout (minutes); the web's short
+        # socket timeout would cut every idle wait, and rq would then back off for a minute
+        # or more before looking at the queues again. So it reads on its own connection.
+        listener = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
+        queues = [Queue(q.name, connection=listener, job_class=AppJob) for q in st.queues.values()]
+        worker: _Worker | None = None
+        started = time.monotonic()
+        try:
+            worker = _Worker(queues, connection=listener, job_class=AppJob)  # names itself
+            worker.work(burst=burst, with_scheduler=False)
+        except RedisError as exc:  # naming, registering or unregistering the worker failed
+            log.warning("worker: Redis is unreachable (%s)", exc)
+        except StopRequested:
+            return
+        finally:
+            listener.close()
+        if burst or (worker is not None and worker.told_to_stop):
+            return
+        if time.monotonic() - started > 60:
+            delay = 1.0  # it ran a while: this is a new outage, start the backoff afresh
+        log.warning("worker stopped without being told to (Redis gone?); again in %.0f s", delay)
+        try:
+            time.sleep(delay)
+        except StopRequested:  # rq's SIGTERM handler, still installed, raises it
+            return
+        delay = min(delay * 2, MAX_RECONNECT_DELAY)

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from app.core.inputs import moment_in_range
 from app.metrics.service import GROUP_BYS
 
 _TIME_ERRORS: dict[str, Any] = {
@@ -24,11 +25,13 @@ class MetricsQueryIn(Schema):
     )
     start = fields.AwareDateTime(
         load_default=None,
+        validate=moment_in_range,
         error_messages=_TIME_ERRORS,
         metadata={"description": "ISO 8601 with an offset; default: 90 days before end"},
     )
     end = fields.AwareDateTime(
         load_default=None,
+        validate=moment_in_range,
         error_messages=_TIME_ERRORS,
         metadata={"description": "ISO 8601 with an offset; default: now"},
     )

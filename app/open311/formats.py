@@ -77,8 +77,24 @@ def to_xml(root: str, value: Any) -> str:
     return "".join(out)
 
 
+def same_text(value: Any) -> Any:
+    """Return `value` with its strings as XML can carry them, so that JSON says the same.
+
+    An XML parser reads CR LF and a lone CR as LF, and XML 1.0 cannot carry most control
+    characters: both formats get LF line ends and no control characters but tab and LF.
+    """
+    if isinstance(value, str):
+        return _XML_ILLEGAL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    if isinstance(value, dict):
+        return {key: same_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [same_text(item) for item in value]
+    return value
+
+
 def render(fmt: str, root: str, value: Any, status: int = 200) -> Response:
     """Return `value` (a list for Spark arrays, a dict for objects) as an XML or JSON response."""
+    value = same_text(value)
     if fmt == "json":
         body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     else:

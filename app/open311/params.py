@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 
 from app.core.errors import DomainError, NotFound
+from app.core.inputs import check_moment
 
 #: the spec's defaults for GET requests: the most recent 90 days, at most 1000 requests
 DEFAULT_WINDOW = timedelta(days=90)
@@ -77,9 +78,10 @@ def parse_datetime(name: str, value: str) -> datetime:
         offset = f"{offset[:3]}:{offset[3:]}"
     micro = f".{(fraction or '0')[:6].ljust(6, '0')}"
     try:
-        return datetime.fromisoformat(f"{day}T{clock}{micro}{offset}").astimezone(UTC)
+        moment = datetime.fromisoformat(f"{day}T{clock}{micro}{offset}")
     except ValueError:
         raise DomainError(f"{name} is not a real date and time: {value!r}.", field=name) from None
+    return check_moment(name, moment).astimezone(UTC)
 
 
 def parse_float(name: str, value: str) -> float:

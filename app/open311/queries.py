@@ -83,7 +83,7 @@ def read_query(args: MultiDict[str, str]) -> RequestQuery:
 
     ids = listed(args.getlist("service_request_id"))
     for raw in ids:
-        if not raw.isdigit() or len(raw) > 18:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
             raise DomainError(
                 f"service_request_id must be request numbers, not {raw!r}.",
                 field="service_request_id",
@@ -221,7 +221,9 @@ def _request_dict(row: Any) -> dict[str, Any]:
         "agency_responsible": row.agency,
         "service_notice": service_notice(row.sla_value, row.sla_unit),
         "requested_datetime": w3c_datetime(row.requested_at),
-        "updated_datetime": w3c_datetime(row.closed_at or row.updated_at),
+        # the time updated_after and updated_before filter on: a closed request's later
+        # changes (a note, a merge) move it past its close time
+        "updated_datetime": w3c_datetime(row.updated_at),
         "expected_datetime": w3c_datetime(row.due_at),
         "address": row.address or None,
         "address_id": row.address_id or None,
@@ -316,7 +318,7 @@ def get_request(request_id: str, *, extensions: bool = False) -> list[dict[str, 
 
     :raises NotFound: there is no such request.
     """
-    if not request_id.isdigit() or len(request_id) > 18:
+    if not (request_id.isascii() and request_id.isdigit()) or len(request_id) > 18:
         raise NotFound(f"There is no service request {request_id!r}.")
     rows = list(db.session.execute(_request_columns().where(ServiceRequest.id == int(request_id))))
     if not rows:
@@ -335,7 +337,7 @@ def resolve_token(token: str) -> list[dict[str, Any]]:
 
     :raises NotFound: no request has this token.
     """
-    if token.isdigit() and len(token) <= 18:
+    if token.isascii() and token.isdigit() and len(token) <= 18:
         found = db.session.scalar(select(ServiceRequest.id).where(ServiceRequest.id == int(token)))
         if found is not None:
             return [{"service_request_id": str(found), "token": token}]

@@ -32,8 +32,14 @@ FMS_CLOSED = {
 }
 
 
-def request_updates(start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
-    """Return the public status changes and notes between two times, oldest first."""
+def request_updates(
+    start: datetime | None, end: datetime | None, *, page: int = 1, page_size: int = MAX_REQUESTS
+) -> list[dict[str, Any]]:
+    """Return the public status changes and notes between two times, oldest first, by page.
+
+    Page 1 has the oldest `page_size` updates of the window, page 2 the next, and so on: a
+    poller reads pages until one comes back short, so no update of a busy window is lost.
+    """
     if end is None:
         end = start + DEFAULT_WINDOW if start is not None else utcnow()
     if start is None:
@@ -53,7 +59,7 @@ def request_updates(start: datetime | None, end: datetime | None) -> list[dict[s
         .correlate(e)
         .scalar_subquery()
     )
-    latest = (
+    in_window = (
         select(e, status_then.label("status_then"))
         .where(
             e.at >= start,
@@ -62,11 +68,11 @@ def request_updates(start: datetime | None, end: datetime | None) -> list[dict[s
             e.kind.not_in(("created", "routed")),
             or_(e.kind != "note", e.note != ""),
         )
-        .order_by(e.id.desc())
-        .limit(MAX_REQUESTS)
+        .order_by(e.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
     )
-    rows = list(db.session.execute(latest))
-    rows.reverse()
+    rows = list(db.session.execute(in_window))
     updates = []
     for event, status_then in rows:
         if event.kind == "closed":

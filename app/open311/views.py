@@ -215,9 +215,16 @@ def token(token: str, fmt: str) -> Response:
 def request_updates(fmt: str) -> Response:
     # FixMyStreet sends its api_key here too; reading is public, so it is not checked
     start, end = (params.present(request.args.get(n)) for n in ("start_date", "end_date"))
+    page, page_size = (params.present(request.args.get(n)) for n in ("page", "page_size"))
     found = updates.request_updates(
         params.parse_datetime("start_date", start) if start else None,
         params.parse_datetime("end_date", end) if end else None,
+        page=params.parse_int("page", page, low=1, high=1_000_000) if page else 1,
+        page_size=(
+            params.parse_int("page_size", page_size, low=1, high=params.MAX_REQUESTS)
+            if page_size
+            else params.MAX_REQUESTS
+        ),
     )
     return render(fmt, "service_request_updates", found)
 

@@ -29,8 +29,12 @@ def init_app(app: Flask) -> None:
     components = api.spec.components
     if "bearerAuth" not in components.security_schemes:
         components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    if "RequestStaffOut" not in components.schemas:
-        # returned instead of RequestPublic when a staff token is sent; named for the docs
-        components.schema("RequestStaffOut", schema=schemas.RequestStaffOut)
+    # GET /requests/<id> answers either view; its response names both
+    for name, schema in (
+        ("RequestPublicOut", schemas.RequestPublicOut),
+        ("RequestStaffOut", schemas.RequestStaffOut),
+    ):
+        if name not in components.schemas:
+            components.schema(name, schema=schema)
     api.register_blueprint(requests_api.blp)
     csrf.exempt(requests_api.blp)

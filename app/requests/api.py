@@ -25,7 +25,7 @@ from app.org import service as org
 from app.requests import service
 from app.requests.models import MAX_TEXT, ServiceType
 from app.requests.parsing import parse_attribute_fields
-from app.requests.permissions import is_staff
+from app.requests.permissions import may_read_private
 from app.requests.presenters import photo_urls, queue_page_items, request_view, tracking_url
 from app.requests.queue_schemas import QueueArgs, QueueItemOut
 from app.requests.schemas import (
@@ -203,18 +203,27 @@ def create_request() -> dict[str, Any]:
 @blp.doc(security=BEARER_OPTIONAL)
 @blp.response(
     200,
-    RequestPublicOut,
-    description="The public view; with a staff token, the fields of RequestStaffOut.",
+    # documented as either view: each forbids fields it does not list
+    {
+        "anyOf": [
+            {"$ref": "#/components/schemas/RequestPublicOut"},
+            {"$ref": "#/components/schemas/RequestStaffOut"},
+        ]
+    },
+    description="The public view (RequestPublicOut); for the staff who may read the "
+    "reporter and the internal history, RequestStaffOut.",
 )
 @blp.alt_response(404, response="DEFAULT_ERROR", description="No such request.")
 def get_request(request_id: int) -> Response:
     """Read a request's status and public history.
 
-    Anyone gets the public view. With a staff bearer token the answer also has the
-    reporter's contact details, the channel, the answers and the internal history.
+    Anyone gets the public view. With the bearer token of an agent, a manager, an admin, or
+    a dispatcher or crew member of the request's department, the answer also has the
+    reporter's contact details, the channel, the answers and the internal history; other
+    departments' staff get the public view.
     """
     sr = service.get_request(request_id)
-    staff = is_staff()
+    staff = may_read_private(sr)
     view = request_view(sr, staff=staff)
     # dumped here, not by the decorator: the schema depends on who asks
     return jsonify((RequestStaffOut() if staff else RequestPublicOut()).dump(view))

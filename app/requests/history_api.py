@@ -8,7 +8,7 @@ from app.auth.permissions import roles_required
 from app.requests import service
 from app.requests.api import BEARER, blp
 from app.requests.models import RequestEvent
-from app.requests.permissions import DESK_ROLES
+from app.requests.permissions import DESK_ROLES, may_read_private
 
 
 class ActorOut(Schema):
@@ -57,7 +57,10 @@ def events_endpoint(request_id: int) -> list[RequestEvent]:
 
     Each event says who (the staff member's name, email and role), when, what kind, the
     status it moved from and to, its note, whether residents see it, and its details. For
-    agents, dispatchers, managers and admins.
+    agents, dispatchers, managers and admins; a dispatcher of another department gets the
+    public events only, as the public view of the request shows them.
     """
     sr = service.get_request(request_id)
-    return list(sr.events)
+    if may_read_private(sr):
+        return list(sr.events)
+    return [e for e in sr.events if e.public]

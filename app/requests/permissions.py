@@ -46,6 +46,19 @@ def is_staff() -> bool:
     return bool(current_user.is_authenticated)
 
 
+def may_read_private(sr: ServiceRequest) -> bool:
+    """Tell whether the caller may read the request's reporter contact and internal history.
+
+    Agents and supervisors may, for any request; dispatchers and crews only for their own
+    department's requests, as their search and queues show them.
+    """
+    if not current_user.is_authenticated:
+        return False
+    if current_user.role not in DEPARTMENT_BOUND:
+        return True
+    return current_user.department_id == sr.department_id
+
+
 def may_handle(sr: ServiceRequest, action: str) -> bool:
     """Tell whether the signed-in user's role and department allow `action` on `sr`."""
     role = current_user.role

@@ -20,8 +20,12 @@ from app.requests.presenters import answered_questions, lat_long
 from app.requests.words import HOLD_WORDS, closure_word
 
 
-def detail_context(sr: ServiceRequest) -> dict[str, Any]:
-    """Return what the staff page of a request renders, besides the actions and the forms."""
+def detail_context(sr: ServiceRequest, *, private: bool = True) -> dict[str, Any]:
+    """Return what the staff page of a request renders, besides the actions and the forms.
+
+    Without `private` (another department's dispatcher) the reporter and internal events
+    are left out, as in the public view.
+    """
     lat, long = lat_long(sr)
     return {
         "sr": sr,
@@ -32,7 +36,8 @@ def detail_context(sr: ServiceRequest) -> dict[str, Any]:
         "created_by": db.session.get(User, sr.created_by_id) if sr.created_by_id else None,
         "orders": work_orders(sr),
         "photos": service.public_photos(sr),
-        "history": [(e, event_facts(e)) for e in sr.events],
+        "private": private,
+        "history": [(e, event_facts(e)) for e in sr.events if private or e.public],
         "held_for": duration(sr.held_seconds),
         "proposed_crew": db.session.get(Crew, sr.crew_id) if sr.crew_id else None,
         "candidates": likely_duplicates(sr),

@@ -30,6 +30,7 @@ from app.requests.permissions import (
     check_may_handle,
     close_request,
     hold_request,
+    may_read_private,
     merge_request,
     reopen_request,
     resume_request,
@@ -105,7 +106,7 @@ def _render_detail(
 ) -> tuple[str, int]:
     page = render_template(
         "staff/detail.html",
-        **detail_context(sr),
+        **detail_context(sr, private=may_read_private(sr)),
         actions=allowed_actions(sr),
         reason_choices=REASON_CHOICES,
         hold_choices=HOLD_CHOICES,
