@@ -109,7 +109,9 @@ def prepare_database(
     return key
 
 
-def start_gunicorn(args: argparse.Namespace, url: str, port: int) -> subprocess.Popen:
+def start_gunicorn(
+    args: argparse.Namespace, url: str, port: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "CITY311_ENV": "development",
@@ -117,6 +119,7 @@ def start_gunicorn(args: argparse.Namespace, url: str, port: int) -> subprocess.
         "REDIS_URL": args.redis_url,
         "RQ_QUEUE_PREFIX": "city311-bench",
         "MAIL_OUTBOX_DIR": "/tmp/city311-bench-mail",
+        **(extra_env or {}),
     }
     # the production settings, with only what the command line names replaced
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
