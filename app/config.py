@@ -51,7 +51,13 @@ class Config:
             # No pool_pre_ping: it costs a round trip per request on the intake path. A
             # connection broken by a database restart fails one request, and SQLAlchemy
             # then renews the pool.
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "pool_recycle": 1800},
+            # JIT off: PostgreSQL compiles any plan its estimate calls costly, and on the
+            # app's short queries compiling took 40-360 ms where running took 5 (bench/README.md)
+            "SQLALCHEMY_ENGINE_OPTIONS": {
+                "pool_size": 10,
+                "pool_recycle": 1800,
+                "connect_args": {"options": "-c jit=off"},
+            },
             "SQLALCHEMY_RECORD_QUERIES": False,
             "REDIS_URL": _str("REDIS_URL", "redis://127.0.0.1:6379/0"),
             # so that several installs (or the tests) can share one Redis

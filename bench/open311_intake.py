@@ -1,11 +1,13 @@
 """Benchmark Open311 intake: POST requests.json under concurrent load against gunicorn.
 
-It builds a database of its own (city311_bench by default), migrates it, loads a small city
-(two wards, a department, a service type, an API key), starts gunicorn on a free loopback
-port, and drives a bounded number of POSTs with a bounded concurrency from one asyncio
-process (a minimal HTTP/1.1 keep-alive client, so the load generator takes as little of the
-shared CPU as it can). Then, in the same run, it makes the same number of plain single-row
-INSERTs of a request through psycopg, one transaction each, as the floor to compare with.
+It builds a database of its own (city311_bench by default), migrates it, loads a city with real
+ward polygons (Boston's 22 wards from ../shared/data when present, otherwise the built-in
+Riverton wards), a department, a service type and an API key, starts gunicorn with the
+repository's gunicorn.conf.py on a free loopback port, and drives a bounded number of POSTs with
+a bounded concurrency from one asyncio process (a minimal HTTP/1.1 keep-alive client, so the
+load generator takes as little of the shared CPU as it can). Then, in the same run, it makes the
+same number of plain single-row INSERTs of a request through psycopg, one transaction each, as
+the floor to compare with.
 
     .venv/bin/python bench/open311_intake.py --requests 5000 --concurrency 32
 
@@ -34,11 +36,32 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# the city is -71.10..-71.00 × 42.30..42.35, split into two wards at -71.05
-WARDS = {
-    "1": "MULTIPOLYGON(((-71.10 42.30,-71.05 42.30,-71.05 42.35,-71.10 42.35,-71.10 42.30)))",
-    "2": "MULTIPOLYGON(((-71.05 42.30,-71.00 42.30,-71.00 42.35,-71.05 42.35,-71.05 42.30)))",
-}
+BOSTON_WARDS = ROOT.parent / "shared" / "data" / "boston_boundaries" / "boston_wards.geojson"
+RIVERTON_WARDS = ROOT / "app" / "demo" / "riverton_wards.geojson"
+
+
+def ward_features(path: Path | None) -> tuple[Path, list[dict], str]:
+    """Return the ward file used, its features and the property holding each ward's code."""
+    path = path or (BOSTON_WARDS if BOSTON_WARDS.exists() else RIVERTON_WARDS)
+    features = json.loads(path.read_text())["features"]
+    code_key = "WARD" if "WARD" in features[0]["properties"] else "ward"
+    return path, features, code_key
+
+
+def points_inside(features: list[dict], count: int, seed: int = 311) -> list[tuple[float, float]]:
+    """Return `count` random (lat, long) points that fall inside one of the wards."""
+    from shapely.geometry import Point, shape
+    from shapely.ops import unary_union
+    from shapely.prepared import prep
+
+    city = unary_union([shape(f["geometry"]) for f in features])
+    inside, (west, south, east, north) = prep(city), city.bounds
+    rng, points = random.Random(seed), []
+    while len(points) < count:
+        long, lat = rng.uniform(west, east), rng.uniform(south, north)
+        if inside.contains(Point(long, lat)):
+            points.append((lat, long))
+    return points
 
 
 def free_port() -> int:
@@ -47,7 +70,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare_database(admin_dsn: str, name: str, url: str) -> str:
+def prepare_database(
+    admin_dsn: str, name: str, url: str, features: list[dict], code_key: str
+) -> str:
     """Create and migrate the bench database, load the city; return an API key."""
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(
@@ -59,20 +84,14 @@ def prepare_database(admin_dsn: str, name: str, url: str) -> str:
     from flask_migrate import upgrade
 
     from app import create_app
+    from app.demo import loader
     from app.extensions import db
     from app.open311 import service as open311
 
     app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         upgrade()
-        for code, wkt in WARDS.items():
-            db.session.execute(
-                db.text(
-                    "INSERT INTO districts (kind, code, name, geom) "
-                    "VALUES ('ward', :code, :name, ST_GeomFromText(:wkt, 4326))"
-                ),
-                {"code": code, "name": f"Ward {code}", "wkt": wkt},
-            )
+        loader.add_wards(features, code_key=code_key)
         db.session.execute(
             db.text("INSERT INTO departments (code, name) VALUES ('PWD', 'Public Works')")
         )
@@ -84,11 +103,15 @@ def prepare_database(admin_dsn: str, name: str, url: str) -> str:
         )
         _, key = open311.create_key("bench")
         db.session.commit()
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
         db.engine.dispose()
     return key
 
 
-def start_gunicorn(args: argparse.Namespace, url: str, port: int) -> subprocess.Popen:
+def start_gunicorn(
+    args: argparse.Namespace, url: str, port: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "CITY311_ENV": "development",
@@ -96,24 +119,21 @@ def start_gunicorn(args: argparse.Namespace, url: str, port: int) -> subprocess.
         "REDIS_URL": args.redis_url,
         "RQ_QUEUE_PREFIX": "city311-bench",
         "MAIL_OUTBOX_DIR": "/tmp/city311-bench-mail",
+        **(extra_env or {}),
     }
-    cmd = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        args.worker_class,
-        "--threads",
-        str(args.threads),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "--keep-alive",
-        "30",
-        "wsgi:app",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    # the production settings, with only what the command line names replaced
+    cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
+    for flag, value in (
+        ("--workers", args.workers),
+        ("--worker-class", args.worker_class),
+        ("--threads", args.threads),
+    ):
+        if value is not None:
+            cmd += [flag, str(value)]
+    cmd += ["--bind", f"127.0.0.1:{port}", "wsgi:app"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -137,12 +157,12 @@ def stop(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def form_body(key: str, n: int, with_contact: bool) -> bytes:
+def form_body(key: str, n: int, with_contact: bool, point: tuple[float, float]) -> bytes:
     fields = {
         "api_key": key,
         "service_code": "pothole",
-        "lat": f"{random.uniform(42.301, 42.349):.6f}",
-        "long": f"{random.uniform(-71.099, -71.001):.6f}",
+        "lat": f"{point[0]:.6f}",
+        "long": f"{point[1]:.6f}",
         "description": f"Deep pothole in the right lane, bench request {n}",
         "address_string": f"{n} Main St",
     }
@@ -216,13 +236,13 @@ async def drive(port: int, bodies: list[bytes], concurrency: int, time_limit: fl
     }
 
 
-def baseline(dsn: str, count: int) -> float:
+def baseline(dsn: str, points: list[tuple[float, float]]) -> float:
     """Insert `count` requests one row and one transaction at a time; return rows/s."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         st_id, dept_id = conn.execute(
             "SELECT id, department_id FROM service_types WHERE code = 'pothole'"
         ).fetchone()
-        district_id = conn.execute("SELECT id FROM districts WHERE code = '1'").fetchone()[0]
+        district_id = conn.execute("SELECT min(id) FROM districts").fetchone()[0]
         sql = (
             "INSERT INTO service_requests (service_type_id, department_id, district_id, "
             "description, location, address, status, channel, reporter_name, reporter_email, "
@@ -231,7 +251,7 @@ def baseline(dsn: str, count: int) -> float:
             "%s, %s, '', '{}'::jsonb, %s, %s, %s) RETURNING id"
         )
         started = time.perf_counter()
-        for n in range(count):
+        for n, (lat, long) in enumerate(points):
             now = datetime.now(UTC)
             conn.execute(
                 sql,
@@ -240,8 +260,8 @@ def baseline(dsn: str, count: int) -> float:
                     dept_id,
                     district_id,
                     f"Deep pothole in the right lane, baseline row {n}",
-                    random.uniform(-71.099, -71.051),
-                    random.uniform(42.301, 42.349),
+                    long,
+                    lat,
                     f"{n} Main St",
                     "Bench Resident",
                     f"resident{n}@example.org",
@@ -250,7 +270,7 @@ def baseline(dsn: str, count: int) -> float:
                     now,
                 ),
             ).fetchone()
-        return count / (time.perf_counter() - started)
+        return len(points) / (time.perf_counter() - started)
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -265,9 +285,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds, at most")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
-    parser.add_argument("--threads", type=int, default=4, help="per worker, for gthread")
+    parser.add_argument("--workers", type=int, help="default: gunicorn.conf.py's")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], help="default: the conf's")
+    parser.add_argument("--threads", type=int, help="per worker; default: gunicorn.conf.py's")
+    parser.add_argument("--wards", type=Path, help="a GeoJSON of ward polygons (default: Boston)")
     parser.add_argument("--warmup", type=int, default=200, help="POSTs before measuring")
     parser.add_argument(
         "--no-contact", action="store_true", help="omit email/name (no notification outbox row)"
@@ -281,13 +302,18 @@ def main() -> None:
 
     dsn = f"{args.pg}/{args.db}"
     url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    key = prepare_database(f"{args.pg}/postgres", args.db, url)
+    wards, features, code_key = ward_features(args.wards)
+    key = prepare_database(f"{args.pg}/postgres", args.db, url, features, code_key)
+    points = points_inside(features, args.warmup + args.requests)
     port = free_port()
     proc = start_gunicorn(args, url, port)
     try:
-        warm = [form_body(key, -n, not args.no_contact) for n in range(1, args.warmup + 1)]
+        warm = [
+            form_body(key, -n, not args.no_contact, points[args.requests + n - 1])
+            for n in range(1, args.warmup + 1)
+        ]
         asyncio.run(drive(port, warm, args.concurrency, args.time_limit))
-        bodies = [form_body(key, n, not args.no_contact) for n in range(args.requests)]
+        bodies = [form_body(key, n, not args.no_contact, points[n]) for n in range(args.requests)]
         result = asyncio.run(drive(port, bodies, args.concurrency, args.time_limit))
     finally:
         stop(proc)
@@ -296,9 +322,10 @@ def main() -> None:
     lat = sorted(result["latencies"])
     rate = done / result["elapsed"]
     ok = result["statuses"].get(200, 0)
+    print(f"wards: {len(features)} from {wards}")
     print(
-        f"gunicorn {args.worker_class} workers={args.workers}"
-        + (f" threads={args.threads}" if args.worker_class == "gthread" else "")
+        f"gunicorn {args.worker_class or 'conf'} workers={args.workers or 'conf'}"
+        + f" threads={args.threads or 'conf'}"
         + f", concurrency {args.concurrency}, {done} POST requests.json in "
         f"{result['elapsed']:.2f} s"
     )
@@ -312,7 +339,7 @@ def main() -> None:
         f"  answers      {json.dumps(result['statuses'])}  not 200: {done - ok}  "
         f"connection errors: {len(result['errors'])}"
     )
-    floor = baseline(dsn, done or args.requests)
+    floor = baseline(dsn, points[: done or args.requests])
     print(f"baseline: {done or args.requests} single-row INSERTs through psycopg (autocommit)")
     print(f"  throughput   {floor:8.0f} rows/s")
     print(f"ratio: API {rate / floor:.2f}× the plain INSERT rate")

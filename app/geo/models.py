@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geoalchemy2 import Geometry
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
@@ -22,6 +22,24 @@ class District(Model):
 
     def __repr__(self) -> str:
         return f"<District {self.kind} {self.code}>"
+
+
+class DistrictPart(Model):
+    """A small piece of a district's polygon (ST_Subdivide), for fast point-in-polygon tests.
+
+    Routing tests a point against a few dozen vertices of one indexed piece instead of the
+    hundreds of a whole ward; geo.service keeps the pieces in step with `districts`.
+    """
+
+    __tablename__ = "district_parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(
+        ForeignKey("districts.id", ondelete="CASCADE"), index=True
+    )
+    #: the district's kind, copied so that routing reads this table alone
+    kind: Mapped[str] = mapped_column(String(40))
+    geom = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=True), nullable=False)
 
 
 class Address(Model):

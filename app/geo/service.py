@@ -8,7 +8,7 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import make_valid
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.core.errors import Conflict, DomainError
 from app.extensions import db
@@ -44,7 +44,29 @@ def create_district(kind: str, code: str, name: str, geometry: BaseGeometry | An
     district = District(kind=kind, code=code, name=name, geom=from_shape(geometry, srid=4326))
     db.session.add(district)
     db.session.flush()
+    split_districts([district.id])
     return district
+
+
+#: at most this many vertices per piece: a point test then reads a few dozen, not hundreds
+PART_VERTICES = 64
+
+_SPLIT = text(
+    """
+    WITH gone AS (DELETE FROM district_parts WHERE district_id = ANY(:ids))
+    INSERT INTO district_parts (district_id, kind, geom)
+    SELECT d.id, d.kind, ST_Subdivide(d.geom, :vertices)
+    FROM districts d WHERE d.id = ANY(:ids)
+    """
+)
+
+
+def split_districts(ids: list[int]) -> None:
+    """Rebuild the routing pieces of these districts from their polygons (flushed, not committed).
+
+    Call it after any write of a district's polygon or kind, or routing goes by the old one.
+    """
+    db.session.execute(_SPLIT, {"ids": ids, "vertices": PART_VERTICES})
 
 
 def _polygonal(geometry: BaseGeometry) -> MultiPolygon:

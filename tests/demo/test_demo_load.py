@@ -65,6 +65,18 @@ def test_builtin_demo_builds_a_working_city(app, db_session):
     assert (newest - oldest).days >= 50
 
 
+def test_demo_load_gathers_the_planner_statistics(app, db_session):
+    """The first pages after a load are planned on the loaded tables, not on empty ones."""
+    load(app, "--builtin")
+    codes = db.session.scalar(
+        text(
+            "SELECT concat(histogram_bounds::text, most_common_vals::text) FROM pg_stats "
+            "WHERE tablename = 'service_types' AND attname = 'code'"
+        )
+    )
+    assert codes is not None and "missed_trash_pickup" in codes
+
+
 def test_builtin_wards_tile_without_overlap(app, db_session):
     load(app, "--builtin")
     overlap = db.session.scalar(

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.core.errors import DomainError
 from app.extensions import db
@@ -107,3 +107,15 @@ def test_five_thousand_rows_import_in_seconds(city):
         .where(RequestEvent.kind == "closed", RequestEvent.request_id.in_(result.ids))
     )
     assert closed == sum(1 for i in range(5000) if i % 3)
+
+
+def test_import_gathers_the_planner_statistics(city):
+    """The planner knows the imported rows at once: no guessing (nor JIT) on a stale size."""
+    import_requests([row(requested_at=datetime(1999, 1, d, tzinfo=UTC)) for d in range(1, 29)])
+    bounds = db.session.execute(
+        text(
+            "SELECT concat(histogram_bounds::text, most_common_vals::text) FROM pg_stats "
+            "WHERE tablename = 'service_requests' AND attname = 'requested_at'"
+        )
+    ).scalar()
+    assert bounds is not None and "1999-01-" in bounds

@@ -1,0 +1,24 @@
+"""Production settings for gunicorn, read by scripts/run and bench/open311_intake.py.
+
+    gunicorn -c gunicorn.conf.py wsgi:app
+
+The values are those the intake benchmark found best on a 2-core machine (bench/README.md):
+4 processes of 4 threads keep both cores busy while some threads wait on PostgreSQL.
+Environment: WEB_WORKERS, WEB_THREADS, HOST, PORT, WEB_ACCESS_LOG ("-" is standard output,
+empty turns the access log off).
+"""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_WORKERS", "4"))
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "4"))
+# a request that takes longer than this is stuck: the worker is restarted
+timeout = 30
+graceful_timeout = 30
+# long enough for a reverse proxy's or a busy client's pooled connection to be reused
+keepalive = 30
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = "info"
