@@ -68,6 +68,10 @@ class Config:
             "MAIL_OUTBOX_DIR": _str("MAIL_OUTBOX_DIR", str(instance / "mail")),
             "MEDIA_ROOT": _str("MEDIA_ROOT", str(instance / "media")),
             "MAX_PHOTO_BYTES": max_photo,
+            # width × height above which a photo is refused, read from its header
+            "MAX_PHOTO_PIXELS": _int("MAX_PHOTO_PIXELS", 50_000_000),
+            # pixels decoded at once: JPEGs are decoded scaled down to fit, PNG/WebP refused
+            "PHOTO_DECODE_PIXELS": _int("PHOTO_DECODE_PIXELS", 16_000_000),
             # whole request bodies above this are refused with 413 before they are read
             "MAX_CONTENT_LENGTH": max_photo + 1024 * 1024,
             "PUBLIC_BASE_URL": _str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),

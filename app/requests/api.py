@@ -195,6 +195,7 @@ def create_request() -> dict[str, Any]:
         "requested_at": result.requested_at,
         "due_at": result.due_at,
         "photo_url": photo_urls(result.photo_id)["url"] if result.photo_id else None,
+        "photo_location": photo.location if photo is not None else None,
         "tracking_url": tracking_url(result.id),
     }
 
