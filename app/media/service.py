@@ -28,8 +28,10 @@ from app.media.validation import (
     ValidatedPhoto,
     check_photo_bytes,
     decode_budget,
+    max_photos,
     max_pixels,
     validate_photo,
+    validate_photos,
 )
 
 __all__ = [
@@ -44,7 +46,9 @@ __all__ = [
     "make_derivatives",
     "original_path",
     "public_photo_file",
+    "max_photos",
     "validate_photo",
+    "validate_photos",
 ]
 
 #: longest side, in pixels, of each public derivative

@@ -10,6 +10,7 @@ import io
 import re
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
@@ -65,6 +66,24 @@ class ValidatedPhoto:
     @property
     def taken_at(self) -> datetime | None:
         return self.location.taken_at if self.location else None
+
+
+def max_photos() -> int:
+    """Return how many photos one report, note or completion may carry."""
+    return int(current_app.config.get("MAX_PHOTOS_PER_UPLOAD", 3))
+
+
+def validate_photos(streams: Sequence[IO[bytes]], *, field: str = "photo") -> list[ValidatedPhoto]:
+    """Check the files of one upload (see validate_photo); at most MAX_PHOTOS_PER_UPLOAD.
+
+    :raises InvalidPhoto: too many files, or any one of them is refused.
+    """
+    if len(streams) > max_photos():
+        raise InvalidPhoto(
+            f"Send at most {max_photos()} photos at a time; this upload has {len(streams)}.",
+            field=field,
+        )
+    return [validate_photo(stream, field=field) for stream in streams]
 
 
 def max_pixels() -> int:

@@ -111,6 +111,8 @@ class SubmittedOut(Schema):
     requested_at = fields.AwareDateTime()
     due_at = fields.AwareDateTime()
     photo_url = fields.String(allow_none=True)
+    #: every photo sent with the report, photo_url first
+    photo_urls = fields.List(fields.String())
     #: where and when the camera says the photo was taken (from its GPS tags), if it says so
     photo_location = fields.Nested(PhotoLocationOut, allow_none=True)
     tracking_url = fields.String()

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 from werkzeug.test import TestResponse
 
 from app.extensions import db
@@ -174,3 +176,128 @@ def test_phone_formats_are_accepted_at_every_upload_point(client, app, city, tok
     assert photo is not None
     types = {"mpo": "image/jpeg", "webp": "image/webp", "png": "image/png"}
     assert photo.content_type == types[name]
+
+
+def _files(n: int) -> list[tuple[io.BytesIO, str, str]]:
+    colours = ["red", "green", "blue", "white"]
+    return [_file(factories.jpeg_bytes(color=colours[i]), f"p{i}.jpg") for i in range(n)]
+
+
+def _with_photos(fields: dict[str, str], name: str, n: int) -> MultiDict[str, object]:
+    body: MultiDict[str, object] = MultiDict(fields)
+    for upload in _files(n):
+        body.add(name, upload)
+    return body
+
+
+def test_the_api_takes_several_photos_in_one_report(client, city):
+    resp = client.post(
+        "/api/v1/requests",
+        data=_with_photos(FIELDS, "photo", 3),
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 201, resp.get_json()
+    body = resp.get_json()
+    assert len(body["photo_urls"]) == 3 and body["photo_url"] == body["photo_urls"][0]
+    photos = db.session.scalars(select(Photo).where(Photo.request_id == body["id"])).all()
+    assert len(photos) == 3
+    public = client.get(f"/api/v1/requests/{body['id']}").get_json()
+    assert len(public["photos"]) == 3
+
+
+@pytest.mark.parametrize("point", ["json-api", "resident-form", "open311", "completion-api"])
+def test_more_photos_than_allowed_are_refused_and_nothing_is_stored(
+    client, app, city, tokens, point
+):
+    wo = work_order(city) if point in ORDER_POINTS else None
+    files = stored_files(app)
+    before = counts()
+    n = app.config.get("MAX_PHOTOS_PER_UPLOAD", 3) + 1
+    if point == "open311":
+        _, key = keys.create_key("Test client", "dev@client.test")
+        db.session.commit()
+        resp = client.post(
+            "/open311/v2/requests.json",
+            data=_with_photos({**FIELDS, "api_key": key}, "media", n),
+            content_type="multipart/form-data",
+        )
+    elif point == "completion-api":
+        assert wo is not None
+        resp = client.post(
+            f"/api/v1/workorders/{wo.id}/complete",
+            data=_with_photos({"note": "Patched"}, "photo", n),
+            content_type="multipart/form-data",
+            headers=bearer(tokens["crew"]),
+        )
+    else:
+        resp = client.post(
+            "/" if point == "resident-form" else "/api/v1/requests",
+            data=_with_photos(FIELDS, "photo", n),
+            content_type="multipart/form-data",
+        )
+    assert resp.status_code == 400
+    assert f"at most {n - 1} photos" in html.unescape(resp.get_data(as_text=True))
+    db.session.expire_all()
+    assert counts() == before
+    assert stored_files(app) == files
+
+
+def test_open311_and_the_resident_form_keep_every_photo(client, city):
+    _, key = keys.create_key("Test client", "dev@client.test")
+    db.session.commit()
+    resp = client.post(
+        "/open311/v2/requests.json",
+        data=_with_photos({**FIELDS, "api_key": key}, "media", 2),
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    request_id = int(resp.get_json()[0]["service_request_id"])
+    assert len(db.session.scalars(select(Photo).where(Photo.request_id == request_id)).all()) == 2
+
+    form = client.post(
+        "/", data=_with_photos(FIELDS, "photo", 3), content_type="multipart/form-data"
+    )
+    assert form.status_code == 303
+    newest = db.session.scalars(select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
+    assert newest is not None
+    assert len(db.session.scalars(select(Photo).where(Photo.request_id == newest.id)).all()) == 3
+
+
+def test_a_completion_keeps_every_photo_and_the_first_goes_to_the_reporters(client, city, tokens):
+    wo = work_order(city)
+    resp = client.post(
+        f"/api/v1/workorders/{wo.id}/complete",
+        data=_with_photos({"note": "Patched"}, "photo", 2),
+        content_type="multipart/form-data",
+        headers=bearer(tokens["crew"]),
+    )
+    assert resp.status_code == 200, resp.get_json()
+    db.session.expire_all()
+    after = db.session.scalars(
+        select(Photo).where(Photo.work_order_id == wo.id).order_by(Photo.id)
+    ).all()
+    assert [p.kind for p in after] == ["after", "after"]
+    closed = db.session.scalars(
+        select(RequestEvent).where(RequestEvent.kind == "closed").order_by(RequestEvent.id.desc())
+    ).first()
+    assert closed is not None and closed.data["photo_id"] == after[0].id
+
+
+def test_the_resident_form_uses_the_photos_position_when_no_pin_is_placed(client, city):
+    exif = Image.Exif()
+    # WARD_1_POINT, as a phone writes it: degrees, minutes, seconds
+    lat, long = WARD_1_POINT
+    exif[0x8825] = {1: "N", 2: _dms(lat), 3: "W", 4: _dms(-long)}
+    data = samples.encode(Image.new("RGB", (320, 240)), "JPEG", exif=exif)
+    fields = {k: v for k, v in FIELDS.items() if k not in ("lat", "long")}
+    resp = post_form(client, fields, photo=data, url="/")
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:3000]
+    newest = db.session.scalars(select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
+    assert newest is not None and newest.description == FIELDS["description"]
+
+
+def _dms(value: float) -> tuple[float, float, float]:
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    seconds = round(((value - degrees) * 60 - minutes) * 60, 2)
+    return (float(degrees), float(minutes), seconds)
