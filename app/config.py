@@ -68,6 +68,8 @@ class Config:
             # with no SMTP_HOST, mail is written as .eml files here instead of being sent
             "MAIL_OUTBOX_DIR": _str("MAIL_OUTBOX_DIR", str(instance / "mail")),
             "MEDIA_ROOT": _str("MEDIA_ROOT", str(instance / "media")),
+            # where photo files live: "local" (a disk under MEDIA_ROOT) is the one backend so far
+            "MEDIA_STORAGE": _str("MEDIA_STORAGE", "local"),
             "MAX_PHOTO_BYTES": max_photo,
             # width × height above which a photo is refused, read from its header
             "MAX_PHOTO_PIXELS": _int("MAX_PHOTO_PIXELS", 50_000_000),

@@ -7,14 +7,16 @@ GPS or other metadata survives; they are made by a worker job, never on the requ
 
 from __future__ import annotations
 
-import os
+import io
 import secrets
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal, overload
 
 from flask import current_app
 from PIL import Image
+from sqlalchemy import select
 
 from app.core.clock import utcnow
 from app.core.errors import NotFound
@@ -22,6 +24,7 @@ from app.core.queue import enqueue_after_commit
 from app.extensions import db
 from app.media.metadata import PhotoLocation, public_pixels
 from app.media.models import Photo
+from app.media.storage import get_storage
 from app.media.validation import (
     ACCEPTED_FORMATS,
     OPEN_FORMATS,
@@ -55,6 +58,9 @@ __all__ = [
 DERIVATIVES = {"display": 1600, "thumb": 320}
 #: derivative jobs tried before a photo is marked failed
 MAX_ATTEMPTS = 3
+ORIGINALS = "originals"
+#: uploads with no request or work order (a rolled-back intake) are deleted after this
+UNATTACHED_TTL = timedelta(hours=24)
 
 
 class DerivativeError(OSError):
@@ -65,12 +71,20 @@ def media_root() -> Path:
     return Path(current_app.config["MEDIA_ROOT"])
 
 
+def original_key(stored_name: str) -> str:
+    return f"{ORIGINALS}/{stored_name[:2]}/{stored_name}"
+
+
+def derivative_key(stored_name: str, size: str) -> str:
+    return f"{size}/{stored_name[:2]}/{stored_name}.jpg"
+
+
 def original_path(stored_name: str) -> Path:
-    return media_root() / "originals" / stored_name[:2] / stored_name
+    return get_storage().local_path(original_key(stored_name))
 
 
 def derivative_path(stored_name: str, size: str) -> Path:
-    return media_root() / size / stored_name[:2] / f"{stored_name}.jpg"
+    return get_storage().local_path(derivative_key(stored_name, size))
 
 
 def attach_photo(
@@ -82,11 +96,9 @@ def attach_photo(
 ) -> Photo:
     """Store the original file and record it; derivatives are made by a job after commit."""
     stored_name = secrets.token_hex(16)
-    path = original_path(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(photo.data)
-    os.replace(tmp, path)  # never leave a half-written original behind a committed row
+    # written before the row: a rolled-back transaction leaves a file with no row, which
+    # delete_unattached removes a day later; never a row with no file
+    get_storage().write(original_key(stored_name), photo.data)
     row = Photo(
         request_id=request_id,
         work_order_id=work_order_id,
@@ -119,12 +131,10 @@ def make_derivatives(photo: Photo) -> None:
         for size, longest in DERIVATIVES.items():
             img = display.copy()
             img.thumbnail((longest, longest), Image.Resampling.LANCZOS)
-            dest = dests[size]
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_suffix(".part")
+            buf = io.BytesIO()
             # no exif/icc/comment arguments and a fresh image: the file carries pixels only
-            img.save(tmp, "JPEG", quality=85, optimize=True, progressive=True)
-            os.replace(tmp, dest)
+            img.save(buf, "JPEG", quality=85, optimize=True, progressive=True)
+            get_storage().write(derivative_key(photo.stored_name, size), buf.getvalue())
     photo.processed_at = utcnow()
     photo.failed_at = None
 
@@ -177,3 +187,45 @@ def public_photo_file(
             return None
         make_derivatives(photo)
     return path
+
+
+def delete_unattached(older_than: timedelta = UNATTACHED_TTL) -> int:
+    """Delete uploads attached to nothing for longer than older_than; return how many.
+
+    Those are photo rows with neither a request nor a work order, and stored files with no
+    row at all (written by an intake whose transaction then rolled back).
+    """
+    cutoff = utcnow() - older_than
+    storage = get_storage()
+    removed = 0
+    rows = db.session.scalars(
+        select(Photo).where(
+            Photo.request_id.is_(None), Photo.work_order_id.is_(None), Photo.created_at < cutoff
+        )
+    ).all()
+    for row in rows:
+        _delete_files(row.stored_name)
+        db.session.delete(row)
+        removed += 1
+    old = {key.rsplit("/", 1)[-1]: key for key in storage.older_than(ORIGINALS, cutoff)}
+    names = list(old)
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        known = set(
+            db.session.scalars(select(Photo.stored_name).where(Photo.stored_name.in_(chunk)))
+        )
+        for name in chunk:
+            if name.endswith(".part"):
+                storage.delete(old[name])  # a write that died half-way
+            elif name not in known:
+                _delete_files(name)
+                removed += 1
+    db.session.flush()
+    return removed
+
+
+def _delete_files(stored_name: str) -> None:
+    storage = get_storage()
+    storage.delete(original_key(stored_name))
+    for size in DERIVATIVES:
+        storage.delete(derivative_key(stored_name, size))

@@ -59,3 +59,12 @@ def sweep_unprocessed(limit: int = 200) -> int:
     for photo_id in ids:
         enqueue_now(make_derivatives, photo_id, queue="media", job_id=f"photo-{photo_id}")
     return len(ids)
+
+
+def delete_unattached() -> int:
+    """Delete uploads attached to nothing for a day (see service.delete_unattached)."""
+    removed = service.delete_unattached()
+    db.session.commit()
+    if removed:
+        log.info("deleted %s unattached uploads", removed)
+    return removed
