@@ -30,6 +30,17 @@ ACCEPTED_FORMATS = {
 }
 #: what Image.open may try; multi-picture JPEGs open through the JPEG plugin
 OPEN_FORMATS = ["JPEG", "PNG", "WEBP"]
+
+try:  # HEIC, as iPhones write by default, where the optional pillow-heif is installed
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    ACCEPTED_FORMATS["HEIF"] = "image/heic"
+    OPEN_FORMATS.append("HEIF")
+except ImportError:  # pragma: no cover - depends on the install
+    pass
+#: the ISO-BMFF brands of HEIC/HEIF still images
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1"}
 SEND_INSTEAD = "Send a JPEG, PNG or WebP photo."
 
 #: leading bytes of the accepted formats (checked before Pillow sees the file)
@@ -104,6 +115,8 @@ def sniff(data: bytes) -> str | None:
         return "PNG"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
+    if "HEIF" in ACCEPTED_FORMATS and data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return "HEIF"
     return None
 
 

@@ -165,3 +165,22 @@ def test_the_sweep_reaches_a_lost_photo_behind_many_failing_ones(client, city):
     assert queued[0] == f"photo-{lost.id}"
     assert not {f"photo-{p.id}" for p in dead} & set(queued)
     queue.empty()
+
+
+def test_heic_from_an_iphone_is_accepted_and_served_as_a_jpeg(client, city):
+    pytest.importorskip("pillow_heif")
+    photo = upload(client, samples.encode(samples.noisy((640, 480)), "HEIF", quality=80))
+    assert photo.content_type == "image/heic"
+    display, thumb = public_copies(client, photo)
+    with Image.open(io.BytesIO(display)) as img:
+        assert img.format == "JPEG" and img.size == (640, 480)
+
+
+def test_a_truncated_heic_is_refused(client, city):
+    pytest.importorskip("pillow_heif")
+    data = samples.encode(samples.noisy((640, 480)), "HEIF", quality=80)
+    fields = {"service_code": "pothole", "description": "Hole"}
+    fields.update(lat=WARD_1_POINT[0], long=WARD_1_POINT[1])
+    resp = post_form(client, fields, photo=data[: len(data) // 2])
+    assert resp.status_code == 400
+    assert "JPEG, PNG or WebP" in resp.get_json()["message"]
