@@ -44,6 +44,7 @@ class Config:
     def from_env(cls, instance: Path) -> dict[str, Any]:
         """Return this environment's settings: os.environ where set, else the defaults."""
         max_photo = _int("MAX_PHOTO_BYTES", 10 * 1024 * 1024)
+        max_photos = _int("MAX_PHOTOS_PER_UPLOAD", 3)
         city_name = _str("CITY_NAME", "City of Riverton")
         return {
             "ENV_NAME": cls.ENV_NAME,
@@ -73,9 +74,17 @@ class Config:
             # with no SMTP_HOST, mail is written as .eml files here instead of being sent
             "MAIL_OUTBOX_DIR": _str("MAIL_OUTBOX_DIR", str(instance / "mail")),
             "MEDIA_ROOT": _str("MEDIA_ROOT", str(instance / "media")),
+            # where photo files live: "local" (a disk under MEDIA_ROOT) is the one backend so far
+            "MEDIA_STORAGE": _str("MEDIA_STORAGE", "local"),
             "MAX_PHOTO_BYTES": max_photo,
+            # width × height above which a photo is refused, read from its header
+            "MAX_PHOTO_PIXELS": _int("MAX_PHOTO_PIXELS", 50_000_000),
+            # pixels decoded at once: JPEGs are decoded scaled down to fit, PNG/WebP refused
+            "PHOTO_DECODE_PIXELS": _int("PHOTO_DECODE_PIXELS", 16_000_000),
+            # photos one report, note or completion may carry
+            "MAX_PHOTOS_PER_UPLOAD": max_photos,
             # whole request bodies above this are refused with 413 before they are read
-            "MAX_CONTENT_LENGTH": max_photo + 1024 * 1024,
+            "MAX_CONTENT_LENGTH": max_photo * max(max_photos, 1) + 1024 * 1024,
             "PUBLIC_BASE_URL": _str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             "CITY_NAME": city_name,
             "CITY_TIMEZONE": _str("CITY_TIMEZONE", "America/New_York"),

@@ -13,3 +13,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     # re-make derivatives whose job Redis lost
     register_periodic(app, tasks.sweep_unprocessed, app.config["OUTBOX_SWEEP_SECONDS"])
+    # uploads a rolled-back intake left behind; hourly is plenty for a 24 h limit
+    register_periodic(app, tasks.delete_unattached, 3600)

@@ -33,6 +33,10 @@ class Photo(Model):
     bytes: Mapped[int] = mapped_column(Integer)
     #: when the public, metadata-free derivatives (display + thumbnail) were written
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: derivative jobs tried so far; after MAX_ATTEMPTS the photo is marked failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: when the photo was given up on: the sweep no longer retries it, pages show a placeholder
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
 
     def __repr__(self) -> str:

@@ -8,86 +8,83 @@ GPS or other metadata survives; they are made by a worker job, never on the requ
 from __future__ import annotations
 
 import io
-import os
 import secrets
-from dataclasses import dataclass
+import warnings
+from datetime import timedelta
 from pathlib import Path
-from typing import IO, Literal, overload
+from typing import Literal, overload
 
 from flask import current_app
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
+from sqlalchemy import select
 
 from app.core.clock import utcnow
-from app.core.errors import InvalidPhoto, NotFound, PhotoTooLarge
+from app.core.errors import NotFound
 from app.core.queue import enqueue_after_commit
 from app.extensions import db
+from app.media.metadata import PhotoLocation, public_pixels
 from app.media.models import Photo
+from app.media.storage import get_storage
+from app.media.validation import (
+    ACCEPTED_FORMATS,
+    OPEN_FORMATS,
+    ValidatedPhoto,
+    check_photo_bytes,
+    decode_budget,
+    max_photos,
+    max_pixels,
+    validate_photo,
+    validate_photos,
+)
 
-ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+__all__ = [
+    "ACCEPTED_FORMATS",
+    "DERIVATIVES",
+    "DerivativeError",
+    "PhotoLocation",
+    "ValidatedPhoto",
+    "attach_photo",
+    "check_photo_bytes",
+    "derivative_path",
+    "make_derivatives",
+    "original_path",
+    "public_photo_file",
+    "max_photos",
+    "validate_photo",
+    "validate_photos",
+]
+
 #: longest side, in pixels, of each public derivative
 DERIVATIVES = {"display": 1600, "thumb": 320}
-#: refuse decompression bombs well before Pillow's own warning threshold
-MAX_PIXELS = 50_000_000
+#: derivative jobs tried before a photo is marked failed
+MAX_ATTEMPTS = 3
+ORIGINALS = "originals"
+#: uploads with no request or work order (a rolled-back intake) are deleted after this
+UNATTACHED_TTL = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class ValidatedPhoto:
-    data: bytes
-    format: str
-    width: int
-    height: int
-
-    @property
-    def content_type(self) -> str:
-        return ACCEPTED_FORMATS[self.format]
-
-
-def validate_photo(stream: IO[bytes], *, field: str = "photo") -> ValidatedPhoto:
-    """Read an upload and check that it is a JPEG, PNG or WebP image within the size limit.
-
-    :raises PhotoTooLarge: the file is over MAX_PHOTO_BYTES (413).
-    :raises InvalidPhoto: the file is empty, not an image, or of another format (400).
-    """
-    limit = current_app.config["MAX_PHOTO_BYTES"]
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise PhotoTooLarge(
-            f"The photo is too large: at most {limit / (1024 * 1024):g} MB is accepted.",
-            field=field,
-        )
-    if not data:
-        raise InvalidPhoto("The photo file is empty.", field=field)
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format or ""
-            width, height = img.size
-            img.verify()  # checks structure without decoding every pixel
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise InvalidPhoto(
-            "The file is not an image we can read: send a JPEG, PNG or WebP photo.", field=field
-        ) from None
-    if fmt not in ACCEPTED_FORMATS:
-        raise InvalidPhoto(
-            f"Photos must be JPEG, PNG or WebP, not {fmt or 'this format'}.", field=field
-        )
-    if width * height > MAX_PIXELS:
-        raise InvalidPhoto(
-            f"The photo has too many pixels ({width}×{height}); send one under 50 megapixels.",
-            field=field,
-        )
-    return ValidatedPhoto(data=data, format=fmt, width=width, height=height)
+class DerivativeError(OSError):
+    """A stored original could not be turned into public copies."""
 
 
 def media_root() -> Path:
     return Path(current_app.config["MEDIA_ROOT"])
 
 
+def original_key(stored_name: str) -> str:
+    return f"{ORIGINALS}/{stored_name[:2]}/{stored_name}"
+
+
+def derivative_key(stored_name: str, size: str) -> str:
+    return f"{size}/{stored_name[:2]}/{stored_name}.jpg"
+
+
 def original_path(stored_name: str) -> Path:
-    return media_root() / "originals" / stored_name[:2] / stored_name
+    return get_storage().local_path(original_key(stored_name))
 
 
 def derivative_path(stored_name: str, size: str) -> Path:
-    return media_root() / size / stored_name[:2] / f"{stored_name}.jpg"
+    return get_storage().local_path(derivative_key(stored_name, size))
 
 
 def attach_photo(
@@ -99,11 +96,9 @@ def attach_photo(
 ) -> Photo:
     """Store the original file and record it; derivatives are made by a job after commit."""
     stored_name = secrets.token_hex(16)
-    path = original_path(stored_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(photo.data)
-    os.replace(tmp, path)  # never leave a half-written original behind a committed row
+    # written before the row: a rolled-back transaction leaves a file with no row, which
+    # delete_unattached removes a day later; never a row with no file
+    get_storage().write(original_key(stored_name), photo.data)
     row = Photo(
         request_id=request_id,
         work_order_id=work_order_id,
@@ -123,24 +118,44 @@ def attach_photo(
 
 
 def make_derivatives(photo: Photo) -> None:
-    """Write the metadata-free display and thumbnail JPEGs of a photo (idempotent)."""
-    src = original_path(photo.stored_name)
-    for size, longest in DERIVATIVES.items():
-        dest = derivative_path(photo.stored_name, size)
-        if dest.exists():
-            continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with Image.open(src) as original:
-            # draft mode lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far less work for big photos
-            original.draft("RGB", (longest, longest))
-            # bake in the orientation before EXIF is dropped
-            img = ImageOps.exif_transpose(original).convert("RGB")
+    """Write the metadata-free display and thumbnail JPEGs of a photo (idempotent).
+
+    :raises DerivativeError: the original cannot be decoded within the pixel budget.
+    """
+    dests = {size: derivative_path(photo.stored_name, size) for size in DERIVATIVES}
+    if not all(dest.exists() for dest in dests.values()):
+        try:
+            display = _display_pixels(original_path(photo.stored_name))
+        except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+            raise DerivativeError(f"photo {photo.id}: {exc}") from exc
+        for size, longest in DERIVATIVES.items():
+            img = display.copy()
             img.thumbnail((longest, longest), Image.Resampling.LANCZOS)
-            tmp = dest.with_suffix(".part")
-            # a fresh encode with no exif/icc arguments carries pixels only: GPS is gone
-            img.save(tmp, "JPEG", quality=85, optimize=True, progressive=True)
-            os.replace(tmp, dest)
+            buf = io.BytesIO()
+            # no exif/icc/comment arguments and a fresh image: the file carries pixels only
+            img.save(buf, "JPEG", quality=85, optimize=True, progressive=True)
+            get_storage().write(derivative_key(photo.stored_name, size), buf.getvalue())
     photo.processed_at = utcnow()
+    photo.failed_at = None
+
+
+def _display_pixels(src: Path) -> Image.Image:
+    """Decode an original, as small as its display size allows, upright and metadata-free."""
+    longest = DERIVATIVES["display"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(src, formats=OPEN_FORMATS) as original:
+            width, height = original.size
+            if width * height > max_pixels():
+                raise ValueError(f"{width}×{height} is over the pixel limit")
+            if original.format in ("JPEG", "MPO"):
+                # libjpeg decodes at 1/2, 1/4 or 1/8 scale: a 12 MP photo costs ~1/8 the memory
+                original.draft("RGB", (longest, longest))
+            elif width * height > decode_budget():
+                raise ValueError(f"{width}×{height} is over the decoding budget")
+            # shrink before the colour and orientation work, which copy the image
+            original.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+            return public_pixels(original)
 
 
 @overload
@@ -164,9 +179,53 @@ def public_photo_file(
     photo = db.session.get(Photo, photo_id)
     if photo is None:
         raise NotFound(f"There is no photo {photo_id}.")
+    if photo.failed_at is not None:
+        raise NotFound(f"Photo {photo_id} could not be processed.")
     path = derivative_path(photo.stored_name, size)
     if not path.exists():
         if not make_if_missing:
             return None
         make_derivatives(photo)
     return path
+
+
+def delete_unattached(older_than: timedelta = UNATTACHED_TTL) -> int:
+    """Delete uploads attached to nothing for longer than older_than; return how many.
+
+    Those are photo rows with neither a request nor a work order, and stored files with no
+    row at all (written by an intake whose transaction then rolled back).
+    """
+    cutoff = utcnow() - older_than
+    storage = get_storage()
+    removed = 0
+    rows = db.session.scalars(
+        select(Photo).where(
+            Photo.request_id.is_(None), Photo.work_order_id.is_(None), Photo.created_at < cutoff
+        )
+    ).all()
+    for row in rows:
+        _delete_files(row.stored_name)
+        db.session.delete(row)
+        removed += 1
+    old = {key.rsplit("/", 1)[-1]: key for key in storage.older_than(ORIGINALS, cutoff)}
+    names = list(old)
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        known = set(
+            db.session.scalars(select(Photo.stored_name).where(Photo.stored_name.in_(chunk)))
+        )
+        for name in chunk:
+            if name.endswith(".part"):
+                storage.delete(old[name])  # a write that died half-way
+            elif name not in known:
+                _delete_files(name)
+                removed += 1
+    db.session.flush()
+    return removed
+
+
+def _delete_files(stored_name: str) -> None:
+    storage = get_storage()
+    storage.delete(original_key(stored_name))
+    for size in DERIVATIVES:
+        storage.delete(derivative_key(stored_name, size))

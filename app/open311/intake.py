@@ -69,7 +69,9 @@ def _media_url(values: MultiDict[str, str]) -> str:
     return url
 
 
-def submit(values: MultiDict[str, str], upload: FileStorage | None = None) -> dict[str, Any]:
+def submit(
+    values: MultiDict[str, str], upload: FileStorage | list[FileStorage] | None = None
+) -> dict[str, Any]:
     """Store a request POSTed in GeoReport terms; return the GeoReport answer.
 
     :raises NotFound: unknown service_code (404, as the spec says).
@@ -97,7 +99,8 @@ def submit(values: MultiDict[str, str], upload: FileStorage | None = None) -> di
         for part in (present(values.get("first_name")), present(values.get("last_name")))
         if part
     )
-    photo = media.validate_photo(upload.stream, field="media") if upload else None
+    uploads = upload if isinstance(upload, list) else [upload] if upload else []
+    photos = media.validate_photos([u.stream for u in uploads], field="media")
     new = requests_service.NewRequest(
         service_code=code,
         description=description,
@@ -114,7 +117,7 @@ def submit(values: MultiDict[str, str], upload: FileStorage | None = None) -> di
         attributes=parse_attribute_fields(values),
     )
     try:
-        result = requests_service.submit_request(new, channel="open311", photo=photo)
+        result = requests_service.submit_request(new, channel="open311", photos=photos)
     except DomainError as err:
         if err.field == "service_code":
             raise NotFound(

@@ -178,18 +178,20 @@ def _api_key() -> str | None:
     return request.form.get("api_key") or request.args.get("api_key")
 
 
-def _upload() -> FileStorage | None:
-    for name in PHOTO_FIELDS:
-        upload = request.files.get(name)
-        if upload is not None and (upload.filename or upload.content_length):
-            return upload
-    return None
+def _uploads() -> list[FileStorage]:
+    """Return the photo files of a POST: `media` (or another known field) repeated."""
+    return [
+        upload
+        for name in PHOTO_FIELDS
+        for upload in request.files.getlist(name)
+        if upload.filename or upload.content_length
+    ]
 
 
 @bp.post(f"/v2/requests.{FMT}")
 def post_request(fmt: str) -> Response:
     api_keys.authenticate_key(_api_key())
-    result = intake.submit(request.values, _upload())
+    result = intake.submit(request.values, _uploads())
     db.session.commit()
     return render(fmt, "service_requests", [result])
 

@@ -69,14 +69,14 @@ def _first_message(name: str, messages: object) -> str:
     return text if text.startswith(name) else f"{name}: {text}"
 
 
-def parse_submission() -> tuple[dict[str, Any], FileStorage | None]:
-    """Read a new request from a JSON body or from form fields; return it and the photo file.
+def parse_submission() -> tuple[dict[str, Any], list[FileStorage]]:
+    """Read a new request from a JSON body or from form fields; return it and its photo files.
 
     :raises DomainError: the JSON is malformed or not an object (400).
     :raises UnsupportedBody: the body is neither JSON nor a form (415).
     :raises InvalidInput: fields are missing or of the wrong type (422).
     """
-    photo: FileStorage | None = None
+    photos: list[FileStorage] = []
     if request.is_json:
         try:
             body = request.get_json()
@@ -92,9 +92,8 @@ def parse_submission() -> tuple[dict[str, Any], FileStorage | None]:
     elif request.mimetype in FORM_CONTENT_TYPES:
         body = {k: v for k, v in request.form.items() if not k.startswith("attribute[")}
         body["attributes"] = parse_attribute_fields(request.form)
-        file = request.files.get("photo")
-        if file is not None and file.filename:
-            photo = file
+        # `photo` repeated, one part per file
+        photos = [file for file in request.files.getlist("photo") if file.filename]
     else:
         raise UnsupportedBody(
             "Send the request as application/json, or as multipart/form-data when it has a photo."
@@ -105,7 +104,7 @@ def parse_submission() -> tuple[dict[str, Any], FileStorage | None]:
         messages = err.messages if isinstance(err.messages, dict) else {"_body": err.messages}
         summary = " ".join(_first_message(name, msgs) for name, msgs in messages.items())
         raise InvalidInput(summary, errors=messages) from None
-    return data, photo
+    return data, photos
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,7 +147,8 @@ def list_services() -> list[ServiceType]:
                         "photo": {
                             "type": "string",
                             "format": "binary",
-                            "description": "JPEG, PNG or WebP, up to MAX_PHOTO_BYTES.",
+                            "description": "JPEG, PNG or WebP, up to MAX_PHOTO_BYTES each; "
+                            "repeat the field for up to MAX_PHOTOS_PER_UPLOAD photos.",
                         },
                     },
                 }
@@ -169,8 +169,8 @@ def create_request() -> dict[str, Any]:
     public tracking URL. Unknown fields are ignored. The reporter's name, email and phone
     stay private.
     """
-    data, upload = parse_submission()
-    photo = media.validate_photo(upload.stream) if upload is not None else None
+    data, uploads = parse_submission()
+    photos = media.validate_photos([upload.stream for upload in uploads])
     new = service.NewRequest(
         service_code=data["service_code"],
         description=data["description"],
@@ -183,7 +183,7 @@ def create_request() -> dict[str, Any]:
         attributes=data["attributes"],
     )
     actor_id = current_user.id if current_user.is_authenticated else None
-    result = service.submit_request(new, channel="api", actor_id=actor_id, photo=photo)
+    result = service.submit_request(new, channel="api", actor_id=actor_id, photos=photos)
     db.session.commit()
     return {
         "id": result.id,
@@ -195,6 +195,9 @@ def create_request() -> dict[str, Any]:
         "requested_at": result.requested_at,
         "due_at": result.due_at,
         "photo_url": photo_urls(result.photo_id)["url"] if result.photo_id else None,
+        "photo_urls": [photo_urls(photo_id)["url"] for photo_id in result.photo_ids],
+        # the first photo that says where it was taken
+        "photo_location": next((p.location for p in photos if p.location), None),
         "tracking_url": tracking_url(result.id),
     }
 

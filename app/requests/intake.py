@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,6 +71,8 @@ class SubmittedRequest:
     photo_id: int | None
     #: the crew a routing rule proposes, if any
     crew_id: int | None = None
+    #: every photo stored with the report, photo_id first
+    photo_ids: tuple[int, ...] = ()
 
 
 _INSERT_REQUEST = text(
@@ -147,6 +150,7 @@ def submit_request(
     channel: str,
     actor_id: int | None = None,
     photo: media.ValidatedPhoto | None = None,
+    photos: Sequence[media.ValidatedPhoto] = (),
     requested_at: datetime | None = None,
 ) -> SubmittedRequest:
     """Store a new request, routed to its district and department, with its SLA due time.
@@ -197,9 +201,10 @@ def submit_request(
             field="location",
         )
     request_id, district_code, district_name, due_at, routed = row
-    photo_id = None
-    if photo is not None:
-        photo_id = media.attach_photo(photo, kind="report", request_id=request_id).id
+    photo_ids = tuple(
+        media.attach_photo(p, kind="report", request_id=request_id).id
+        for p in ([photo] if photo is not None else []) + list(photos)
+    )
     signals.request_submitted.send(
         app_object(),
         request_id=request_id,
@@ -217,8 +222,9 @@ def submit_request(
         district_name=district_name,
         requested_at=requested_at,
         due_at=due_at,
-        photo_id=photo_id,
+        photo_id=photo_ids[0] if photo_ids else None,
         crew_id=routed.crew_id,
+        photo_ids=photo_ids,
     )
 
 

@@ -95,6 +95,12 @@ class ServiceTypeOut(Schema):
     completion_photo_required = fields.Boolean()
 
 
+class PhotoLocationOut(Schema):
+    lat = fields.Float()
+    long = fields.Float()
+    taken_at = fields.AwareDateTime(allow_none=True)
+
+
 class SubmittedOut(Schema):
     id = fields.Integer()
     status = fields.String()
@@ -105,6 +111,10 @@ class SubmittedOut(Schema):
     requested_at = fields.AwareDateTime()
     due_at = fields.AwareDateTime()
     photo_url = fields.String(allow_none=True)
+    #: every photo sent with the report, photo_url first
+    photo_urls = fields.List(fields.String())
+    #: where and when the camera says the photo was taken (from its GPS tags), if it says so
+    photo_location = fields.Nested(PhotoLocationOut, allow_none=True)
     tracking_url = fields.String()
 
 

@@ -87,6 +87,7 @@ def _render_form(
         frame=map_frame(),
         max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"],
         max_photo_mb=current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024),
+        max_photos=media.max_photos(),
     )
     return page, status
 
@@ -114,20 +115,24 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
         errors["service_code"] = "Choose the category of the problem."
     lat = _coordinate(values, "lat", errors)
     long = _coordinate(values, "long", errors)
+    photos: list[media.ValidatedPhoto] = []
+    uploads = [upload for upload in files.getlist("photo") if upload.filename]
+    try:
+        photos = media.validate_photos([upload.stream for upload in uploads])
+    except InvalidPhoto as err:
+        errors["photo"] = err.message + " Choose the photo again."
+        if isinstance(err, PhotoTooLarge):
+            status = 413
+    where = next((p.location for p in photos if p.location), None)
+    if lat is None and long is None and not ({"lat", "long"} & errors.keys()) and where:
+        # no pin and no device position: the place the photo was taken is the best guess
+        lat, long = where.lat, where.long
+        values["lat"], values["long"] = str(lat), str(long)
     if (lat is None or long is None) and not ({"lat", "long"} & errors.keys()):
         errors["location"] = (
             "Show us where: place the pin on the map, use your location, "
             "or type the latitude and longitude."
         )
-    photo = None
-    upload = files.get("photo")
-    if upload is not None and upload.filename:
-        try:
-            photo = media.validate_photo(upload.stream)
-        except InvalidPhoto as err:
-            errors["photo"] = err.message + " Choose the photo again."
-            if isinstance(err, PhotoTooLarge):
-                status = 413
 
     if not errors:
         assert lat is not None and long is not None
@@ -147,7 +152,7 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
                 new,
                 channel="phone" if agent else "web",
                 actor_id=current_user.id if agent else None,
-                photo=photo,
+                photos=photos,
             )
         except DomainError as err:
             # submit_request refuses before it writes anything, so there is nothing to undo
@@ -155,7 +160,7 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
             if field not in FORM_FIELDS and field != "form":
                 field = f"attr:{field}"
             errors[field] = err.message
-            if photo is not None:
+            if photos:
                 errors.setdefault(
                     "photo", "Your photo was not kept: choose it again before sending."
                 )

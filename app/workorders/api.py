@@ -25,6 +25,7 @@ from app.workorders.presenters import (
     present_close_out,
     present_crew_list,
     uploaded_photo,
+    uploaded_photos,
 )
 from app.workorders.schemas import (
     CancelIn,
@@ -180,7 +181,7 @@ def complete_work_order(work_order_id: int) -> dict[str, Any]:
         wo,
         actor=current_user,
         note=request.form.get("note", ""),
-        photo=uploaded_photo(),
+        photos=uploaded_photos(),
         labour_hours=request.form.get("labour_hours"),
         materials=materials_field(),
     )

@@ -7,6 +7,7 @@ transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -220,6 +221,7 @@ def close_out(
     actor: User,
     note: str = "",
     photo: media.ValidatedPhoto | None = None,
+    photos: Sequence[media.ValidatedPhoto] = (),
     labour_hours: object = None,
     materials: object = None,
 ) -> CloseOut:
@@ -244,8 +246,9 @@ def close_out(
     note = clean_text(note, "note", "note")
     hours = clean_labour_hours(labour_hours)
     used = clean_materials(materials)
+    sent = ([photo] if photo is not None else []) + list(photos)
     photo_id = completion_photo_ids([wo.id]).get(wo.id)
-    if photo is None and photo_id is None and (needing := types_requiring_photo(wo)):
+    if not sent and photo_id is None and (needing := types_requiring_photo(wo)):
         # the message is the one the forms show; the body also names the types that ask
         raise DomainError(
             "Attach a photo of the finished work.",
@@ -254,8 +257,10 @@ def close_out(
         )
 
     now = utcnow()
-    if photo is not None:
-        photo_id = media.attach_photo(photo, kind="after", work_order_id=wo.id).id
+    if sent:
+        # the first photo sent is the one the reporters get; the others are kept with the order
+        attached = [media.attach_photo(p, kind="after", work_order_id=wo.id) for p in sent]
+        photo_id = attached[0].id
     wo.status = "completed"
     wo.completion_note = note
     wo.completed_at = now

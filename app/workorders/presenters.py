@@ -136,6 +136,19 @@ def uploaded_photo() -> media.ValidatedPhoto | None:
     return media.validate_photo(upload.stream, field="photo")
 
 
+def uploaded_photos() -> list[media.ValidatedPhoto]:
+    """Validate the `photo` files of a multipart request (the field repeated); [] for none."""
+    uploads = []
+    for upload in request.files.getlist("photo"):
+        # a browser with no file chosen still sends the part: no file name, no bytes
+        if not upload.filename:
+            if not upload.stream.read(1):
+                continue
+            upload.stream.seek(0)
+        uploads.append(upload.stream)
+    return media.validate_photos(uploads, field="photo")
+
+
 def materials_field() -> object:
     """Read the API's `materials` form field: a JSON list; None when absent or blank.
 

@@ -171,7 +171,9 @@ class CompleteForm(Schema):
     photo = Upload(
         metadata={
             "description": "JPEG, PNG or WebP of the finished work; required when any "
-            "request's service type asks for one, unless an after photo was added before"
+            "request's service type asks for one, unless an after photo was added before. "
+            "Repeat the field for up to MAX_PHOTOS_PER_UPLOAD photos; the first is the "
+            "one the reporters get"
         }
     )
     labour_hours = fields.Float(metadata={"description": "0 to 999; blank or absent: not said"})

@@ -28,6 +28,7 @@ from app.workorders.presenters import (
     material_rows,
     position,
     uploaded_photo,
+    uploaded_photos,
 )
 
 bp = Blueprint("workorders", __name__)
@@ -311,7 +312,7 @@ def complete_form(work_order_id: int) -> Any:
             wo,
             actor=current_user,
             note=form["note"],
-            photo=uploaded_photo(),
+            photos=uploaded_photos(),
             labour_hours=form.get("labour_hours"),
             materials=materials,
         )

@@ -40,13 +40,17 @@ def upload(client, photo: bytes) -> Photo:
     return db.session.get(Photo, int(urlsplit(resp.get_json()["photo_url"]).path.split("/")[2]))
 
 
-def test_before_the_worker_resizes_a_placeholder_is_served_and_nothing_is_resized(client, city):
+def test_before_the_worker_resizes_the_jpeg_url_redirects_to_a_placeholder(client, city):
     photo = upload(client, jpeg_bytes((2400, 1800), gps=True))
     resp = fetch(client, f"/photos/{photo.id}/thumb.jpg")
-    assert resp.status_code == 200
-    assert resp.mimetype == "image/svg+xml"
+    # never 200 under the .jpg name: a client saving the answer would keep the placeholder
+    assert resp.status_code == 302
     assert "no-store" in resp.headers["Cache-Control"]
-    assert b"being processed" in resp.data
+    assert int(resp.headers["Retry-After"]) > 0
+    placeholder = fetch(client, resp.headers["Location"])
+    assert placeholder.status_code == 200
+    assert placeholder.mimetype == "image/svg+xml"
+    assert b"being processed" in placeholder.data
     assert not media.derivative_path(photo.stored_name, "thumb").exists()
     db.session.refresh(photo)
     assert photo.processed_at is None
