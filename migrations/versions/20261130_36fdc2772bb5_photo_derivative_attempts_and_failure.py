@@ -1,7 +1,7 @@
 """photo derivative attempts and failure
 
 Revision ID: 36fdc2772bb5
-Revises: 788a77801cc5
+Revises: 19c583984b95
 Create Date: 2026-11-30 01:31:03.106069
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '36fdc2772bb5'
-down_revision = '788a77801cc5'
+down_revision = '19c583984b95'
 branch_labels = None
 depends_on = None
 
