@@ -97,6 +97,8 @@ class Config:
             "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
             "OUTBOX_SWEEP_SECONDS": _float("OUTBOX_SWEEP_SECONDS", 30),
             "OUTBOX_BACKOFF_SECONDS": _float("OUTBOX_BACKOFF_SECONDS", 60),
+            # a row claimed by a worker that died is sent again after this long
+            "OUTBOX_SENDING_LEASE_SECONDS": _float("OUTBOX_SENDING_LEASE_SECONDS", 45),
             # the city-local hour from which each department's overdue digest goes out
             "OVERDUE_DIGEST_HOUR": _int("OVERDUE_DIGEST_HOUR", 7),
             # werkzeug password hash method; the tests use a cheap one

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import created_at_column, enum_check
 from app.extensions import Model
 
-OUTBOX_STATUSES = ("pending", "sent", "failed")
+#: pending → sending (claimed by one worker, for a lease) → sent; failed after the last attempt
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
 #: the column has no CHECK: the kinds are listed here for readers, and a new one needs no migration
 OUTBOX_EVENTS = ("receipt", "closed", "merged", "overdue_digest")
 CHANNELS = ("email",)
@@ -49,7 +50,7 @@ class Outbox(Model):
         Index(
             "ix_outbox_due",
             "next_attempt_at",
-            postgresql_where=text("status = 'pending'"),
+            postgresql_where=text("status IN ('pending', 'sending')"),
         ),
     )
 
