@@ -8,9 +8,10 @@ from app.notifications import models as models  # noqa: F401  (registers the tab
 def init_app(app: Flask) -> None:
     """Listen to request signals, sweep the outbox, send the digest; add the admin page and CLI."""
     from app.core.queue import register_periodic
-    from app.notifications import commands, digest, service, tasks, views
+    from app.notifications import commands, digest, service, tasks, updates, views
 
     service.connect_signals(app)
+    updates.connect_signals(app)
     app.register_blueprint(views.admin_bp)
     app.cli.add_command(commands.outbox_cli)
     register_periodic(app, tasks.sweep_outbox, app.config["OUTBOX_SWEEP_SECONDS"])

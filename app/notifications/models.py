@@ -24,10 +24,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import created_at_column, enum_check
 from app.extensions import Model
 
-#: pending → sending (claimed by one worker, for a lease) → sent; failed after the last attempt
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed")
+#: pending → sending (claimed by one worker, for a lease) → sent; failed after the last
+#: attempt; superseded: a status update not sent because later news was owed by then
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "superseded")
 #: the column has no CHECK: the kinds are listed here for readers, and a new one needs no migration
-OUTBOX_EVENTS = ("receipt", "closed", "merged", "overdue_digest")
+OUTBOX_EVENTS = (
+    "receipt",
+    "acknowledged",
+    "assigned",
+    "on_hold",
+    "resumed",
+    "transferred",
+    "reopened",
+    "closed",
+    "merged",
+    "overdue_digest",
+)
 CHANNELS = ("email",)
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from app.core.clock import utcnow
 from app.core.queue import enqueue_now, redis_key, state
 from app.extensions import db
-from app.notifications import mail
+from app.notifications import mail, messages
 from app.notifications.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -176,14 +176,18 @@ def deliver(outbox_id: int) -> str:
     """Send the email an outbox row owes, once; return what happened.
 
     The result is one of "sent", "retry" (a failure; the sweeper tries again later),
-    "failed" (given up), or "skipped" (already sent or failed, not due yet, gone, or
-    being sent by another worker).
+    "failed" (given up), "superseded" (a status update made moot by later news), or
+    "skipped" (already sent or failed, not due yet, gone, or being sent by another worker).
     """
     now = utcnow()
     row = _claim(outbox_id, now)
     if row is None:
         return "skipped"
     event = row.event
+    if messages.superseded(row):
+        _mark(outbox_id, status="superseded", last_error="")
+        log.info("outbox %s (%s) superseded by later news; not sent", outbox_id, event)
+        return "superseded"
     try:
         where = mail.send(mail.build_message(row))
     except mail.PermanentFailure as exc:
