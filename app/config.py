@@ -99,6 +99,10 @@ class Config:
             "OUTBOX_BACKOFF_SECONDS": _float("OUTBOX_BACKOFF_SECONDS", 60),
             # a row claimed by a worker that died is sent again after this long
             "OUTBOX_SENDING_LEASE_SECONDS": _float("OUTBOX_SENDING_LEASE_SECONDS", 45),
+            # "is it fixed?": asked this long after closing; "not fixed" reopens within the window
+            "SURVEY_DELAY_HOURS": _float("SURVEY_DELAY_HOURS", 72),
+            "SURVEY_REOPEN_DAYS": _float("SURVEY_REOPEN_DAYS", 30),
+            "SURVEY_SWEEP_SECONDS": _float("SURVEY_SWEEP_SECONDS", 300),
             # the city-local hour from which each department's overdue digest goes out
             "OVERDUE_DIGEST_HOUR": _int("OVERDUE_DIGEST_HOUR", 7),
             # werkzeug password hash method; the tests use a cheap one

@@ -8,11 +8,27 @@ from app.notifications import models as models  # noqa: F401  (registers the tab
 def init_app(app: Flask) -> None:
     """Listen to request signals, sweep the outbox, send the digest; add the admin page and CLI."""
     from app.core.queue import register_periodic
-    from app.notifications import commands, digest, service, tasks, updates, views
+    from app.extensions import api as smorest
+    from app.extensions import csrf
+    from app.notifications import (
+        api,
+        commands,
+        digest,
+        service,
+        survey,
+        survey_views,
+        tasks,
+        updates,
+        views,
+    )
 
     service.connect_signals(app)
     updates.connect_signals(app)
     app.register_blueprint(views.admin_bp)
+    app.register_blueprint(survey_views.bp)
+    csrf.exempt(api.blp)
+    smorest.register_blueprint(api.blp)
     app.cli.add_command(commands.outbox_cli)
     register_periodic(app, tasks.sweep_outbox, app.config["OUTBOX_SWEEP_SECONDS"])
+    register_periodic(app, survey.ask_due, app.config["SURVEY_SWEEP_SECONDS"])
     digest.init_app(app)

@@ -26,7 +26,7 @@ from flask import current_app, render_template
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.media import service as media
-from app.notifications import messages
+from app.notifications import messages, survey
 from app.notifications.models import Outbox
 from app.requests import service as requests_service
 from app.requests.presenters import tracking_url
@@ -137,6 +137,8 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
         subject = f"Your request {own or sr.id} {phrase}"
     elif row.event == "merged":
         subject = _merged_context(row, sr, context)
+    elif row.event == survey.SURVEY_EVENT:
+        subject = survey.survey_context(row, sr, context)
     elif row.event in messages.UPDATE_EVENTS:
         subject = messages.update_context(row, sr, context)
     else:

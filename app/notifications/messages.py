@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
+from app.notifications import survey
 from app.notifications.models import Outbox
 from app.requests.models import ServiceRequest
 from app.requests.words import HOLD_WORDS
@@ -25,11 +26,14 @@ _NEWER_NEWS = (*UPDATE_EVENTS, "closed", "merged")
 
 
 def superseded(row: Outbox) -> bool:
-    """Tell whether a later notice to the same person about the same request is owed or sent.
+    """Tell whether news owed or sent since makes this notice moot.
 
     A request assigned and closed before the worker got to it owes its reporter the
     closure, not a stale "a crew is scheduled" as well. Receipts and closures always go.
     """
+    if row.event == survey.SURVEY_EVENT:
+        # reopened (or reopened and closed again) since: this question is about the past
+        return survey.is_moot(row.request_id or 0, int(row.payload["closed_event_id"]))
     if row.event not in UPDATE_EVENTS:
         return False
     newer = db.session.scalar(

@@ -115,3 +115,33 @@ class OverdueDigest(Model):
 
     def __repr__(self) -> str:
         return f"<OverdueDigest {self.department_id} {self.day}>"
+
+
+class SatisfactionResponse(Model):
+    """The reporter's answer to "is it fixed?" about one closing of a request."""
+
+    __tablename__ = "satisfaction_responses"
+    __table_args__ = (
+        # one answer per closing: answering again (adding a rating) updates it
+        UniqueConstraint("request_id", "closed_event_id", name="uq_satisfaction_once"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"), index=True
+    )
+    #: the 'closed' history event asked about: a request reopened and closed again is
+    #: asked again, and each answer counts apart
+    closed_event_id: Mapped[int] = mapped_column(BigInteger)
+    email: Mapped[str] = mapped_column(String(254))
+    fixed: Mapped[bool] = mapped_column()
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: whether this answer reopened the request ("not fixed" within the window)
+    reopened: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+
+    def __repr__(self) -> str:
+        return f"<SatisfactionResponse {self.request_id} fixed={self.fixed}>"
