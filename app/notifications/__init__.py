@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         api,
         commands,
         digest,
+        follow_views,
         service,
         survey,
         survey_views,
@@ -26,6 +27,9 @@ def init_app(app: Flask) -> None:
     updates.connect_signals(app)
     app.register_blueprint(views.admin_bp)
     app.register_blueprint(survey_views.bp)
+    app.register_blueprint(follow_views.bp)
+    # the token is the authority, and mail clients post without a form (RFC 8058)
+    csrf.exempt(follow_views.unsubscribe_now)
     csrf.exempt(api.blp)
     smorest.register_blueprint(api.blp)
     app.cli.add_command(commands.outbox_cli)

@@ -26,7 +26,7 @@ from flask import current_app, render_template
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.media import service as media
-from app.notifications import messages, survey
+from app.notifications import follow, messages, survey
 from app.notifications.models import Outbox
 from app.requests import service as requests_service
 from app.requests.presenters import tracking_url
@@ -71,6 +71,10 @@ def build_message(row: Outbox) -> EmailMessage:
     msg["X-City311-Outbox"] = str(row.id)
     # RFC 3834: tells vacation responders not to answer a machine
     msg["Auto-Submitted"] = "auto-generated"
+    if context.get("unsubscribe_url"):
+        # RFC 2369 and RFC 8058: the mail client's own "unsubscribe" button, one click
+        msg["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(render_template(f"notifications/{row.event}.txt", **context))
     msg.add_alternative(
         render_template(f"notifications/{row.event}.html", **context), subtype="html"
@@ -137,6 +141,12 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
         subject = f"Your request {own or sr.id} {phrase}"
     elif row.event == "merged":
         subject = _merged_context(row, sr, context)
+    elif row.event == follow.FOLLOW_EVENT:
+        context.update(
+            category=sr.service_type.name,
+            confirm_url=follow.confirm_url(follow.Who(sr.id, row.recipient)),
+        )
+        subject = f"Confirm: follow request {sr.id}"
     elif row.event == survey.SURVEY_EVENT:
         subject = survey.survey_context(row, sr, context)
     elif row.event in messages.UPDATE_EVENTS:
@@ -144,6 +154,8 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
     else:
         raise ValueError(f"outbox row {row.id} has an unknown event {row.event!r}")
     context["subject"] = subject
+    if row.event != follow.FOLLOW_EVENT:
+        context["unsubscribe_url"] = follow.unsubscribe_url(follow.Who(sr.id, row.recipient))
     return context
 
 

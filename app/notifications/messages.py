@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.notifications import survey
+from app.notifications import follow, survey
 from app.notifications.models import Outbox
 from app.requests.models import ServiceRequest
 from app.requests.words import HOLD_WORDS
@@ -31,6 +31,12 @@ def superseded(row: Outbox) -> bool:
     A request assigned and closed before the worker got to it owes its reporter the
     closure, not a stale "a crew is scheduled" as well. Receipts and closures always go.
     """
+    if (
+        row.request_id is not None
+        and row.event != follow.FOLLOW_EVENT
+        and follow.is_unsubscribed(row.request_id, row.recipient)
+    ):
+        return True  # stopped by the link in an earlier message
     if row.event == survey.SURVEY_EVENT:
         # reopened (or reopened and closed again) since: this question is about the past
         return survey.is_moot(row.request_id or 0, int(row.payload["closed_event_id"]))

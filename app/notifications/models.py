@@ -145,3 +145,19 @@ class SatisfactionResponse(Model):
 
     def __repr__(self) -> str:
         return f"<SatisfactionResponse {self.request_id} fixed={self.fixed}>"
+
+
+class Unsubscribe(Model):
+    """An address that asked for no more messages about one request (by its email's link)."""
+
+    __tablename__ = "unsubscribes"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: stored lower-case: addresses are compared without case
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    def __repr__(self) -> str:
+        return f"<Unsubscribe {self.request_id} {self.email}>"

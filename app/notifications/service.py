@@ -17,7 +17,7 @@ from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.queue import call_after_commit
 from app.extensions import db
-from app.notifications import tasks
+from app.notifications import follow, tasks
 from app.notifications.models import Outbox
 from app.requests import signals, subscribers
 from app.requests.models import ServiceRequest
@@ -54,6 +54,9 @@ def queue_email(
     recipient = (recipient or "").strip()
     if not recipient:
         return None
+    if request_id is not None and event != follow.FOLLOW_EVENT:
+        if follow.is_unsubscribed(request_id, recipient):
+            return None
     outbox_id = db.session.execute(
         _INSERT_OUTBOX,
         {
