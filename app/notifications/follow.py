@@ -20,8 +20,8 @@ from sqlalchemy.dialects.postgresql import insert
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.notifications.models import Unsubscribe
+from app.requests import service as requests_service
 from app.requests import subscribers
-from app.requests.models import ServiceRequest
 from app.requests.presenters import public_url
 
 FOLLOW_EVENT = "follow_confirm"
@@ -91,7 +91,7 @@ def ask_to_follow(request_id: int, email: str) -> bool:
     address = parseaddr(email)[1]
     if not address or address != email or "@" not in address or len(address) > 254:
         raise DomainError("Enter an email address, such as name@example.org.", field="email")
-    db.session.get_one(ServiceRequest, request_id)
+    requests_service.get_request(request_id)  # NotFound (404) for a number that is not ours
     return queue_email(FOLLOW_EVENT, request_id, address, {"request_id": request_id}) is not None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.notifications import follow
 
@@ -17,6 +17,8 @@ def ask(request_id: int) -> Response:
     """Send a confirmation link to the address given on the tracking page."""
     try:
         follow.ask_to_follow(request_id, request.form.get("email", ""))
+    except NotFound:
+        raise  # no such request: a 404, not a message on a page that does not exist
     except DomainError as err:
         db.session.rollback()
         flash(err.message, "error")
@@ -25,6 +27,12 @@ def ask(request_id: int) -> Response:
     # the same words whether or not a link went out: the page tells nobody who follows
     flash("Check your inbox: confirm with the link we sent to follow this request.", "success")
     return redirect(url_for("requests.track", request_id=request_id))
+
+
+@bp.get("/r/<int:request_id>")
+def short(request_id: int) -> Response:
+    """Redirect a text message's short link to the tracking page."""
+    return redirect(url_for("requests.track", request_id=request_id), code=301)
 
 
 @bp.get("/follow/<token>")

@@ -25,12 +25,20 @@ from app.requests.models import ServiceRequest
 #: bulk loads of historical requests must not email their reporters
 SILENT_CHANNELS = frozenset({"import"})
 
+#: one statement, so that intake pays one round trip per notice: an address that stopped
+#: this request's emails (unsubscribes) is owed nothing, unless :always (a follow request)
 _INSERT_OUTBOX = text(
     """
     INSERT INTO outbox (event, request_id, recipient, dedupe_key, channel, payload, status,
                         attempts, next_attempt_at)
-    VALUES (:event, :request_id, :recipient, :dedupe_key, 'email', CAST(:payload AS jsonb),
-            'pending', 0, :now)
+    SELECT CAST(:event AS varchar), CAST(:request_id AS bigint), CAST(:recipient AS varchar),
+           CAST(:dedupe_key AS varchar), 'email', CAST(:payload AS jsonb), 'pending', 0,
+           CAST(:now AS timestamptz)
+    WHERE CAST(:always AS boolean) OR NOT EXISTS (
+        SELECT 1 FROM unsubscribes u
+        WHERE u.request_id = CAST(:request_id AS bigint)
+          AND u.email = lower(CAST(:recipient AS varchar))
+    )
     ON CONFLICT (event, request_id, recipient, dedupe_key) DO NOTHING
     RETURNING id
     """
@@ -54,9 +62,6 @@ def queue_email(
     recipient = (recipient or "").strip()
     if not recipient:
         return None
-    if request_id is not None and event != follow.FOLLOW_EVENT:
-        if follow.is_unsubscribed(request_id, recipient):
-            return None
     outbox_id = db.session.execute(
         _INSERT_OUTBOX,
         {
@@ -66,6 +71,7 @@ def queue_email(
             "dedupe_key": dedupe_key,
             "payload": json.dumps(payload, separators=(",", ":")),
             "now": utcnow(),
+            "always": request_id is None or event == follow.FOLLOW_EVENT,
         },
     ).scalar_one_or_none()
     if outbox_id is not None:

@@ -55,6 +55,7 @@ def test_a_bad_address_or_a_forged_link_is_refused(client, city):
     bad = client.post(f"/requests/{sr.id}/follow", data={"email": "not an address"})
     assert bad.status_code == 302
     assert outbox_rows(sr.id, "follow_confirm") == []
+    assert client.post("/requests/999999/follow", data={"email": FAN}).status_code == 404
     assert client.get("/follow/forged-token").status_code == 404
     assert client.post("/unsubscribe/forged-token").status_code == 404
 
