@@ -66,6 +66,13 @@ class Config:
             "MAIL_FROM": _str("MAIL_FROM", "city311 <no-reply@city311.invalid>"),
             # with no SMTP_HOST, mail is written as .eml files here instead of being sent
             "MAIL_OUTBOX_DIR": _str("MAIL_OUTBOX_DIR", str(instance / "mail")),
+            # SMS: "file" writes texts into SMS_OUTBOX_DIR; "twilio" sends them
+            "SMS_BACKEND": _str("SMS_BACKEND", "file"),
+            "SMS_OUTBOX_DIR": _str("SMS_OUTBOX_DIR", str(instance / "sms")),
+            "SMS_FROM": _opt("SMS_FROM"),
+            "TWILIO_ACCOUNT_SID": _opt("TWILIO_ACCOUNT_SID"),
+            "TWILIO_AUTH_TOKEN": _opt("TWILIO_AUTH_TOKEN"),
+            "TWILIO_API_URL": _str("TWILIO_API_URL", "https://api.twilio.com"),
             "MEDIA_ROOT": _str("MEDIA_ROOT", str(instance / "media")),
             "MAX_PHOTO_BYTES": max_photo,
             # whole request bodies above this are refused with 413 before they are read
