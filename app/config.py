@@ -73,6 +73,13 @@ class Config:
             "MAIL_FROM": _str("MAIL_FROM", "city311 <no-reply@city311.invalid>"),
             # with no SMTP_HOST, mail is written as .eml files here instead of being sent
             "MAIL_OUTBOX_DIR": _str("MAIL_OUTBOX_DIR", str(instance / "mail")),
+            # SMS: "file" writes texts into SMS_OUTBOX_DIR; "twilio" sends them
+            "SMS_BACKEND": _str("SMS_BACKEND", "file"),
+            "SMS_OUTBOX_DIR": _str("SMS_OUTBOX_DIR", str(instance / "sms")),
+            "SMS_FROM": _opt("SMS_FROM"),
+            "TWILIO_ACCOUNT_SID": _opt("TWILIO_ACCOUNT_SID"),
+            "TWILIO_AUTH_TOKEN": _opt("TWILIO_AUTH_TOKEN"),
+            "TWILIO_API_URL": _str("TWILIO_API_URL", "https://api.twilio.com"),
             "MEDIA_ROOT": _str("MEDIA_ROOT", str(instance / "media")),
             # where photo files live: "local" (a disk under MEDIA_ROOT) is the one backend so far
             "MEDIA_STORAGE": _str("MEDIA_STORAGE", "local"),
@@ -112,6 +119,12 @@ class Config:
             "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 8),
             "OUTBOX_SWEEP_SECONDS": _float("OUTBOX_SWEEP_SECONDS", 30),
             "OUTBOX_BACKOFF_SECONDS": _float("OUTBOX_BACKOFF_SECONDS", 60),
+            # a row claimed by a worker that died is sent again after this long
+            "OUTBOX_SENDING_LEASE_SECONDS": _float("OUTBOX_SENDING_LEASE_SECONDS", 45),
+            # "is it fixed?": asked this long after closing; "not fixed" reopens within the window
+            "SURVEY_DELAY_HOURS": _float("SURVEY_DELAY_HOURS", 72),
+            "SURVEY_REOPEN_DAYS": _float("SURVEY_REOPEN_DAYS", 30),
+            "SURVEY_SWEEP_SECONDS": _float("SURVEY_SWEEP_SECONDS", 300),
             # the city-local hour from which each department's overdue digest goes out
             "OVERDUE_DIGEST_HOUR": _int("OVERDUE_DIGEST_HOUR", 7),
             # werkzeug password hash method; the tests use a cheap one

@@ -6,10 +6,33 @@ from app.notifications import models as models  # noqa: F401  (registers the tab
 
 
 def init_app(app: Flask) -> None:
-    """Listen to request signals, sweep the outbox and send the overdue digest from the worker."""
+    """Listen to request signals, sweep the outbox, send the digest; add the admin page and CLI."""
     from app.core.queue import register_periodic
-    from app.notifications import digest, service, tasks
+    from app.extensions import api as smorest
+    from app.extensions import csrf
+    from app.notifications import (
+        api,
+        commands,
+        digest,
+        follow_views,
+        service,
+        survey,
+        survey_views,
+        tasks,
+        updates,
+        views,
+    )
 
     service.connect_signals(app)
+    updates.connect_signals(app)
+    app.register_blueprint(views.admin_bp)
+    app.register_blueprint(survey_views.bp)
+    app.register_blueprint(follow_views.bp)
+    # the token is the authority, and mail clients post without a form (RFC 8058)
+    csrf.exempt(follow_views.unsubscribe_now)
+    csrf.exempt(api.blp)
+    smorest.register_blueprint(api.blp)
+    app.cli.add_command(commands.outbox_cli)
     register_periodic(app, tasks.sweep_outbox, app.config["OUTBOX_SWEEP_SECONDS"])
+    register_periodic(app, survey.ask_due, app.config["SURVEY_SWEEP_SECONDS"])
     digest.init_app(app)

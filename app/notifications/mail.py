@@ -18,7 +18,7 @@ from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from flask import current_app, render_template
@@ -26,6 +26,7 @@ from flask import current_app, render_template
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.media import service as media
+from app.notifications import follow, messages, survey
 from app.notifications.models import Outbox
 from app.requests import service as requests_service
 from app.requests.presenters import tracking_url
@@ -70,10 +71,25 @@ def build_message(row: Outbox) -> EmailMessage:
     msg["X-City311-Outbox"] = str(row.id)
     # RFC 3834: tells vacation responders not to answer a machine
     msg["Auto-Submitted"] = "auto-generated"
+    if context.get("unsubscribe_url"):
+        # RFC 2369 and RFC 8058: the mail client's own "unsubscribe" button, one click
+        msg["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(render_template(f"notifications/{row.event}.txt", **context))
     msg.add_alternative(
         render_template(f"notifications/{row.event}.html", **context), subtype="html"
     )
+    if context.get("photo_cid") and attachments:
+        # shown in the HTML body (multipart/related) and attached too, for clients that
+        # block inline images or drop the HTML part
+        html_part = cast(EmailMessage, msg.get_body(preferencelist=("html",)))
+        html_part.add_related(
+            attachments[0].data,
+            maintype=attachments[0].maintype,
+            subtype=attachments[0].subtype,
+            cid=f"<{context['photo_cid']}>",
+            disposition="inline",
+        )
     for item in attachments:
         msg.add_attachment(
             item.data, maintype=item.maintype, subtype=item.subtype, filename=item.filename
@@ -110,6 +126,7 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
         photo = _completion_photo(row.payload.get("photo_id"), sr.id)
         if photo is not None:
             attachments.append(photo)
+            context["photo_cid"] = f"photo.{row.id}@{_mail_domain()}"
         context.update(
             reason=reason,
             lead=lead,
@@ -124,9 +141,21 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
         subject = f"Your request {own or sr.id} {phrase}"
     elif row.event == "merged":
         subject = _merged_context(row, sr, context)
+    elif row.event == follow.FOLLOW_EVENT:
+        context.update(
+            category=sr.service_type.name,
+            confirm_url=follow.confirm_url(follow.Who(sr.id, row.recipient)),
+        )
+        subject = f"Confirm: follow request {sr.id}"
+    elif row.event == survey.SURVEY_EVENT:
+        subject = survey.survey_context(row, sr, context)
+    elif row.event in messages.UPDATE_EVENTS:
+        subject = messages.update_context(row, sr, context)
     else:
         raise ValueError(f"outbox row {row.id} has an unknown event {row.event!r}")
     context["subject"] = subject
+    if row.event != follow.FOLLOW_EVENT:
+        context["unsubscribe_url"] = follow.unsubscribe_url(follow.Who(sr.id, row.recipient))
     return context
 
 

@@ -24,9 +24,22 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import created_at_column, enum_check
 from app.extensions import Model
 
-OUTBOX_STATUSES = ("pending", "sent", "failed")
+#: pending → sending (claimed by one worker, for a lease) → sent; failed after the last
+#: attempt; superseded: a status update not sent because later news was owed by then
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "superseded")
 #: the column has no CHECK: the kinds are listed here for readers, and a new one needs no migration
-OUTBOX_EVENTS = ("receipt", "closed", "merged", "overdue_digest")
+OUTBOX_EVENTS = (
+    "receipt",
+    "acknowledged",
+    "assigned",
+    "on_hold",
+    "resumed",
+    "transferred",
+    "reopened",
+    "closed",
+    "merged",
+    "overdue_digest",
+)
 CHANNELS = ("email",)
 
 
@@ -49,7 +62,7 @@ class Outbox(Model):
         Index(
             "ix_outbox_due",
             "next_attempt_at",
-            postgresql_where=text("status = 'pending'"),
+            postgresql_where=text("status IN ('pending', 'sending')"),
         ),
     )
 
@@ -102,3 +115,49 @@ class OverdueDigest(Model):
 
     def __repr__(self) -> str:
         return f"<OverdueDigest {self.department_id} {self.day}>"
+
+
+class SatisfactionResponse(Model):
+    """The reporter's answer to "is it fixed?" about one closing of a request."""
+
+    __tablename__ = "satisfaction_responses"
+    __table_args__ = (
+        # one answer per closing: answering again (adding a rating) updates it
+        UniqueConstraint("request_id", "closed_event_id", name="uq_satisfaction_once"),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"), index=True
+    )
+    #: the 'closed' history event asked about: a request reopened and closed again is
+    #: asked again, and each answer counts apart
+    closed_event_id: Mapped[int] = mapped_column(BigInteger)
+    email: Mapped[str] = mapped_column(String(254))
+    fixed: Mapped[bool] = mapped_column()
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: whether this answer reopened the request ("not fixed" within the window)
+    reopened: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+
+    def __repr__(self) -> str:
+        return f"<SatisfactionResponse {self.request_id} fixed={self.fixed}>"
+
+
+class Unsubscribe(Model):
+    """An address that asked for no more messages about one request (by its email's link)."""
+
+    __tablename__ = "unsubscribes"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: stored lower-case: addresses are compared without case
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    def __repr__(self) -> str:
+        return f"<Unsubscribe {self.request_id} {self.email}>"

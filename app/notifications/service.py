@@ -11,24 +11,34 @@ import json
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app.core.clock import utcnow
+from app.core.errors import Conflict, NotFound
 from app.core.queue import call_after_commit
 from app.extensions import db
-from app.notifications import tasks
+from app.notifications import follow, tasks
+from app.notifications.models import Outbox
 from app.requests import signals, subscribers
 from app.requests.models import ServiceRequest
 
 #: bulk loads of historical requests must not email their reporters
 SILENT_CHANNELS = frozenset({"import"})
 
+#: one statement, so that intake pays one round trip per notice: an address that stopped
+#: this request's emails (unsubscribes) is owed nothing, unless :always (a follow request)
 _INSERT_OUTBOX = text(
     """
     INSERT INTO outbox (event, request_id, recipient, dedupe_key, channel, payload, status,
                         attempts, next_attempt_at)
-    VALUES (:event, :request_id, :recipient, :dedupe_key, 'email', CAST(:payload AS jsonb),
-            'pending', 0, :now)
+    SELECT CAST(:event AS varchar), CAST(:request_id AS bigint), CAST(:recipient AS varchar),
+           CAST(:dedupe_key AS varchar), 'email', CAST(:payload AS jsonb), 'pending', 0,
+           CAST(:now AS timestamptz)
+    WHERE CAST(:always AS boolean) OR NOT EXISTS (
+        SELECT 1 FROM unsubscribes u
+        WHERE u.request_id = CAST(:request_id AS bigint)
+          AND u.email = lower(CAST(:recipient AS varchar))
+    )
     ON CONFLICT (event, request_id, recipient, dedupe_key) DO NOTHING
     RETURNING id
     """
@@ -61,6 +71,7 @@ def queue_email(
             "dedupe_key": dedupe_key,
             "payload": json.dumps(payload, separators=(",", ":")),
             "now": utcnow(),
+            "always": request_id is None or event == follow.FOLLOW_EVENT,
         },
     ).scalar_one_or_none()
     if outbox_id is not None:
@@ -122,3 +133,36 @@ def connect_signals(app: Flask) -> None:
     """Listen to this app's request signals (other apps in the process are left alone)."""
     signals.request_submitted.connect(on_request_submitted, sender=app)
     signals.request_closed.connect(on_request_closed, sender=app)
+
+
+def failed_rows(limit: int = 200) -> list[Outbox]:
+    """Return the notices given up after their last attempt, newest first."""
+    return list(
+        db.session.scalars(
+            select(Outbox)
+            .where(Outbox.status == "failed")
+            .order_by(Outbox.created_at.desc(), Outbox.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def resend(outbox_id: int) -> Outbox:
+    """Give a failed notice a fresh set of attempts, starting now.
+
+    :raises NotFound: there is no such notice.
+    :raises Conflict: it has not failed (it is waiting, being sent, or was sent).
+    """
+    row = db.session.scalar(select(Outbox).where(Outbox.id == outbox_id).with_for_update())
+    if row is None:
+        raise NotFound(f"There is no outbox message {outbox_id}.")
+    if row.status != "failed":
+        raise Conflict(
+            f"Outbox message {outbox_id} is {row.status}, not failed: nothing to resend."
+        )
+    row.status = "pending"
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    db.session.flush()
+    call_after_commit(tasks.wake)
+    return row

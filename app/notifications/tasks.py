@@ -4,8 +4,13 @@ PostgreSQL is the record of what was sent; Redis may lose a job at any time. Int
 raises a wake-up flag in Redis (one cheap SET NX per committed notice); the first wake-up
 of a burst enqueues one drain job, which delivers every due row, each in its own
 transaction. The periodic sweep wakes a drain whenever due rows wait and none is on its way,
-so a lost job or flag costs a delay, never a message. Delivery is at least once: a crash
-between the SMTP reply and the commit sends the message again, under the same Message-ID.
+so a lost job or flag costs a delay, never a message.
+
+A row is claimed before it is sent: `pending` → `sending` (committed, with a lease in
+next_attempt_at) → `sent`. A worker that is slow or a second drain never picks up a row
+another is sending. Only a worker that dies between claiming and recording leaves a row
+`sending`; once its lease has run out the row is sent again, under the same Message-ID,
+which is the one case in which a message may arrive twice.
 """
 
 from __future__ import annotations
@@ -18,12 +23,12 @@ from datetime import datetime, timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 from rq.job import Job
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.core.clock import utcnow
 from app.core.queue import enqueue_now, redis_key, state
 from app.extensions import db
-from app.notifications import mail
+from app.notifications import mail, messages
 from app.notifications.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,9 @@ TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, TimeoutError)
 _LIVE_JOB_STATES = {"queued", "started", "scheduled", "deferred"}
 #: a wake-up flag outlives a lost drain job by at most this long
 WAKE_TTL_SECONDS = 60
+#: a running drain renews this lease after each row; when it lapses the drain is taken for
+#: dead (a worker killed mid-batch) and the sweep starts another at once
+DRAIN_LEASE_SECONDS = 10
 #: a drain hands over to a fresh job after this long, so other jobs get their turn
 DRAIN_SECONDS = 60.0
 DRAIN_BATCH = 100
@@ -43,6 +51,17 @@ DRAIN_BATCH = 100
 
 def _wake_key() -> str:
     return redis_key("outbox:wake")
+
+
+def _lease_key() -> str:
+    return redis_key("outbox:drain-lease")
+
+
+def _renew_lease() -> None:
+    try:
+        state().redis.set(_lease_key(), "1", ex=DRAIN_LEASE_SECONDS)
+    except RedisError as exc:  # the rows are claimed in PostgreSQL; the lease is a hint
+        log.warning("outbox drain: could not renew its lease (%s)", exc)
 
 
 def wake() -> bool:
@@ -62,10 +81,14 @@ def wake() -> bool:
 
 
 def due_ids(limit: int) -> list[int]:
-    """Return the ids of pending rows whose time has come, oldest first."""
+    """Return the ids of rows to send now, oldest first.
+
+    That is pending rows whose time has come and rows whose sender died while sending
+    (their lease has run out).
+    """
     ids = db.session.scalars(
         select(Outbox.id)
-        .where(Outbox.status == "pending", Outbox.next_attempt_at <= utcnow())
+        .where(Outbox.status.in_(("pending", "sending")), Outbox.next_attempt_at <= utcnow())
         .order_by(Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
     ).all()
@@ -83,17 +106,28 @@ def drain() -> int:
     while True:
         ids = due_ids(DRAIN_BATCH)
         if not ids:
+            _end_lease()
             return sent
         progress = False
         for outbox_id in ids:
+            _renew_lease()
             result = deliver(outbox_id)
             sent += result == "sent"
             progress = progress or result != "skipped"
         if not progress:
+            _end_lease()
             return sent  # all held by other workers, or not due any more
         if time.monotonic() - started > DRAIN_SECONDS:
+            _end_lease()
             wake()
             return sent
+
+
+def _end_lease() -> None:
+    try:
+        state().redis.delete(_lease_key())
+    except RedisError:
+        pass
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -106,76 +140,99 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def _lock(outbox_id: int) -> Outbox | None:
-    # SKIP LOCKED: if another worker holds the row it is sending it; do not wait, do not send.
+    # SKIP LOCKED: if another worker holds the row it is claiming it; do not wait.
     return db.session.scalar(
         select(Outbox).where(Outbox.id == outbox_id).with_for_update(skip_locked=True)
     )
+
+
+def sending_lease() -> timedelta:
+    """Return how long a claimed row is left to its sender before it counts as abandoned."""
+    return timedelta(seconds=float(current_app.config["OUTBOX_SENDING_LEASE_SECONDS"]))
+
+
+def _claim(outbox_id: int, now: datetime) -> Outbox | None:
+    """Mark a due row `sending` and commit; return it, or None when it is not ours to send."""
+    row = _lock(outbox_id)
+    if row is None or row.status not in ("pending", "sending") or row.next_attempt_at > now:
+        db.session.rollback()
+        return None
+    if row.status == "sending":
+        # its sender died after claiming it: the mail may or may not have left
+        log.warning("outbox %s was abandoned while sending; sending it again", outbox_id)
+        if row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+            row.status = "failed"
+            row.last_error = "the worker stopped while sending, on the last attempt"
+            db.session.commit()
+            return None
+    row.status = "sending"
+    row.attempts += 1
+    row.next_attempt_at = now + sending_lease()
+    db.session.commit()
+    return row
 
 
 def deliver(outbox_id: int) -> str:
     """Send the email an outbox row owes, once; return what happened.
 
     The result is one of "sent", "retry" (a failure; the sweeper tries again later),
-    "failed" (given up), or "skipped" (already sent or failed, not due yet, gone, or
-    being sent by another worker).
+    "failed" (given up), "superseded" (a status update made moot by later news), or
+    "skipped" (already sent or failed, not due yet, gone, or being sent by another worker).
     """
-    row = _lock(outbox_id)
-    if row is None or row.status != "pending":
-        db.session.rollback()
-        return "skipped"
     now = utcnow()
-    if row.next_attempt_at > now:
-        db.session.rollback()
+    row = _claim(outbox_id, now)
+    if row is None:
         return "skipped"
+    event = row.event
+    if messages.superseded(row):
+        _mark(outbox_id, status="superseded", last_error="")
+        log.info("outbox %s (%s) superseded by later news; not sent", outbox_id, event)
+        return "superseded"
     try:
         where = mail.send(mail.build_message(row))
     except mail.PermanentFailure as exc:
-        _record_failure(row, exc, now, give_up=True)
-        db.session.commit()
+        _record_failure(outbox_id, exc, now, give_up=True)
         log.warning("outbox %s refused for good: %s", outbox_id, exc)
         return "failed"
     except TRANSIENT_ERRORS as exc:
-        _record_failure(row, exc, now)
-        status, attempts, next_at = row.status, row.attempts, row.next_attempt_at
-        db.session.commit()
-        _log_failure(outbox_id, status, attempts, next_at, exc)
+        status = _record_failure(outbox_id, exc, now)
         return "retry" if status == "pending" else "failed"
     except Exception as exc:
         # A bug (a template error, bad data): count the attempt so that it ends in "failed"
         # instead of being retried for ever, and let rq record the traceback.
-        db.session.rollback()
-        row = _lock(outbox_id)
-        if row is not None and row.status == "pending":
-            _record_failure(row, exc, now)
-            db.session.commit()
+        _record_failure(outbox_id, exc, now)
         raise
-    row.status = "sent"
-    row.sent_at = now
-    row.attempts += 1
-    row.last_error = ""
-    db.session.commit()
-    log.info("outbox %s (%s) sent via %s", outbox_id, row.event, where)
+    _mark(outbox_id, status="sent", sent_at=utcnow(), last_error="")
+    log.info("outbox %s (%s) sent via %s", outbox_id, event, where)
     return "sent"
 
 
-def _record_failure(row: Outbox, exc: BaseException, now: datetime, give_up: bool = False) -> None:
-    row.attempts += 1
-    row.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
-    if give_up or row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-        row.status = "failed"
-    else:
-        row.next_attempt_at = now + retry_delay(row.attempts)
+def _mark(outbox_id: int, **values: object) -> None:
+    # only the claim's own holder moves a row on from `sending`
+    db.session.rollback()
+    db.session.execute(
+        update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "sending").values(**values)
+    )
+    db.session.commit()
 
 
-def _log_failure(
-    outbox_id: int, status: str, attempts: int, next_at: datetime, exc: BaseException
-) -> None:
-    if status == "failed":
+def _record_failure(
+    outbox_id: int, exc: BaseException, now: datetime, give_up: bool = False
+) -> str:
+    """Put a claimed row back to wait (or give it up); return its new status."""
+    db.session.rollback()
+    attempts = db.session.scalar(select(Outbox.attempts).where(Outbox.id == outbox_id)) or 0
+    error = f"{exc.__class__.__name__}: {exc}"[:2000]
+    if give_up or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        _mark(outbox_id, status="failed", last_error=error)
         log.error("outbox %s failed %s times, giving up: %s", outbox_id, attempts, exc)
-    else:
-        log.warning(
-            "outbox %s attempt %s failed (%s); next try at %s", outbox_id, attempts, exc, next_at
-        )
+        return "failed"
+    next_at = now + retry_delay(attempts)
+    _mark(outbox_id, status="pending", last_error=error, next_attempt_at=next_at)
+    log.warning(
+        "outbox %s attempt %s failed (%s); next try at %s", outbox_id, attempts, exc, next_at
+    )
+    return "pending"
 
 
 def sweep_outbox(limit: int = 1) -> int:
@@ -200,10 +257,16 @@ def sweep_outbox(limit: int = 1) -> int:
 
 
 def _live_drain() -> bool:
-    """Tell whether a drain job is queued or running."""
+    """Tell whether a drain job is queued, or running with its lease renewed.
+
+    rq keeps a job "started" for minutes after its worker was killed; the lease, renewed
+    by the drain after each row, tells within DRAIN_LEASE_SECONDS that nobody runs it.
+    """
     redis = state().redis
     queue = state().queues["notifications"]
-    job_ids = queue.job_ids + queue.started_job_registry.get_job_ids()
+    job_ids = queue.job_ids
+    if redis.exists(_lease_key()):
+        job_ids = job_ids + queue.started_job_registry.get_job_ids()
     if not job_ids:
         return False
     with redis.pipeline(transaction=False) as pipe:

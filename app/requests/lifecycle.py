@@ -133,7 +133,12 @@ def _move(
         sr.acknowledged_at = event.at
     db.session.flush()
     signals.request_status_changed.send(
-        app_object(), request_id=sr.id, from_status=from_status, to_status=to
+        app_object(),
+        request_id=sr.id,
+        from_status=from_status,
+        to_status=to,
+        kind=kind,
+        event_id=event.id,
     )
     return event
 
@@ -300,7 +305,12 @@ def close(
     db.session.flush()
     app = app_object()
     signals.request_status_changed.send(
-        app, request_id=sr.id, from_status=from_status, to_status="closed"
+        app,
+        request_id=sr.id,
+        from_status=from_status,
+        to_status="closed",
+        kind="closed",
+        event_id=event.id,
     )
     signals.request_closed.send(
         app,
@@ -349,6 +359,8 @@ def reopen(sr: ServiceRequest, *, actor_id: int | None, note: str) -> RequestEve
         request_id=sr.id,
         from_status="closed",
         to_status="acknowledged",
+        kind="reopened",
+        event_id=event.id,
     )
     return event
 

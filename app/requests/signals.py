@@ -14,5 +14,11 @@ request_submitted = _signals.signal("request-submitted")
 #: note, photo_id (or None), work_order_id (or None), reporter_email
 request_closed = _signals.signal("request-closed")
 
-#: sent on every status change. kwargs: request_id, from_status, to_status
+#: sent on every status change. kwargs: request_id, from_status, to_status, kind (of the
+#: event recorded: acknowledged, assigned, held, resumed, reopened, closed, status_changed),
+#: event_id
 request_status_changed = _signals.signal("request-status-changed")
+
+#: sent after a request moves to another service type. kwargs: request_id, event_id,
+#: department_id (the new one), previous_department_id
+request_transferred = _signals.signal("request-transferred")

@@ -78,6 +78,32 @@ def carry_over(duplicate: ServiceRequest, into: ServiceRequest) -> int:
     return added
 
 
+def follow(request_id: int, email: str) -> bool:
+    """Subscribe an address to a request's news (a confirmed follower); return if it is new."""
+    if email.strip().lower() in {
+        r.email.lower() for r in recipients(db.session.get_one(ServiceRequest, request_id))
+    }:
+        return False
+    stmt = (
+        insert(RequestSubscriber)
+        .values(request_id=request_id, email=email.strip(), source="follow")
+        .on_conflict_do_nothing(constraint="uq_request_subscribers_request_id_email")
+        .returning(RequestSubscriber.id)
+    )
+    return db.session.execute(stmt).scalar_one_or_none() is not None
+
+
+def unfollow(request_id: int, email: str) -> int:
+    """Remove an address's subscription to a request, whatever its case; return how many."""
+    result = db.session.execute(
+        delete(RequestSubscriber).where(
+            RequestSubscriber.request_id == request_id,
+            func.lower(RequestSubscriber.email) == email.strip().lower(),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def detach(sr: ServiceRequest) -> int | None:
     """Undo a merge when its duplicate is reopened; return the request it was merged into.
 

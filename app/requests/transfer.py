@@ -10,9 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
+from app.core import app_object
 from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.org.models import Crew, Department
+from app.requests import signals
 from app.requests.catalogue import compute_due_at
 from app.requests.lifecycle import check_note_length, record_event
 from app.requests.models import RequestEvent, ServiceRequest, ServiceType
@@ -117,4 +119,11 @@ def transfer(
         },
     )
     db.session.flush()
+    signals.request_transferred.send(
+        app_object(),
+        request_id=sr.id,
+        event_id=event.id,
+        department_id=department.id,
+        previous_department_id=old_department.id,
+    )
     return event

@@ -6,14 +6,17 @@ import functools
 from io import BytesIO
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 
+from app.core.queue import QueueState
 from app.extensions import db
 from app.media import service as media
 from app.notifications.models import Outbox
 from app.requests import service as requests_service
 from app.requests.models import ServiceRequest
 from tests import factories
+from tests.conftest import free_port
 from tests.factories import jpeg_bytes
 
 REPORTER = "resident@example.org"
@@ -81,3 +84,19 @@ def queued_drains() -> int:
 
     queue = get_queue("notifications")
     return sum(1 for job in queue.jobs if job.func_name == "app.notifications.tasks.drain")
+
+
+@pytest.fixture
+def redis_down(app):
+    """Point the app's queues at a port where no Redis listens; restore them afterwards."""
+    dead = Flask("redis-down")
+    dead.config.update(
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        RQ_QUEUE_PREFIX=app.config["RQ_QUEUE_PREFIX"],
+    )
+    real = app.extensions["rq"]
+    app.extensions["rq"] = QueueState(dead)
+    try:
+        yield real
+    finally:
+        app.extensions["rq"] = real

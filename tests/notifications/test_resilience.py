@@ -11,7 +11,7 @@ from rq.job import Job
 
 from app.core import queue as core_queue
 from app.core.clock import utcnow
-from app.core.queue import AppJob, QueueState, get_queue
+from app.core.queue import AppJob, get_queue
 from app.extensions import db
 from app.notifications import tasks
 from tests.conftest import free_port
@@ -132,22 +132,6 @@ def test_a_refused_mailbox_is_not_retried(city, restore_config):
     db.session.refresh(row)
     assert (row.status, row.attempts) == ("failed", 1)
     assert "550" in row.last_error
-
-
-@pytest.fixture
-def redis_down(app):
-    """Point the app's queues at a port where no Redis listens; restore them afterwards."""
-    dead = Flask("redis-down")
-    dead.config.update(
-        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
-        RQ_QUEUE_PREFIX=app.config["RQ_QUEUE_PREFIX"],
-    )
-    real = app.extensions["rq"]
-    app.extensions["rq"] = QueueState(dead)
-    try:
-        yield real
-    finally:
-        app.extensions["rq"] = real
 
 
 def test_redis_down_at_commit_loses_nothing(app, city, mailbox, redis_down):

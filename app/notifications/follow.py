@@ -1,0 +1,125 @@
+"""Follow a request by email (confirmed by a link), and stop a request's emails by a link.
+
+Both links carry a signed token of (request, address), so neither needs a login. Following
+sends one confirmation per address and request, ever: the tracking page's form cannot be
+used to flood someone's mailbox. An unsubscribed address gets nothing more about that
+request (reporter or follower alike) until it follows the request again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from app.core.errors import DomainError, NotFound
+from app.extensions import db
+from app.notifications.models import Unsubscribe
+from app.requests import service as requests_service
+from app.requests import subscribers
+from app.requests.presenters import public_url
+
+FOLLOW_EVENT = "follow_confirm"
+#: a confirmation link older than this is refused (ask again from the tracking page)
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Who:
+    request_id: int
+    email: str
+
+
+def _follow_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="city311-follow")
+
+
+def _unsubscribe_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="city311-unsubscribe")
+
+
+def _url(endpoint: str, token: str) -> str:
+    with current_app.test_request_context():
+        return public_url(url_for(endpoint, token=token))
+
+
+def confirm_url(who: Who) -> str:
+    """Return the link that confirms following."""
+    return _url("follow.confirm", _follow_signer().dumps([who.request_id, who.email]))
+
+
+def unsubscribe_url(who: Who) -> str:
+    """Return the link that stops a request's emails to an address."""
+    return _url("follow.unsubscribe", _unsubscribe_signer().dumps([who.request_id, who.email]))
+
+
+def _read(loads: Any, token: str) -> Who:
+    try:
+        request_id, email = loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise NotFound(
+            "This link is not valid or has expired: use the link in the email as it was."
+        ) from None
+    return Who(int(request_id), str(email))
+
+
+def read_confirm(token: str) -> Who:
+    """Return who asked to follow what. :raises NotFound: a bad or expired token."""
+    return _read(lambda t: _follow_signer().loads(t, max_age=CONFIRM_MAX_AGE), token)
+
+
+def read_unsubscribe(token: str) -> Who:
+    """Return who asks to stop what. :raises NotFound: a bad token."""
+    return _read(_unsubscribe_signer().loads, token)
+
+
+def ask_to_follow(request_id: int, email: str) -> bool:
+    """Owe a confirmation link to an address that wants to follow a request.
+
+    Return False when one was already sent to it for this request.
+
+    :raises DomainError: not an email address.
+    """
+    from app.notifications.service import queue_email
+
+    email = (email or "").strip()
+    address = parseaddr(email)[1]
+    if not address or address != email or "@" not in address or len(address) > 254:
+        raise DomainError("Enter an email address, such as name@example.org.", field="email")
+    requests_service.get_request(request_id)  # NotFound (404) for a number that is not ours
+    return queue_email(FOLLOW_EVENT, request_id, address, {"request_id": request_id}) is not None
+
+
+def confirm(who: Who) -> bool:
+    """Subscribe the address; undo an earlier unsubscribe. Return whether it was new."""
+    db.session.execute(
+        delete(Unsubscribe).where(
+            Unsubscribe.request_id == who.request_id, Unsubscribe.email == who.email.lower()
+        )
+    )
+    return subscribers.follow(who.request_id, who.email)
+
+
+def unsubscribe(who: Who) -> None:
+    """Stop every message about the request to the address."""
+    db.session.execute(
+        insert(Unsubscribe)
+        .values(request_id=who.request_id, email=who.email.lower())
+        .on_conflict_do_nothing()
+    )
+    subscribers.unfollow(who.request_id, who.email)
+
+
+def is_unsubscribed(request_id: int, email: str) -> bool:
+    """Tell whether the address stopped this request's messages."""
+    found = db.session.scalar(
+        select(Unsubscribe.request_id).where(
+            Unsubscribe.request_id == request_id, Unsubscribe.email == email.strip().lower()
+        )
+    )
+    return found is not None
