@@ -1,7 +1,7 @@
 """outbox: sending and superseded statuses
 
 Revision ID: 7b522885b5a2
-Revises: 788a77801cc5
+Revises: 36fdc2772bb5
 Create Date: 2026-11-30 01:30:17.285619
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7b522885b5a2'
-down_revision = '788a77801cc5'
+down_revision = '36fdc2772bb5'
 branch_labels = None
 depends_on = None
 
