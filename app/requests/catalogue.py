@@ -9,12 +9,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.org.models import Department
-from app.requests.models import MAX_TEXT, ServiceType
+from app.requests.models import MAX_TEXT, ServiceRequest, ServiceType
 from app.sla import service as sla
 from app.sla.calendar import SLA_UNITS
 
@@ -231,3 +231,15 @@ def _coerce_answer(q: dict[str, Any], value: Any) -> Any:
     if len(text_value) > MAX_TEXT:
         raise DomainError(f"Attribute {code} is longer than {MAX_TEXT} characters.", field=code)
     return text_value
+
+
+def open_requests_of_department(department_id: int) -> int:
+    """Return how many open requests a department holds (what keeps it from deactivation)."""
+    return (
+        db.session.scalar(
+            select(func.count(ServiceRequest.id)).where(
+                ServiceRequest.department_id == department_id, ServiceRequest.status != "closed"
+            )
+        )
+        or 0
+    )
