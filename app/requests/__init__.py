@@ -10,7 +10,15 @@ def init_app(app: Flask) -> None:
     from app.extensions import api, csrf
     from app.org import service as org
     from app.requests import api as requests_api
-    from app.requests import catalogue, schemas, staff_pages, triage_pages, views
+    from app.requests import (
+        catalogue,
+        catalogue_api,
+        catalogue_pages,
+        schemas,
+        staff_pages,
+        triage_pages,
+        views,
+    )
     from app.requests import duplicates_api as duplicates_api  # noqa: F401  (endpoints on blp)
     from app.requests import history_api as history_api  # noqa: F401  (endpoints on blp)
     from app.requests import routing_api as routing_api  # noqa: F401  (endpoints on blp)
@@ -36,3 +44,6 @@ def init_app(app: Flask) -> None:
         components.schema("RequestStaffOut", schema=schemas.RequestStaffOut)
     api.register_blueprint(requests_api.blp)
     csrf.exempt(requests_api.blp)
+    api.register_blueprint(catalogue_api.blp)
+    csrf.exempt(catalogue_api.blp)
+    app.register_blueprint(catalogue_pages.bp)
