@@ -28,6 +28,11 @@ ADMIN_PAGES = (
     AdminPage("org_admin.departments", "Departments", "Create, rename and deactivate departments."),
     AdminPage("org_admin.crews", "Crews", "Create, rename and deactivate crews."),
     AdminPage(
+        "catalogue_admin.service_types",
+        "Service types",
+        "What residents can report: SLA, questions, owning department.",
+    ),
+    AdminPage(
         "triage.rules", "Routing rules", "Which department and crew a type goes to, by ward."
     ),
     AdminPage("sla.holidays", "Holidays", "Days business-day service targets skip."),

@@ -48,7 +48,13 @@ def test_signed_out_the_pages_send_to_sign_in(client, city) -> None:
 def test_the_admin_index_links_every_admin_page(client, city) -> None:
     sign_in(client, city.users["admin"])
     page = client.get("/admin").get_data(as_text=True)
-    for href in (*PAGES[1:], "/admin/routing-rules", "/admin/holidays", "/admin/open311/keys"):
+    for href in (
+        *PAGES[1:],
+        "/admin/service-types",
+        "/admin/routing-rules",
+        "/admin/holidays",
+        "/admin/open311/keys",
+    ):
         assert f'href="{href}"' in page, href
         assert client.get(href).status_code == 200, href
     menu = client.get("/").get_data(as_text=True)
