@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Flask, render_template, request
+from flask_smorest import Blueprint as ApiBlueprint
+from marshmallow import EXCLUDE, Schema, fields
 
 from app.auth.permissions import roles_required
 from app.auth.roles import ADMIN
@@ -68,6 +71,55 @@ def audit_log() -> str:
     )
 
 
+api_blp = ApiBlueprint(
+    "admin_api", __name__, url_prefix="/api/v1/admin", description="The configuration audit."
+)
+
+
+class AuditArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    kind = fields.String(load_default="", metadata={"description": "department, crew, …"})
+    actor = fields.String(load_default="", metadata={"description": "Part of the actor's email."})
+    page = fields.Integer(load_default=1, metadata={"description": f"{audit.PAGE_SIZE} a page."})
+
+
+class AuditEntryOut(Schema):
+    id = fields.Integer()
+    at = fields.AwareDateTime()
+    actor_email = fields.String()
+    action = fields.String()
+    target_kind = fields.String()
+    target_id = fields.String()
+    target_label = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)
+
+
+class AuditPageOut(Schema):
+    total = fields.Integer()
+    entries = fields.List(fields.Nested(AuditEntryOut))
+
+
+@api_blp.route("/audit")
+@roles_required(ADMIN)
+@api_blp.doc(security=[{"bearerAuth": []}])
+@api_blp.arguments(AuditArgs, location="query")
+@api_blp.response(200, AuditPageOut)
+@api_blp.alt_response(401, response="DEFAULT_ERROR", description="No bearer token.")
+@api_blp.alt_response(403, response="DEFAULT_ERROR", description="Not an admin.")
+def audit_api(args: dict[str, Any]) -> dict[str, Any]:
+    """List configuration changes, newest first, filtered by target kind and actor."""
+    entries, total = audit.list_entries(
+        kind=args["kind"] or None, actor=args["actor"] or None, page=max(1, args["page"])
+    )
+    return {"total": total, "entries": entries}
+
+
 def init_app(app: Flask) -> None:
-    """Register the admin area's front pages."""
+    """Register the admin area's front pages and the audit API."""
+    from app.extensions import api
+
     app.register_blueprint(bp)
+    api.register_blueprint(api_blp)

@@ -34,6 +34,7 @@ def test_every_admin_page_is_403_for_other_roles(client, city, role) -> None:
 
 @pytest.mark.parametrize("role", NON_ADMINS)
 def test_the_admin_api_is_403_for_other_roles(client, tokens, role) -> None:
+    assert client.get("/api/v1/admin/audit", headers=bearer(tokens[role])).status_code == 403
     for path in ("/api/v1/admin/departments", "/api/v1/admin/crews"):
         assert client.get(path, headers=bearer(tokens[role])).status_code == 403
         assert client.post(path, json={}, headers=bearer(tokens[role])).status_code == 403
@@ -146,6 +147,16 @@ def test_departments_api(client, city, tokens) -> None:
     assert [d["code"] for d in listed] == ["WATER"]
     assert client.patch("/api/v1/admin/departments/NOPE", json={}, headers=auth).status_code == 404
     assert [e.action for e in _entries("department")] == ["create", "deactivate"]
+    logged = client.get("/api/v1/admin/audit?kind=department", headers=auth).get_json()
+    assert logged["total"] == 2
+    assert [(e["action"], e["target_id"]) for e in logged["entries"]] == [
+        ("deactivate", "WATER"),
+        ("create", "WATER"),
+    ]
+    assert logged["entries"][0]["before"]["active"] is True
+    assert logged["entries"][0]["actor_email"] == "admin@city.test"
+    none = client.get("/api/v1/admin/audit?actor=nobody", headers=auth).get_json()
+    assert none == {"total": 0, "entries": []}
 
 
 def test_crews_on_the_page_and_the_api(client, city, tokens) -> None:
