@@ -87,6 +87,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_features(app: Flask) -> None:
     from app import (
+        admin_pages,
         auth,
         cli,
         geo,
@@ -105,6 +106,7 @@ def register_features(app: Flask) -> None:
     for feature in features:
         feature.init_app(app)
     cli.init_app(app)
+    admin_pages.init_app(app)
     navigation.init_app(app)
 
 

@@ -9,4 +9,11 @@ from app.org import models as models  # noqa: F401  (registers the tables)
 
 
 def init_app(app: Flask) -> None:
-    """Nothing to register yet: departments and crews are managed through their service."""
+    """Register the admin pages and API of departments and crews."""
+    from app.extensions import api, csrf
+    from app.org import api as org_api
+    from app.org import views
+
+    app.register_blueprint(views.bp)
+    api.register_blueprint(org_api.blp)
+    csrf.exempt(org_api.blp)

@@ -15,6 +15,8 @@ class Department(Model):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
+    #: an inactive department takes no new service types, crews or routing rules
+    active: Mapped[bool] = mapped_column(default=True, server_default="true")
 
     def __repr__(self) -> str:
         return f"<Department {self.code}>"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import or_, select
 
 from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
@@ -41,8 +44,13 @@ def create_crew(name: str, department_id: int, *, active: bool = True) -> Crew:
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise DomainError("A crew name has 1 to 120 characters.", field="name")
-    if db.session.get(Department, department_id) is None:
+    dept = db.session.get(Department, department_id)
+    if dept is None:
         raise NotFound(f"There is no department {department_id}.", field="department_id")
+    if not dept.active:
+        raise DomainError(
+            f"{dept.name} is deactivated: reactivate it first.", field="department_id"
+        )
     if db.session.scalar(select(Crew.id).where(Crew.name == name)) is not None:
         raise Conflict(f"There is already a crew named {name!r}.", field="name")
     crew = Crew(name=name, department_id=department_id, active=active)
@@ -86,3 +94,120 @@ def get_crew(crew_id: int) -> Crew:
     if crew is None:
         raise NotFound(f"There is no crew {crew_id}.", field="crew_id")
     return crew
+
+
+# ---------------------------------------------------------------------------------------------
+# administration: rename and deactivate, with the open work that holds a department back
+
+#: callables that count a department's open work (requests registers one at start-up):
+#: org sits below requests, so it asks instead of importing
+_open_work_counters: list[Callable[[int], int]] = []
+
+
+def register_open_work(counter: Callable[[int], int]) -> None:
+    """Register a count of a department's open work that keeps it from being deactivated."""
+    if counter not in _open_work_counters:
+        _open_work_counters.append(counter)
+
+
+def open_work(department_id: int) -> int:
+    """Return how many open items (requests, …) a department still holds."""
+    return sum(counter(department_id) for counter in _open_work_counters)
+
+
+def search_departments(query: str = "", *, include_inactive: bool = True) -> list[Department]:
+    """Return departments whose code or name contains `query`, by name."""
+    stmt = select(Department).order_by(Department.name)
+    if query.strip():
+        like = f"%{query.strip()}%"
+        stmt = stmt.where(or_(Department.code.ilike(like), Department.name.ilike(like)))
+    if not include_inactive:
+        stmt = stmt.where(Department.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def get_department_by_id(department_id: int) -> Department:
+    """Return a department by id.
+
+    :raises NotFound: there is no such department (404).
+    """
+    dept = db.session.get(Department, department_id)
+    if dept is None:
+        raise NotFound(f"There is no department {department_id}.", field="department_id")
+    return dept
+
+
+def update_department(
+    dept: Department, *, name: str | None = None, email: str | None = None
+) -> Department:
+    """Rename a department or change its email; its code never changes.
+
+    :raises DomainError: an empty or over-long name (400).
+    """
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > MAX_NAME:
+            raise DomainError(f"A department name has 1 to {MAX_NAME} characters.", field="name")
+        dept.name = name
+    if email is not None:
+        dept.email = email.strip() or None
+    db.session.flush()
+    return dept
+
+
+def set_department_active(dept: Department, active: bool) -> Department:
+    """Deactivate a department whose queue is empty, or reactivate one.
+
+    :raises Conflict: it still has open work: transfer or close it first (409).
+    """
+    if not active and dept.active:
+        count = open_work(dept.id)
+        if count:
+            raise Conflict(
+                f"{dept.name} still has {count} open request{'s' if count != 1 else ''}: "
+                "close or transfer them before deactivating it.",
+                field="active",
+            )
+    dept.active = active
+    db.session.flush()
+    return dept
+
+
+def search_crews(query: str = "", department_id: int | None = None) -> list[Crew]:
+    """Return crews whose name contains `query`, optionally of one department, by name."""
+    stmt = select(Crew).order_by(Crew.name)
+    if query.strip():
+        stmt = stmt.where(Crew.name.ilike(f"%{query.strip()}%"))
+    if department_id is not None:
+        stmt = stmt.where(Crew.department_id == department_id)
+    return list(db.session.scalars(stmt))
+
+
+def update_crew(crew: Crew, *, name: str | None = None, active: bool | None = None) -> Crew:
+    """Rename, deactivate or reactivate a crew.
+
+    :raises DomainError: an empty or over-long name (400).
+    :raises Conflict: another crew has this name (409).
+    """
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 120:
+            raise DomainError("A crew name has 1 to 120 characters.", field="name")
+        clash = db.session.scalar(select(Crew.id).where(Crew.name == name, Crew.id != crew.id))
+        if clash is not None:
+            raise Conflict(f"There is already a crew named {name!r}.", field="name")
+        crew.name = name
+    if active is not None:
+        crew.active = active
+    db.session.flush()
+    return crew
+
+
+def department_view(dept: Department) -> dict[str, Any]:
+    """Return what the audit keeps of a department."""
+    return {"code": dept.code, "name": dept.name, "email": dept.email, "active": dept.active}
+
+
+def crew_view(crew: Crew) -> dict[str, Any]:
+    """Return what the audit keeps of a crew."""
+    return {"name": crew.name, "department_id": crew.department_id, "active": crew.active}

@@ -8,15 +8,25 @@ from app.requests import models as models  # noqa: F401  (registers the tables)
 def init_app(app: Flask) -> None:
     """Register this feature's blueprints, signals and commands."""
     from app.extensions import api, csrf
+    from app.org import service as org
     from app.requests import api as requests_api
+    from app.requests import (
+        catalogue,
+        catalogue_api,
+        catalogue_pages,
+        schemas,
+        staff_pages,
+        triage_pages,
+        views,
+    )
     from app.requests import duplicates_api as duplicates_api  # noqa: F401  (endpoints on blp)
     from app.requests import history_api as history_api  # noqa: F401  (endpoints on blp)
     from app.requests import routing_api as routing_api  # noqa: F401  (endpoints on blp)
-    from app.requests import schemas, staff_pages, triage_pages, views
     from app.requests import staff_api as staff_api  # noqa: F401  (adds its endpoints to blp)
     from app.requests.models import MAX_TEXT
     from app.requests.words import words_context
 
+    org.register_open_work(catalogue.open_requests_of_department)
     app.register_blueprint(views.bp)
     app.register_blueprint(staff_pages.bp)
     app.register_blueprint(triage_pages.bp)
@@ -38,3 +48,6 @@ def init_app(app: Flask) -> None:
             components.schema(name, schema=schema)
     api.register_blueprint(requests_api.blp)
     csrf.exempt(requests_api.blp)
+    api.register_blueprint(catalogue_api.blp)
+    csrf.exempt(catalogue_api.blp)
+    app.register_blueprint(catalogue_pages.bp)

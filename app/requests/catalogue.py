@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.org.models import Department
-from app.requests.models import MAX_TEXT, ServiceType
+from app.requests.models import MAX_TEXT, ServiceRequest, ServiceType
 from app.sla import service as sla
 from app.sla.calendar import SLA_UNITS
 
@@ -101,6 +101,7 @@ def create_service_type(
     keywords: str = "",
     attributes: list[dict[str, Any]] | None = None,
     completion_photo_required: bool = True,
+    triage: bool = False,
     active: bool = True,
 ) -> ServiceType:
     """Add a service type to the catalogue, owned by a department, with its SLA and questions.
@@ -118,7 +119,7 @@ def create_service_type(
         raise DomainError(f"The SLA unit is one of {', '.join(SLA_UNITS)}.", field="sla_unit")
     if not isinstance(sla_value, int) or isinstance(sla_value, bool) or sla_value <= 0:
         raise DomainError("The SLA target is a whole number above 0.", field="sla_value")
-    questions = [_check_question(q) for q in attributes or []]
+    questions = check_questions(attributes or [])
     if db.session.get(Department, department_id) is None:
         raise NotFound(f"There is no department {department_id}.", field="department_id")
     if db.session.scalar(select(ServiceType.id).where(ServiceType.code == code)) is not None:
@@ -134,6 +135,7 @@ def create_service_type(
         keywords=keywords,
         attributes=questions,
         completion_photo_required=completion_photo_required,
+        triage=triage,
         active=active,
     )
     db.session.add(st)
@@ -153,7 +155,35 @@ def _check_question(q: dict[str, Any]) -> dict[str, Any]:
         )
     if datatype.endswith("valuelist") and not q.get("values"):
         raise DomainError(f"Question {code}: a list question needs values.", field="attributes")
+    values = q.get("values") or []
+    if not isinstance(values, list) or not all(
+        isinstance(v, dict) and str(v.get("key", "")).strip() for v in values
+    ):
+        raise DomainError(
+            f"Question {code}: each value has a key (and a name).", field="attributes"
+        )
+    keys = [str(v["key"]).strip() for v in values]
+    if len(set(keys)) != len(keys):
+        raise DomainError(f"Question {code}: two values have the same key.", field="attributes")
     return {**q, "code": code, "datatype": datatype}
+
+
+def check_questions(attributes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the questions checked.
+
+    :raises DomainError: a malformed question, or two with the same code (400).
+    """
+    if not isinstance(attributes, list) or not all(isinstance(q, dict) for q in attributes):
+        raise DomainError("The questions are a list of objects.", field="attributes")
+    questions = [_check_question(q) for q in attributes]
+    codes = [q["code"] for q in questions]
+    twice = sorted({c for c in codes if codes.count(c) > 1})
+    if twice:
+        raise DomainError(
+            f"Two questions have the code {', '.join(twice)}: codes must differ.",
+            field="attributes",
+        )
+    return questions
 
 
 def compute_due_at(requested_at: datetime, st: ServiceType | CatalogueEntry) -> datetime:
@@ -231,3 +261,136 @@ def _coerce_answer(q: dict[str, Any], value: Any) -> Any:
     if len(text_value) > MAX_TEXT:
         raise DomainError(f"Attribute {code} is longer than {MAX_TEXT} characters.", field=code)
     return text_value
+
+
+def open_requests_of_department(department_id: int) -> int:
+    """Return how many open requests a department holds (what keeps it from deactivation)."""
+    return (
+        db.session.scalar(
+            select(func.count(ServiceRequest.id)).where(
+                ServiceRequest.department_id == department_id, ServiceRequest.status != "closed"
+            )
+        )
+        or 0
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# administration: edits that keep codes, history and promises made
+
+
+#: the fields of a service type an admin may change (never the code)
+EDITABLE = (
+    "name",
+    "description",
+    "group",
+    "keywords",
+    "department_id",
+    "sla_value",
+    "sla_unit",
+    "attributes",
+    "completion_photo_required",
+    "triage",
+    "active",
+)
+
+
+def service_type_view(st: ServiceType) -> dict[str, Any]:
+    """Return what the audit keeps of a service type."""
+    return {"code": st.code, **{name: getattr(st, name) for name in EDITABLE}}
+
+
+def search_service_types(query: str = "") -> list[ServiceType]:
+    """Return every type, active or not, whose code, name or group contains `query`."""
+    stmt = select(ServiceType).order_by(ServiceType.group, ServiceType.name)
+    if query.strip():
+        like = f"%{query.strip()}%"
+        stmt = stmt.where(
+            ServiceType.code.ilike(like)
+            | ServiceType.name.ilike(like)
+            | ServiceType.group.ilike(like)
+        )
+    return list(db.session.scalars(stmt))
+
+
+def get_service_type(code: str) -> ServiceType:
+    """Return a service type, active or not, by code.
+
+    :raises NotFound: there is no such type (404).
+    """
+    st = db.session.scalar(select(ServiceType).where(ServiceType.code == code))
+    if st is None:
+        raise NotFound(f"There is no service type {code!r}.", field="code")
+    return st
+
+
+def open_requests_of_type(st: ServiceType) -> int:
+    """Return how many open requests of this type there are (an SLA edit may move them)."""
+    return (
+        db.session.scalar(
+            select(func.count(ServiceRequest.id)).where(
+                ServiceRequest.service_type_id == st.id, ServiceRequest.status != "closed"
+            )
+        )
+        or 0
+    )
+
+
+def update_service_type(
+    st: ServiceType, changes: dict[str, Any], *, move_open_due_times: bool = False
+) -> int:
+    """Change a type's editable fields (its code never changes); return the due times moved.
+
+    Open requests keep the due time they were promised unless `move_open_due_times`: then
+    each is counted again from when it was asked, plus its time on hold, as a transfer does.
+    Everything is checked before anything is written.
+
+    :raises DomainError: a bad name, SLA or question, or an unknown field (400).
+    :raises NotFound: no such department (404).
+    """
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise DomainError(
+            f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0]
+        )
+    merged = {**service_type_view(st), **changes}
+    name = str(merged["name"] or "").strip()
+    if not name or len(name) > 200:
+        raise DomainError("A service name has 1 to 200 characters.", field="name")
+    if merged["sla_unit"] not in SLA_UNITS:
+        raise DomainError(f"The SLA unit is one of {', '.join(SLA_UNITS)}.", field="sla_unit")
+    sla_value = merged["sla_value"]
+    if not isinstance(sla_value, int) or isinstance(sla_value, bool) or sla_value <= 0:
+        raise DomainError("The SLA target is a whole number above 0.", field="sla_value")
+    questions = check_questions(merged["attributes"] or [])
+    if changes.get("department_id", st.department_id) != st.department_id:
+        dept = db.session.get(Department, merged["department_id"])
+        if dept is None:
+            raise NotFound(
+                f"There is no department {merged['department_id']}.", field="department_id"
+            )
+        if not dept.active:
+            raise DomainError(f"{dept.name} is deactivated.", field="department_id")
+    for text_field, limit in (("group", 100), ("keywords", 400)):
+        if len(str(merged[text_field] or "")) > limit:
+            raise DomainError(f"The {text_field} has at most {limit} characters.", field=text_field)
+    sla_changed = (sla_value, merged["sla_unit"]) != (st.sla_value, st.sla_unit)
+    for field_name in EDITABLE:
+        setattr(st, field_name, merged[field_name])
+    st.name, st.attributes = name, questions
+    st.department = db.session.get(Department, st.department_id)
+    db.session.flush()
+    # this process sees the edit at once; the others within CATALOGUE_CACHE_SECONDS
+    current_app.extensions.get("city311_catalogue", {}).pop(st.code, None)
+    if not (sla_changed and move_open_due_times):
+        return 0
+    moved = 0
+    for sr in db.session.scalars(
+        select(ServiceRequest).where(
+            ServiceRequest.service_type_id == st.id, ServiceRequest.status != "closed"
+        )
+    ):
+        sr.due_at = compute_due_at(sr.requested_at + timedelta(seconds=sr.held_seconds), st)
+        moved += 1
+    db.session.flush()
+    return moved

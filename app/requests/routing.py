@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from app.core import audit
 from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.geo.models import District
@@ -147,7 +148,22 @@ def create_rule(
             db.session.add(rule)
     except IntegrityError:
         raise _duplicate(st, district, None) from None
+    audit.record(None, "create", _audit_target(rule), after=_audit_view(rule))
     return rule
+
+
+def _audit_target(rule: RoutingRule) -> tuple[str, int, str]:
+    where = rule.district.code if rule.district is not None else "all districts"
+    return ("routing_rule", rule.id, f"{rule.service_type.code} in {where}")
+
+
+def _audit_view(rule: RoutingRule) -> dict[str, object]:
+    return {
+        "service_code": rule.service_type.code,
+        "district": rule.district.code if rule.district is not None else None,
+        "department": rule.department.code,
+        "crew_id": rule.crew_id,
+    }
 
 
 def delete_rule(rule_id: int) -> RoutingRule:
@@ -158,6 +174,7 @@ def delete_rule(rule_id: int) -> RoutingRule:
     rule = db.session.get(RoutingRule, rule_id)
     if rule is None:
         raise NotFound(f"There is no routing rule {rule_id}.")
+    audit.record(None, "delete", _audit_target(rule), before=_audit_view(rule))
     db.session.delete(rule)
     db.session.flush()
     return rule

@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import extract, select
 from sqlalchemy.dialects.postgresql import insert
 
+from app.core import audit
 from app.core.clock import city_tz
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
@@ -51,12 +52,20 @@ def add_holiday(day: date | str, name: str) -> Holiday:
     """
     when = day if isinstance(day, date) else parse_day(day)
     holiday = db.session.scalar(select(Holiday).where(Holiday.day == when))
+    before = None if holiday is None else {"day": when, "name": holiday.name}
     if holiday is None:
         holiday = Holiday(day=when, name=_clean_name(name))
         db.session.add(holiday)
     else:
         holiday.name = _clean_name(name)
     db.session.flush()
+    audit.record(
+        None,
+        "create" if before is None else "update",
+        ("holiday", when.isoformat(), holiday.name),
+        before=before,
+        after={"day": when, "name": holiday.name},
+    )
     forget_calendar()
     return holiday
 
@@ -71,6 +80,12 @@ def remove_holiday(day: date | str) -> Holiday:
     holiday = db.session.scalar(select(Holiday).where(Holiday.day == when))
     if holiday is None:
         raise NotFound(f"There is no holiday on {when.isoformat()}.", field="date")
+    audit.record(
+        None,
+        "delete",
+        ("holiday", when.isoformat(), holiday.name),
+        before={"day": when, "name": holiday.name},
+    )
     db.session.delete(holiday)
     db.session.flush()
     forget_calendar()
@@ -111,6 +126,12 @@ def load_holidays(stream: IO[str]) -> int:
             stmt.on_conflict_do_update(index_elements=["day"], set_={"name": stmt.excluded.name})
         )
         db.session.flush()
+        audit.record(
+            None,
+            "load",
+            ("holiday", "", f"{len(rows)} days from a file"),
+            after={d.isoformat(): n for d, n in sorted(rows.items())},
+        )
     forget_calendar()
     return len(rows)
 
