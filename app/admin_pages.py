@@ -40,6 +40,7 @@ ADMIN_PAGES = (
     ),
     AdminPage("sla.holidays", "Holidays", "Days business-day service targets skip."),
     AdminPage("open311_admin.keys", "Open311 keys", "API keys of client applications."),
+    AdminPage("outbox_admin.failed", "Failed messages", "Notifications given up on, to resend."),
     AdminPage("admin.audit_log", "Audit", "Who changed which setting, when, before and after."),
 )
 

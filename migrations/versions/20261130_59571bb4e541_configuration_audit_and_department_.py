@@ -1,7 +1,7 @@
 """Configuration audit (audit_entries) and departments.active
 
 Revision ID: 59571bb4e541
-Revises: 788a77801cc5
+Revises: a57cf15eb25d
 Create Date: 2026-11-30 01:41:53.469820
 
 """
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '59571bb4e541'
-down_revision = '788a77801cc5'
+down_revision = 'a57cf15eb25d'
 branch_labels = None
 depends_on = None
 
