@@ -6,8 +6,10 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from app.auth.api import BEARER
 from app.auth.permissions import roles_required
 from app.auth.roles import ADMIN
+from app.core.apidocs import ADMIN_ERRORS, error_answers
 from app.extensions import db
 from app.org import admin, service
 from app.org.models import Crew, Department
@@ -27,16 +29,11 @@ blp = Blueprint(
     url_prefix="/api/v1/admin",
     description="Departments and crews (admin); every change is recorded in the audit.",
 )
-BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def _errors(*answers: tuple[int, str]) -> Any:
-    def decorator(func: Any) -> Any:
-        for code, text in ((401, "No bearer token."), (403, "Not an admin."), *answers):
-            func = blp.alt_response(code, response="DEFAULT_ERROR", description=text)(func)
-        return func
-
-    return decorator
+    """Document the error answers of an endpoint."""
+    return error_answers(blp, *ADMIN_ERRORS, *answers)
 
 
 @blp.route("/departments", methods=["GET"])

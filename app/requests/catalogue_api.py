@@ -7,8 +7,10 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from app.auth.api import BEARER
 from app.auth.permissions import roles_required
 from app.auth.roles import ADMIN
+from app.core.apidocs import ADMIN_ERRORS, error_answers
 from app.extensions import db
 from app.org import service as org
 from app.requests import catalogue, catalogue_admin
@@ -22,7 +24,6 @@ blp = Blueprint(
     url_prefix="/api/v1/admin",
     description="The service catalogue (admin): types, their SLA and questions.",
 )
-BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 class AdminServiceTypeOut(ServiceTypeOut):
@@ -74,12 +75,8 @@ class AdminServiceTypeArgs(Schema):
 
 
 def _errors(*answers: tuple[int, str]) -> Any:
-    def decorator(func: Any) -> Any:
-        for code, text in ((401, "No bearer token."), (403, "Not an admin."), *answers):
-            func = blp.alt_response(code, response="DEFAULT_ERROR", description=text)(func)
-        return func
-
-    return decorator
+    """Document the error answers of an endpoint."""
+    return error_answers(blp, *ADMIN_ERRORS, *answers)
 
 
 def _fields(data: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from flask import current_app
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
 from app.auth.permissions import roles_required
+from app.core.apidocs import error_answers
 from app.extensions import db
 from app.requests import duplicates, service, subscribers
 from app.requests.api import BEARER, blp
@@ -150,12 +151,8 @@ _ERRORS = (
 
 
 def _errors(*extra: tuple[int, str]) -> Any:
-    def decorator(func: Any) -> Any:
-        for code, text in (*_ERRORS, *extra):
-            func = blp.alt_response(code, response="DEFAULT_ERROR", description=text)(func)
-        return func
-
-    return decorator
+    """Document the error answers of an endpoint."""
+    return error_answers(blp, *_ERRORS, *extra)
 
 
 @blp.route("/requests/<int:request_id>/duplicates")

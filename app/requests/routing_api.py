@@ -6,6 +6,7 @@ from typing import Any
 
 from app.auth.permissions import roles_required
 from app.auth.roles import ADMIN
+from app.core.apidocs import ADMIN_ERRORS, error_answers
 from app.extensions import db
 from app.requests import routing, service
 from app.requests.api import BEARER, blp
@@ -18,23 +19,14 @@ from app.requests.schemas import RequestStaffOut
 
 def _errors(*answers: tuple[int, str]) -> Any:
     """Document the error answers of an endpoint."""
-
-    def decorator(func: Any) -> Any:
-        for code, text in answers:
-            func = blp.alt_response(code, response="DEFAULT_ERROR", description=text)(func)
-        return func
-
-    return decorator
-
-
-_ADMIN_ERRORS = ((401, "No bearer token."), (403, "Not an admin."))
+    return error_answers(blp, *answers)
 
 
 @blp.route("/routing-rules", methods=["GET"])
 @roles_required(ADMIN)
 @blp.doc(security=BEARER)
 @blp.response(200, RoutingRuleOut(many=True))
-@_errors(*_ADMIN_ERRORS)
+@_errors(*ADMIN_ERRORS)
 def list_routing_rules() -> list[RoutingRule]:
     """List the routing rules, by service type; a type's rule for every district first.
 
@@ -50,7 +42,7 @@ def list_routing_rules() -> list[RoutingRule]:
 @blp.arguments(RoutingRuleIn)
 @blp.response(201, RoutingRuleOut)
 @_errors(
-    *_ADMIN_ERRORS,
+    *ADMIN_ERRORS,
     (400, "An unknown type, district, department or crew, or a crew of another department."),
     (409, "The type already has a rule for that district."),
     (422, "No service_code, or a field of the wrong type."),
@@ -76,7 +68,7 @@ def create_routing_rule(data: dict[str, Any]) -> RoutingRule:
 @roles_required(ADMIN)
 @blp.doc(security=BEARER)
 @blp.response(204)
-@_errors(*_ADMIN_ERRORS, (404, "No such rule."))
+@_errors(*ADMIN_ERRORS, (404, "No such rule."))
 def delete_routing_rule(rule_id: int) -> None:
     """Delete a routing rule: new requests of its type go by the next rule, or the type."""
     routing.delete_rule(rule_id)

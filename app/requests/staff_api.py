@@ -12,6 +12,7 @@ from typing import Any
 from flask_smorest.pagination import PaginationParameters
 
 from app.auth.permissions import roles_required
+from app.core.apidocs import error_answers
 from app.extensions import db
 from app.requests import service
 from app.requests.api import BEARER, blp
@@ -47,14 +48,8 @@ _STAFF_ERRORS = (
 
 
 def _staff_errors(*extra: tuple[int, str]) -> Any:
-    """Document the error answers of a staff endpoint."""
-
-    def decorator(func: Any) -> Any:
-        for code, text in (*_STAFF_ERRORS, *extra):
-            func = blp.alt_response(code, response="DEFAULT_ERROR", description=text)(func)
-        return func
-
-    return decorator
+    """Document the error answers of an endpoint."""
+    return error_answers(blp, *_STAFF_ERRORS, *extra)
 
 
 # roles_required sits above the argument parsing: no credentials is 401 whatever the body
