@@ -6,10 +6,12 @@ Each test runs in a transaction that is rolled back, so tests see each other's n
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import Message
 
@@ -98,14 +100,35 @@ class Mailbox:
             self.envelopes.clear()
 
 
+class SlowMailbox(Mailbox):
+    """Takes `delay` seconds per message, as a real relay does, so that sends overlap."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@contextmanager
+def running_smtp(handler: object) -> Iterator[int]:
+    """Serve an aiosmtpd handler as an SMTP server on a free loopback port; yield the port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[str, int, Mailbox]]:
     mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield "127.0.0.1", port, mailbox
-    controller.stop()
+    with running_smtp(mailbox) as port:
+        yield "127.0.0.1", port, mailbox
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import math
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from flask import current_app, request, url_for
-from geoalchemy2.shape import to_shape
-from shapely.geometry import Point
 
 from app.core.clock import utcnow
 from app.core.errors import DomainError
@@ -17,7 +15,7 @@ from app.extensions import db
 from app.media import service as media
 from app.org.models import Department
 from app.requests.models import ServiceRequest
-from app.requests.presenters import answered_questions, photo_urls
+from app.requests.presenters import answered_questions, lat_long, photo_urls
 from app.workorders import service
 from app.workorders.models import WorkOrder
 
@@ -32,7 +30,7 @@ def photo_url(photo_id: int | None) -> str | None:
 
 def request_item(sr: ServiceRequest, report_photo_ids: list[int]) -> dict[str, Any]:
     """Return the fields of WorkOrderRequestOut: a request as its crew needs it."""
-    lat, long = location(sr)
+    lat, long = lat_long(sr)
     return {
         "id": sr.id,
         "status": sr.status,
@@ -103,12 +101,6 @@ def distance_words(metres: float | None) -> str:
     if metres < 1000:
         return f"{round(metres / 10) * 10:.0f} m" if metres >= 100 else f"{metres:.0f} m"
     return f"{metres / 1000:.1f} km"
-
-
-def location(sr: ServiceRequest) -> tuple[float, float]:
-    """Return (lat, long) of a request."""
-    point = cast(Point, to_shape(sr.location))  # location is a POINT column
-    return point.y, point.x
 
 
 def age(moment: datetime | None, now: datetime | None = None) -> str:

@@ -18,13 +18,12 @@ from app.org import service as org
 from app.org.models import Department
 from app.requests.models import HOLD_REASONS, MAX_TEXT
 from app.requests.permissions import hold_request, resume_request
-from app.requests.presenters import answered_questions
+from app.requests.presenters import answered_questions, lat_long
 from app.workorders import permissions, queue_page, service
 from app.workorders.models import WorkOrder
 from app.workorders.presenters import (
     age,
     distance_words,
-    location,
     material_rows,
     position,
     uploaded_photo,
@@ -199,7 +198,7 @@ def crew_home() -> str:
         open_orders=open_orders,
         distances={wo.id: distance_words(metres) for wo, metres in rows},
         done=service.recently_completed(current_user.crew_id),
-        coords={sr.id: location(sr) for sr in srs},
+        coords={sr.id: lat_long(sr) for sr in srs},
         report_photos=service.report_photo_ids(sr.id for sr in srs),
         answers={sr.id: answered_questions(sr) for sr in srs},
         hold_reasons=HOLD_REASONS,

@@ -6,12 +6,10 @@ own, on a database of this module's own: the rows must be committed for both to 
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select
@@ -21,29 +19,18 @@ from app.extensions import db
 from app.notifications import tasks
 from app.notifications.models import Outbox
 from tests import factories
-from tests.conftest import TEST_DB, Mailbox, db_url, free_port, recreate_database
+from tests.conftest import TEST_DB, SlowMailbox, db_url, recreate_database, running_smtp
 from tests.notifications.conftest import submit
 
 OUTBOX_DB = f"{TEST_DB}_outbox"
 OWED = 30
 
 
-class SlowMailbox(Mailbox):
-    """Takes a moment per message, as a real relay does, so that the two drains overlap."""
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
-        await asyncio.sleep(0.02)
-        return await super().handle_DATA(server, session, envelope)
-
-
 @pytest.fixture(scope="module")
 def slow_smtp() -> Iterator[tuple[int, SlowMailbox]]:
-    mailbox = SlowMailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, mailbox
-    controller.stop()
+    mailbox = SlowMailbox(0.02)  # the two drains overlap
+    with running_smtp(mailbox) as port:
+        yield port, mailbox
 
 
 @pytest.fixture(scope="module")

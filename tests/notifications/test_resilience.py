@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from rq.job import Job
 
@@ -14,7 +13,7 @@ from app.core.clock import utcnow
 from app.core.queue import AppJob, get_queue
 from app.extensions import db
 from app.notifications import tasks
-from tests.conftest import free_port
+from tests.conftest import free_port, running_smtp
 from tests.notifications.conftest import (
     close_with_photo,
     outbox_rows,
@@ -121,14 +120,9 @@ def test_a_refused_mailbox_is_not_retried(city, restore_config):
     sr = submit()
     db.session.commit()
     [row] = outbox_rows(sr.id, "receipt")
-    port = free_port()
-    controller = Controller(RefuseEveryone(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with running_smtp(RefuseEveryone()) as port:
         restore_config["SMTP_PORT"] = port
         assert tasks.deliver(row.id) == "failed"
-    finally:
-        controller.stop()
     db.session.refresh(row)
     assert (row.status, row.attempts) == ("failed", 1)
     assert "550" in row.last_error

@@ -6,11 +6,10 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from app.extensions import db
 from app.notifications import mail, tasks
-from tests.conftest import Mailbox, free_port
+from tests.conftest import Mailbox, running_smtp
 from tests.notifications.conftest import outbox_rows, submit
 
 
@@ -30,12 +29,9 @@ class AcceptsThenFailsQuit(Mailbox):
 @pytest.fixture(params=["error-reply", "hang-up"])
 def flaky_server(request, restore_config) -> Iterator[AcceptsThenFailsQuit]:
     handler = AcceptsThenFailsQuit(request.param)
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    restore_config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
-    yield handler
-    controller.stop()
+    with running_smtp(handler) as port:
+        restore_config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+        yield handler
 
 
 def test_a_failed_quit_after_the_message_was_accepted_marks_it_sent(city, flaky_server, caplog):

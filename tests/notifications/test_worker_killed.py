@@ -7,7 +7,6 @@ test prints how long the rest of the batch waited and how many messages arrived 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import IO
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import func, select
@@ -28,7 +26,7 @@ from app import create_app
 from app.extensions import db
 from app.notifications.models import Outbox
 from tests import factories
-from tests.conftest import TEST_DB, Mailbox, db_url, free_port, recreate_database
+from tests.conftest import TEST_DB, SlowMailbox, db_url, recreate_database, running_smtp
 from tests.notifications.conftest import submit
 
 KILL_DB = f"{TEST_DB}_killed"
@@ -41,12 +39,8 @@ SWEEP_SECONDS = 2
 SENDING_LEASE = 5
 
 
-class SlowMailbox(Mailbox):
-    """Takes a moment per message, so that the worker is killed in the middle of a batch."""
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
-        await asyncio.sleep(0.1)
-        return await super().handle_DATA(server, session, envelope)
+class CountingMailbox(SlowMailbox):
+    """Slow enough that the worker is killed in the middle of a batch; counts by outbox row."""
 
     def outbox_ids(self) -> Counter[str]:
         with self.arrived:
@@ -54,13 +48,10 @@ class SlowMailbox(Mailbox):
 
 
 @pytest.fixture(scope="module")
-def slow_smtp() -> Iterator[tuple[int, SlowMailbox]]:
-    mailbox = SlowMailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, mailbox
-    controller.stop()
+def slow_smtp() -> Iterator[tuple[int, CountingMailbox]]:
+    mailbox = CountingMailbox(0.1)
+    with running_smtp(mailbox) as port:
+        yield port, mailbox
 
 
 @pytest.fixture(scope="module")
