@@ -50,6 +50,18 @@ class LiveStack:
         )
 
 
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """Ask each process to stop, and kill the ones that do not within 10 s."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -134,14 +146,7 @@ def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
         _wait_healthy(env["PUBLIC_BASE_URL"], web)
         yield LiveStack(env["PUBLIC_BASE_URL"], env, city, log_dir)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(procs)
         for log in logs:
             log.close()
         app.extensions["rq"].redis.flushdb()

@@ -23,7 +23,7 @@ import pytest
 from redis import Redis
 
 from tests.conftest import TEST_DB, db_url, free_port, recreate_database
-from tests.e2e.conftest import BIN, E2E_REDIS, E2E_TILE_HOST, ROOT, _wait_healthy
+from tests.e2e.conftest import BIN, E2E_REDIS, E2E_TILE_HOST, ROOT, _wait_healthy, stop_processes
 
 pytestmark = pytest.mark.e2e
 
@@ -127,14 +127,7 @@ def first_run(tmp_path_factory) -> Iterator[FirstRun]:
         _wait_healthy(env["PUBLIC_BASE_URL"], web)
         yield FirstRun(env["PUBLIC_BASE_URL"], instance, accounts, access_log)
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(procs)
         for file in files:
             file.close()
         Redis.from_url(E2E_REDIS).flushdb()
