@@ -32,6 +32,8 @@ class User(UserMixin, Model):
     #: part of every session cookie's user id: signing out bumps it, ending those sessions
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
+    #: set by every successful sign-in (the form or an API token from a password)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     crew: Mapped[Crew | None] = relationship(lazy="joined")
