@@ -9,9 +9,10 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
-from app.auth import service
+from app.auth import accounts, links, service, signins
 from app.auth.models import User
 from app.auth.roles import ADMIN, AGENT, CREW, DISPATCHER, MANAGER
+from app.core.errors import DomainError
 from app.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -60,6 +61,8 @@ def login() -> Response | str | tuple[str, int]:
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()
         user = service.authenticate(email, request.form.get("password") or "")
+        signins.record(email, user, via="form")
+        db.session.commit()
         if user is not None:
             login_user(user)
             return redirect(next_url or home_for(user))
@@ -77,3 +80,34 @@ def logout() -> Response:
         logout_user()
         flash("You are signed out.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/set/<token>", methods=["GET", "POST"])
+def set_password(token: str) -> Response | str | tuple[str, int]:
+    """Choose a password from the link of an invitation or a reset; the link then dies."""
+    user = links.user_for_token(token)  # a used or expired link: 404 with what to do
+    error = None
+    if request.method == "POST":
+        password = request.form.get("password") or ""
+        if password != (request.form.get("confirm") or ""):
+            error = "The two passwords differ: type the same one twice."
+        else:
+            try:
+                accounts.set_password_from_link(token, password)
+            except DomainError as err:
+                db.session.rollback()
+                error = err.message
+            else:
+                db.session.commit()
+                if current_user.is_authenticated:
+                    logout_user()
+                flash("Your password is set: sign in with it.", "success")
+                return redirect(url_for("auth.login"), 303)
+    page = render_template(
+        "auth/set_password.html",
+        user=user,
+        token=token,
+        error=error,
+        min_length=service.MIN_PASSWORD_LENGTH,
+    )
+    return (page, 400) if error else page
