@@ -12,6 +12,7 @@ import hashlib
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
 
 from app.auth import service
 from app.auth.models import User
@@ -47,8 +48,9 @@ def user_for_token(token: str, *, lock: bool = False) -> User:
     """
     try:
         user_id, bound_to = _signer().loads(token, max_age=LINK_MAX_AGE_HOURS * 3600)
-        # locked when about to use it: two tabs posting the same link cannot both succeed
-        user = db.session.get(User, int(user_id), with_for_update=lock, populate_existing=lock)
+        if lock:  # about to use it: two tabs posting the same link cannot both succeed
+            db.session.execute(select(User.id).where(User.id == int(user_id)).with_for_update())
+        user = db.session.get(User, int(user_id), populate_existing=lock)
     except (BadSignature, ValueError, TypeError):
         raise NotFound(INVALID_LINK) from None
     if user is None or not user.active or fingerprint(user) != bound_to:
