@@ -35,12 +35,16 @@ def _crew_id(raw: str) -> int | None:
     return int(raw)
 
 
-def _choices() -> dict[str, Any]:
-    return {
-        "roles": ROLES,
-        "departments": org.search_departments(include_inactive=False),
-        "crews": org.list_crews(active_only=True),
-    }
+def _choices(user: User | None = None) -> dict[str, Any]:
+    """Return the roles, departments and crews a form offers: the active ones, and the
+    account's own even if deactivated since, so that saving the form keeps them."""
+    departments = org.search_departments(include_inactive=False)
+    crews = org.list_crews(active_only=True)
+    if user is not None and user.department and user.department not in departments:
+        departments.append(user.department)
+    if user is not None and user.crew and user.crew not in crews:
+        crews.append(user.crew)
+    return {"roles": ROLES, "departments": departments, "crews": crews}
 
 
 def _users_page(
@@ -91,7 +95,7 @@ def _user_page(user: User, *, errors: Mapping[str, str] | None = None) -> str:
         user=user,
         tokens=accounts.list_tokens(user_id=user.id),
         errors=errors or {},
-        **_choices(),
+        **_choices(user),
     )
 
 

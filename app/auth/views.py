@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
@@ -83,7 +83,7 @@ def logout() -> Response:
 
 
 @bp.route("/password/set/<token>", methods=["GET", "POST"])
-def set_password(token: str) -> Response | str | tuple[str, int]:
+def set_password(token: str) -> Response:
     """Choose a password from the link of an invitation or a reset; the link then dies."""
     user = links.user_for_token(token)  # a used or expired link: 404 with what to do
     error = None
@@ -103,11 +103,17 @@ def set_password(token: str) -> Response | str | tuple[str, int]:
                     logout_user()
                 flash("Your password is set: sign in with it.", "success")
                 return redirect(url_for("auth.login"), 303)
-    page = render_template(
-        "auth/set_password.html",
-        user=user,
-        token=token,
-        error=error,
-        min_length=service.MIN_PASSWORD_LENGTH,
+    page = make_response(
+        render_template(
+            "auth/set_password.html",
+            user=user,
+            token=token,
+            error=error,
+            min_length=service.MIN_PASSWORD_LENGTH,
+        ),
+        400 if error else 200,
     )
-    return (page, 400) if error else page
+    # the URL is the credential: keep it out of caches and of the Referer of any next page
+    page.headers["Cache-Control"] = "no-store"
+    page.headers["Referrer-Policy"] = "no-referrer"
+    return page

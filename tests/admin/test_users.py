@@ -104,6 +104,8 @@ def test_an_invitee_sets_a_password_from_the_emailed_link_once(client, app, city
     invitee_browser = app.test_client()
     form = invitee_browser.get(path)
     assert form.status_code == 200 and "new.person@city.test" in form.get_data(as_text=True)
+    assert form.headers["Referrer-Policy"] == "no-referrer"
+    assert form.headers["Cache-Control"] == "no-store"
     resp = invitee_browser.post(path, data={"password": "short", "confirm": "short"})
     assert resp.status_code == 400 and "at least 10 characters" in resp.get_data(as_text=True)
     resp = invitee_browser.post(path, data={"password": NEW_PASSWORD, "confirm": "other"})
@@ -392,3 +394,27 @@ def test_the_user_list_searches_email_name_role_and_department(client, city, tok
     )
     page = client.get(f"/admin/users/{city.users['crew'].id}").get_data(as_text=True)
     assert "crew.a@city.test" in page and "Reset password" in page
+
+
+def test_saving_a_member_of_a_deactivated_crew_keeps_the_crew(client, city, tokens) -> None:
+    crew = city.users["crew"]
+    auth = bearer(tokens["admin"])
+    client.patch(f"/api/v1/admin/crews/{city.crew_a.id}", json={"active": False}, headers=auth)
+    sign_in(client, city.users["admin"])
+    page = client.get(f"/admin/users/{crew.id}").get_data(as_text=True)
+    assert f'<option value="{city.crew_a.id}" selected>' in page
+    resp = client.post(
+        f"/admin/users/{crew.id}",
+        data={
+            "action": "update",
+            "name": "Casey Crew",
+            "role": "crew",
+            "department": "PWD",
+            "crew": str(city.crew_a.id),
+        },
+    )
+    assert resp.status_code == 303
+    assert (_user("crew.a@city.test").name, _user("crew.a@city.test").crew_id) == (
+        "Casey Crew",
+        city.crew_a.id,
+    )
