@@ -12,7 +12,7 @@ from typing import Any, Final
 from sqlalchemy import or_, select
 
 from app.auth import links, service, signals
-from app.auth.models import ApiToken, User
+from app.auth.models import UNUSABLE_PASSWORD_PREFIX, ApiToken, User
 from app.auth.roles import ADMIN, CREW
 from app.core import app_object, audit
 from app.core.clock import utcnow
@@ -122,13 +122,15 @@ def _guard_last_admin(user: User, *, role: str, active: bool) -> None:
         return
     # the admins' rows are locked: two admins demoting each other at once cannot both win
     others = db.session.scalars(
-        select(User.id)
+        select(User.password_hash)
         .where(User.role == ADMIN, User.active.is_(True), User.id != user.id)
         .with_for_update()
     ).all()
-    if not others:
+    # an invited admin who has not chosen a password yet cannot sign in: it does not count
+    if not any(not h.startswith(UNUSABLE_PASSWORD_PREFIX) for h in others):
         raise Conflict(
-            f"{user.email} is the last active admin: make another account admin first.",
+            f"{user.email} is the last active admin: make another account admin first "
+            "(one that has chosen its password).",
             field="active" if not active else "role",
         )
 
