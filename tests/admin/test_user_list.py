@@ -57,3 +57,19 @@ def test_saving_a_member_of_a_deactivated_crew_keeps_the_crew(client, city, toke
         "Casey Crew",
         city.crew_a.id,
     )
+
+
+def test_the_openapi_document_describes_the_users_and_tokens_api(client) -> None:
+    doc = client.get("/api/v1/openapi.json").get_json()
+    for path in (
+        "/api/v1/admin/users",
+        "/api/v1/admin/users/{user_id}",
+        "/api/v1/admin/users/{user_id}/password-reset",
+        "/api/v1/admin/tokens",
+        "/api/v1/admin/tokens/{token_id}",
+    ):
+        assert path in doc["paths"], path
+    invite = doc["components"]["schemas"]["AdminUserIn"]
+    assert set(invite["required"]) == {"email", "role"}
+    assert "token_hash" not in doc["components"]["schemas"]["AdminTokenOut"]["properties"]
+    assert "409" in doc["paths"]["/api/v1/admin/users"]["post"]["responses"]
