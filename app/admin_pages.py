@@ -28,8 +28,10 @@ class AdminPage:
 
 
 ADMIN_PAGES = (
+    AdminPage("users_admin.users", "Users", "Invite staff; role, department, crew; deactivate."),
+    AdminPage("users_admin.tokens", "API tokens", "Staff API tokens: when used, revoke."),
     AdminPage("org_admin.departments", "Departments", "Create, rename and deactivate departments."),
-    AdminPage("org_admin.crews", "Crews", "Create, rename and deactivate crews."),
+    AdminPage("org_admin.crews", "Crews", "Create, rename and deactivate crews; their members."),
     AdminPage(
         "catalogue_admin.service_types",
         "Service types",
@@ -41,7 +43,9 @@ ADMIN_PAGES = (
     AdminPage("sla.holidays", "Holidays", "Days business-day service targets skip."),
     AdminPage("open311_admin.keys", "Open311 keys", "API keys of client applications."),
     AdminPage("outbox_admin.failed", "Failed messages", "Notifications given up on, to resend."),
-    AdminPage("admin.audit_log", "Audit", "Who changed which setting, when, before and after."),
+    AdminPage(
+        "admin.audit_log", "Audit", "Who changed which setting, when, before and after; sign-ins."
+    ),
 )
 
 

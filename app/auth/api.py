@@ -8,7 +8,7 @@ from flask import abort, request
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 
-from app.auth import service
+from app.auth import service, signins
 from app.auth.permissions import roles_required
 from app.auth.roles import ROLES
 from app.auth.schemas import AuthTokenIn, AuthTokenOut, AuthUserOut
@@ -52,7 +52,9 @@ def _presented_token() -> str | None:
 def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
     """Issue a bearer token for a staff account."""
     user = service.authenticate(credentials["email"], credentials["password"])
+    signins.record(credentials["email"], user, via="api")
     if user is None:
+        db.session.commit()  # the failed attempt's audit entry
         abort(401, "Email or password is wrong (or the account is deactivated).")
     token = service.issue_token(user)
     expires_at = service.token_expires_at(token)

@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         digest,
         follow_views,
         service,
+        staff,
         survey,
         survey_views,
         tasks,
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     )
 
     service.connect_signals(app)
+    staff.connect_signals(app)
     updates.connect_signals(app)
     app.register_blueprint(views.admin_bp)
     app.register_blueprint(survey_views.bp)

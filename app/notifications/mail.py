@@ -26,7 +26,7 @@ from flask import current_app, render_template
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.media import service as media
-from app.notifications import follow, messages, survey
+from app.notifications import follow, messages, staff, survey
 from app.notifications.models import Outbox
 from app.requests import service as requests_service
 from app.requests.presenters import tracking_url
@@ -56,6 +56,9 @@ def build_message(row: Outbox) -> EmailMessage:
     attachments: list[Attachment] = []
     if row.event == DIGEST_EVENT:
         context = _digest_context(row.payload)
+        ident = f"{row.id}.{row.event}"
+    elif row.event == staff.STAFF_PASSWORD_EVENT:
+        context = staff.password_context(row.payload, row.recipient)
         ident = f"{row.id}.{row.event}"
     else:
         context = _request_context(row, attachments)

@@ -39,6 +39,7 @@ OUTBOX_EVENTS = (
     "closed",
     "merged",
     "overdue_digest",
+    "staff_password",
 )
 CHANNELS = ("email",)
 
