@@ -134,7 +134,9 @@ def read_boundaries(
     try:
         collection = json.loads(data)
     except (ValueError, UnicodeDecodeError) as err:
-        raise DomainError(f"The file is not JSON ({err}): upload a GeoJSON file.", field="file")
+        raise DomainError(
+            f"The file is not JSON ({err}): upload a GeoJSON file.", field="file"
+        ) from None
     if not isinstance(collection, dict) or collection.get("type") != "FeatureCollection":
         raise DomainError(
             "The file is not a GeoJSON FeatureCollection (its top level needs "
@@ -182,10 +184,11 @@ def read_boundaries(
             problems.append(f"{label}: a code has at most 40 characters")
             continue
         if geom_type not in ("Polygon", "MultiPolygon"):
-            problems.append(f"{label} is a {geom_type or 'feature without geometry'}, not a Polygon")
+            what = geom_type or "feature without geometry"
+            problems.append(f"{label} is a {what}, not a Polygon or MultiPolygon")
             continue
         try:
-            geometry = shape(geom)
+            geometry = shape(geom)  # type: ignore[arg-type]  # a dict: checked above
         except (GEOSException, ValueError, TypeError, IndexError, AttributeError):
             problems.append(f"{label} has malformed coordinates")
             continue

@@ -91,7 +91,8 @@ _NAMED = text("SELECT EXISTS (SELECT 1 FROM service_requests WHERE district_id =
 
 
 def _write(kind: str, boundaries: list[Boundary], result: Replacement) -> None:
-    existing = {d.code: d for d in db.session.scalars(select(District).where(District.kind == kind))}
+    rows = db.session.scalars(select(District).where(District.kind == kind))
+    existing = {d.code: d for d in rows}
     touched: list[District] = []
     for b in boundaries:
         district = existing.get(b.code)
@@ -101,8 +102,10 @@ def _write(kind: str, boundaries: list[Boundary], result: Replacement) -> None:
             district = District(kind=kind, code=b.code, name=b.name)
             db.session.add(district)
             result.added.append(b.code)
-        elif not district.retired and district.name == b.name and to_shape(district.geom).equals(
-            b.geometry
+        elif (
+            not district.retired
+            and district.name == b.name
+            and to_shape(district.geom).equals(b.geometry)
         ):
             result.unchanged.append(b.code)
             continue
@@ -227,4 +230,3 @@ def open_requests_without_district() -> int:
         )
         or 0
     )
-

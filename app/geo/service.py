@@ -56,4 +56,3 @@ def split_districts(ids: list[int]) -> None:
     Call it after any write of a district's polygon or kind, or routing goes by the old one.
     """
     db.session.execute(_SPLIT, {"ids": ids, "vertices": PART_VERTICES})
-

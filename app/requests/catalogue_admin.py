@@ -20,7 +20,10 @@ def create(code: str, changes: dict[str, Any]) -> ServiceType:
         **fields,
     )
     audit.record(
-        None, "create", ("service_type", st.code, st.name), after=catalogue_edit.service_type_view(st)
+        None,
+        "create",
+        ("service_type", st.code, st.name),
+        after=catalogue_edit.service_type_view(st),
     )
     return st
 

@@ -13,7 +13,7 @@ from app.auth.roles import ADMIN
 from app.core.apidocs import ADMIN_ERRORS, error_answers
 from app.extensions import db
 from app.org import service as org
-from app.requests import catalogue, catalogue_admin, catalogue_edit, catalogue_preview
+from app.requests import catalogue_admin, catalogue_edit, catalogue_preview
 from app.requests.models import ServiceType
 from app.requests.schemas import ServiceTypeOut
 from app.sla.calendar import SLA_UNITS

@@ -30,7 +30,5 @@ def preview(
         attributes=check_questions(attributes),
         emergency_notice=check_emergency_notice(emergency_notice),
     )
-    form_html = render_template(
-        "admin/_service_type_preview.html", st=draft, qs=questions(draft)
-    )
+    form_html = render_template("admin/_service_type_preview.html", st=draft, qs=questions(draft))
     return {"form_html": form_html, "definition": definition_of(draft)}
