@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from werkzeug.wrappers import Response
@@ -141,7 +140,7 @@ def upload_file(token: str) -> Response:
         path = _kept(token)
     except DomainError:
         abort(404)
-    return send_file(path, mimetype="application/geo+json", max_age=0)
+    return Response(path.read_bytes(), mimetype="application/geo+json")
 
 
 @bp.post("/confirm")
