@@ -1,4 +1,4 @@
-"""Districts in the admin area: list, upload, preview, replace all or nothing; the import command."""
+"""Districts in the admin area: list, upload, preview, replace all or nothing; flask import."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
   "use strict";
 
   var panel = document.getElementById("preview");
-  var form = document.querySelector("form[method=post]");
+  var form = document.getElementById("service-type-form");
   if (!panel || !form) return;
   var url = panel.getAttribute("data-preview-url");
   var formBox = document.getElementById("preview-form");
