@@ -57,6 +57,21 @@ def _upload(client, data: bytes, url: str = "/admin/districts/preview", **fields
     )
 
 
+def _api(client, token: str, data: bytes | None, **fields: str | None):
+    """POST a boundary file to the districts API (multipart, as curl -F sends it); a field
+    given as None is left out."""
+    given = {"kind": "ward", "code_property": "WARD"} | fields
+    form: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    if data is not None:
+        form["file"] = (io.BytesIO(data), "wards.geojson")
+    return client.post(
+        "/api/v1/admin/districts",
+        data=form,
+        headers=bearer(token),
+        content_type="multipart/form-data",
+    )
+
+
 def _wards() -> dict[str, tuple[str, bool]]:
     db.session.expire_all()
     rows = db.session.execute(
@@ -87,13 +102,7 @@ def test_pages_and_api_are_403_for_other_roles(client, city, tokens, role) -> No
     assert client.post("/admin/districts/confirm", data={"token": "x"}).status_code == 403
     auth = bearer(tokens[role])
     assert client.get("/api/v1/admin/districts", headers=auth).status_code == 403
-    resp = client.post(
-        "/api/v1/admin/districts",
-        data={"kind": "ward", "code_property": "WARD", "file": (io.BytesIO(NEW_WARDS), "w.json")},
-        headers=auth,
-        content_type="multipart/form-data",
-    )
-    assert resp.status_code == 403
+    assert _api(client, tokens[role], NEW_WARDS).status_code == 403
     assert set(_wards()) == {"1", "2"}
 
 
@@ -176,12 +185,7 @@ def test_a_removed_district_is_retired_when_closed_requests_name_it(client, city
     open_one = submit("pothole", EAST_POINT)
     db.session.commit()
     whole = geojson((1, box(-71.10, 42.30, -71.00, 42.35)))
-    resp = client.post(
-        "/api/v1/admin/districts",
-        data={"kind": "ward", "code_property": "WARD", "file": (io.BytesIO(whole), "w.json")},
-        headers=bearer(tokens["admin"]),
-        content_type="multipart/form-data",
-    )
+    resp = _api(client, tokens["admin"], whole)
     assert resp.status_code == 200, resp.get_json()
     body = resp.get_json()
     assert (body["removed"], body["changed"], body["moved"], body["applied"]) == (
@@ -201,12 +205,7 @@ def test_a_removed_district_without_requests_is_deleted_with_its_rules(client, c
     routing.create_rule("graffiti", department_code="PARKS", district_code="2")
     db.session.commit()
     whole = geojson((1, box(-71.10, 42.30, -71.00, 42.35)))
-    resp = client.post(
-        "/api/v1/admin/districts",
-        data={"kind": "ward", "code_property": "WARD", "file": (io.BytesIO(whole), "w.json")},
-        headers=bearer(tokens["admin"]),
-        content_type="multipart/form-data",
-    )
+    resp = _api(client, tokens["admin"], whole)
     assert resp.status_code == 200
     assert _wards() == {"1": ("Ward 1", False)}
     assert db.session.scalar(select(func.count()).select_from(RoutingRule)) == 0
@@ -219,12 +218,7 @@ def test_a_file_leaving_open_requests_outside_is_refused_with_the_count(
     submit("pothole", EAST_POINT)
     db.session.commit()
     only_west = geojson((1, box(-71.10, 42.30, -71.05, 42.35)))
-    resp = client.post(
-        "/api/v1/admin/districts",
-        data={"kind": "ward", "code_property": "WARD", "file": (io.BytesIO(only_west), "w.json")},
-        headers=bearer(tokens["admin"]),
-        content_type="multipart/form-data",
-    )
+    resp = _api(client, tokens["admin"], only_west)
     assert resp.status_code == 400
     assert "2 open requests would be outside every ward" in resp.get_data(as_text=True)
     assert _wards() == {"1": ("Ward 1", False), "2": ("Ward 2", False)}
@@ -235,17 +229,7 @@ def test_a_file_leaving_open_requests_outside_is_refused_with_the_count(
 
 
 def test_a_dry_run_changes_nothing(client, city, tokens) -> None:
-    resp = client.post(
-        "/api/v1/admin/districts",
-        data={
-            "kind": "ward",
-            "code_property": "WARD",
-            "dry_run": "true",
-            "file": (io.BytesIO(NEW_WARDS), "w.json"),
-        },
-        headers=bearer(tokens["admin"]),
-        content_type="multipart/form-data",
-    )
+    resp = _api(client, tokens["admin"], NEW_WARDS, dry_run="true")
     assert resp.status_code == 200
     assert (resp.get_json()["added"], resp.get_json()["applied"]) == (["3"], False)
     assert set(_wards()) == {"1", "2"} and _audit() == []
@@ -274,12 +258,7 @@ BAD_FILES = [
 
 @pytest.mark.parametrize(("data", "message"), BAD_FILES)
 def test_bad_files_are_refused_with_a_clear_message(client, city, tokens, data, message) -> None:
-    resp = client.post(
-        "/api/v1/admin/districts",
-        data={"kind": "ward", "code_property": "WARD", "file": (io.BytesIO(data), "w.json")},
-        headers=bearer(tokens["admin"]),
-        content_type="multipart/form-data",
-    )
+    resp = _api(client, tokens["admin"], data)
     assert resp.status_code == 400
     assert message in resp.get_json()["message"]
     sign_in(client, city.users["admin"])
@@ -291,24 +270,11 @@ def test_bad_files_are_refused_with_a_clear_message(client, city, tokens, data, 
 
 
 def test_missing_fields_and_bad_kind(client, city, tokens) -> None:
-    auth = bearer(tokens["admin"])
-    resp = client.post(
-        "/api/v1/admin/districts",
-        data={"kind": "ward", "file": (io.BytesIO(NEW_WARDS), "w.json")},
-        headers=auth,
-        content_type="multipart/form-data",
-    )
+    resp = _api(client, tokens["admin"], NEW_WARDS, code_property=None)
     assert resp.status_code == 422 and "code_property" in resp.get_json()["message"]
-    resp = client.post(
-        "/api/v1/admin/districts",
-        data={"kind": "Ward One!", "code_property": "WARD", "file": (io.BytesIO(NEW_WARDS), "w")},
-        headers=auth,
-        content_type="multipart/form-data",
-    )
+    resp = _api(client, tokens["admin"], NEW_WARDS, kind="Ward One!")
     assert resp.status_code == 400 and "district kind" in resp.get_json()["message"]
-    resp = client.post(
-        "/api/v1/admin/districts", data={"kind": "ward", "code_property": "WARD"}, headers=auth
-    )
+    resp = _api(client, tokens["admin"], None)
     assert resp.status_code == 400 and "`file`" in resp.get_json()["message"]
 
 
@@ -318,12 +284,7 @@ def test_an_invalid_polygon_is_repaired(client, city, tokens) -> None:
         "coordinates": [[[-71.10, 42.30], [-71.00, 42.35], [-71.00, 42.30], [-71.10, 42.35]]],
     }
     data = geojson((1, box(-71.10, 42.30, -71.00, 42.35)), (9, bowtie))
-    resp = client.post(
-        "/api/v1/admin/districts",
-        data={"kind": "zone", "code_property": "WARD", "file": (io.BytesIO(data), "z.json")},
-        headers=bearer(tokens["admin"]),
-        content_type="multipart/form-data",
-    )
+    resp = _api(client, tokens["admin"], data, kind="zone")
     assert resp.status_code == 200
     assert resp.get_json()["repaired"] == ["9"] and resp.get_json()["routing"] is False
     assert db.session.scalar(select(func.count()).where(District.kind == "zone")) == 2

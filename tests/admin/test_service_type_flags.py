@@ -31,6 +31,19 @@ def _type(code: str) -> ServiceType:
     return st
 
 
+def _report(client, code: str, description: str):
+    """Post the resident form for a `code` problem in ward 1."""
+    return client.post(
+        "/",
+        data={
+            "service_code": code,
+            "description": description,
+            "lat": str(WARD_1_POINT[0]),
+            "long": str(WARD_1_POINT[1]),
+        },
+    )
+
+
 def _edit_form(st: ServiceType, **overrides: str) -> dict[str, str]:
     form = {
         "name": st.name,
@@ -133,15 +146,7 @@ def test_internal_types_are_hidden_from_residents_and_open311_not_from_agents(cl
     assert client.get("/open311/v2/services/graffiti.json").status_code == 404
     assert "graffiti" not in {s["code"] for s in client.get("/api/v1/services").get_json()}
     # a resident posting the internal code is told it does not exist
-    resp = client.post(
-        "/",
-        data={
-            "service_code": "graffiti",
-            "description": "Tag",
-            "lat": str(WARD_1_POINT[0]),
-            "long": str(WARD_1_POINT[1]),
-        },
-    )
+    resp = _report(client, "graffiti", "Tag")
     assert resp.status_code == 400 and "Unknown service code" in resp.get_data(as_text=True)
     # staff still log calls of it
     sign_in(client, city.users["agent"])
@@ -155,15 +160,7 @@ def test_an_emergency_type_shows_its_notice_and_open311_refuses_it(client, city)
     page = client.get("/").get_data(as_text=True)
     assert NOTICE in page and 'data-emergency-for="graffiti"' in page
     assert 'data-emergency="1"' in page  # the option the script swaps the form for
-    resp = client.post(
-        "/",
-        data={
-            "service_code": "graffiti",
-            "description": "Gas!",
-            "lat": str(WARD_1_POINT[0]),
-            "long": str(WARD_1_POINT[1]),
-        },
-    )
+    resp = _report(client, "graffiti", "Gas!")
     assert resp.status_code == 400 and NOTICE in resp.get_data(as_text=True)
     _, key = keys.create_key("Test client", "dev@client.test")
     db.session.commit()
