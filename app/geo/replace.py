@@ -91,7 +91,8 @@ _NAMED = text("SELECT EXISTS (SELECT 1 FROM service_requests WHERE district_id =
 
 
 def _write(kind: str, boundaries: list[Boundary], result: Replacement) -> None:
-    rows = db.session.scalars(select(District).where(District.kind == kind))
+    # two replacements of one kind at once would interleave: the second waits for the first
+    rows = db.session.scalars(select(District).where(District.kind == kind).with_for_update())
     existing = {d.code: d for d in rows}
     touched: list[District] = []
     for b in boundaries:
