@@ -38,6 +38,11 @@ ADMIN_PAGES = (
         "What residents can report: SLA, questions, owning department.",
     ),
     AdminPage(
+        "districts_admin.districts",
+        "Districts",
+        "Upload ward boundaries (GeoJSON), preview on a map, replace all or nothing.",
+    ),
+    AdminPage(
         "triage.rules", "Routing rules", "Which department and crew a type goes to, by ward."
     ),
     AdminPage("sla.holidays", "Holidays", "Days business-day service targets skip."),

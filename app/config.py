@@ -109,6 +109,8 @@ class Config:
             "CATALOGUE_CACHE_SECONDS": _float("CATALOGUE_CACHE_SECONDS", 30),
             # the district kind that defines the jurisdiction and tags each request
             "ROUTING_DISTRICT_KIND": _str("ROUTING_DISTRICT_KIND", "ward"),
+            # published locations of sensitive service types snap to a grid this fine
+            "PUBLIC_LOCATION_GRID_METRES": _float("PUBLIC_LOCATION_GRID_METRES", 150),
             "MAP_TILE_URL": _str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
             "MAP_TILE_ATTRIBUTION": _str(
                 "MAP_TILE_ATTRIBUTION",

@@ -6,7 +6,12 @@ from app.geo import models as models  # noqa: F401  (registers the tables)
 
 
 def init_app(app: Flask) -> None:
-    """Register `flask geo`."""
+    """Register `flask geo` and the districts admin pages and API."""
+    from app.extensions import api, csrf
+    from app.geo import admin_api, admin_pages
     from app.geo.commands import geo_cli
 
     app.cli.add_command(geo_cli)
+    app.register_blueprint(admin_pages.bp)
+    api.register_blueprint(admin_api.blp)
+    csrf.exempt(admin_api.blp)

@@ -19,6 +19,9 @@ class District(Model):
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+    #: dropped by a boundary replacement but kept for the closed requests it still names;
+    #: a retired district has no routing pieces, so nothing new is ever tagged with it
+    retired: Mapped[bool] = mapped_column(default=False, server_default="false")
 
     def __repr__(self) -> str:
         return f"<District {self.kind} {self.code}>"

@@ -119,7 +119,8 @@ def submit(
     try:
         result = requests_service.submit_request(new, channel="open311", photos=photos)
     except DomainError as err:
-        if err.field == "service_code":
+        # an emergency type exists: the 400 tells the client to call instead
+        if err.field == "service_code" and not isinstance(err, requests_service.EmergencyService):
             raise NotFound(
                 f"There is no service {code!r}; services.xml lists them.", field="service_code"
             ) from None

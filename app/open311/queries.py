@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
+from app.geo.privacy import public_point
 from app.media.models import Photo
 from app.open311.catalogue import service_notice
 from app.open311.formats import w3c_datetime
@@ -178,6 +179,7 @@ def _request_columns() -> Select:
             ServiceType.name.label("service_name"),
             ServiceType.sla_value,
             ServiceType.sla_unit,
+            ServiceType.sensitive,
             sr.description,
             Department.name.label("agency"),
             sr.requested_at,
@@ -211,6 +213,7 @@ def _status_notes(row: Any) -> str | None:
 
 def _request_dict(row: Any) -> dict[str, Any]:
     media_url = photo_url(row.photo_id) if row.photo_id else (row.media_url or None)
+    lat, long = public_point(row.lat, row.long, sensitive=row.sensitive)
     return {
         "service_request_id": str(row.id),
         "status": "closed" if row.status == "closed" else "open",
@@ -225,11 +228,11 @@ def _request_dict(row: Any) -> dict[str, Any]:
         # changes (a note, a merge) move it past its close time
         "updated_datetime": w3c_datetime(row.updated_at),
         "expected_datetime": w3c_datetime(row.due_at),
-        "address": row.address or None,
-        "address_id": row.address_id or None,
+        "address": None if row.sensitive else row.address or None,
+        "address_id": None if row.sensitive else row.address_id or None,
         "zipcode": None,
-        "lat": round(row.lat, 7),
-        "long": round(row.long, 7),
+        "lat": round(lat, 7),
+        "long": round(long, 7),
         "media_url": media_url,
     }
 

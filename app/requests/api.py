@@ -117,8 +117,9 @@ def list_services() -> list[ServiceType]:
     """List the service types that can be requested.
 
     Each type names its department, its SLA target and the questions to answer with it.
+    Internal types (staff use only) are not listed.
     """
-    return service.list_service_types()
+    return service.list_service_types(public_only=True)
 
 
 @blp.route("/requests", methods=["POST"])

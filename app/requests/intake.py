@@ -32,6 +32,35 @@ from app.requests.routing import rule_sql
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+class EmergencyService(DomainError):
+    """The type is an emergency: the reporter must call, not file a request."""
+
+    code = "call_emergency"
+
+
+def public_channel(channel: str, actor_id: int | None) -> bool:
+    """Tell whether a request comes from the public (not a member of staff, not an import)."""
+    return channel in ("web", "mobile", "open311") or (channel == "api" and actor_id is None)
+
+
+def check_offered(st: CatalogueEntry) -> None:
+    """Refuse a public report of an internal type, or of an emergency (which needs a call).
+
+    :raises DomainError: the type is internal: to the public it does not exist (400).
+    :raises EmergencyService: the type has an emergency notice, given as the message (400).
+    """
+    if not st.public:
+        raise DomainError(
+            f"Unknown service code {st.code!r}: GET /api/v1/services lists the valid codes.",
+            field="service_code",
+        )
+    if st.emergency_notice:
+        raise EmergencyService(
+            f"{st.emergency_notice} (This is not reported online: {st.name} needs a call.)",
+            field="service_code",
+        )
+
+
 @dataclass
 class NewRequest:
     """What a resident, an agent or an API client tells us about a problem."""
@@ -181,6 +210,9 @@ def submit_request(
     # A refusal may come from a cached view of the type that has since changed (its
     # questions, department or activity): then decide again on the type as it is now.
     st = catalogue_entry(new.service_code)
+    if public_channel(channel, actor_id) and (not st.public or st.emergency_notice):
+        st = catalogue_entry(new.service_code, fresh=True)
+        check_offered(st)
     try:
         row = _insert(new, st, channel, description, email, requested_at, actor_id)
     except DomainError:

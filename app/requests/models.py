@@ -84,6 +84,12 @@ class ServiceType(Model):
     #: "Other / not sure": requests land in the 311 triage queue for an agent to recategorise
     triage: Mapped[bool] = mapped_column(default=False, server_default="false")
     active: Mapped[bool] = mapped_column(default=True, server_default="true")
+    #: offered to residents and Open311 clients; internal types are for staff and imports
+    public: Mapped[bool] = mapped_column(default=True, server_default="true")
+    #: its locations are generalised (snapped to a grid) in everything published
+    sensitive: Mapped[bool] = mapped_column(default=False, server_default="false")
+    #: when set, residents are told this ("call 911") instead of being offered a form
+    emergency_notice: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     department = relationship("Department", lazy="joined")
 

@@ -12,6 +12,7 @@ from flask import current_app, has_request_context, url_for
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
 
+from app.geo.privacy import public_point
 from app.requests import queries
 from app.requests.models import ServiceRequest
 from app.requests.queue import IMPORT_CHANNEL, QueuePage
@@ -45,6 +46,17 @@ def lat_long(sr: ServiceRequest) -> tuple[float, float]:
     return point.y, point.x
 
 
+def public_lat_long(sr: ServiceRequest) -> tuple[float, float]:
+    """Return the location the public sees: generalised when the type is sensitive."""
+    lat, long = lat_long(sr)
+    return public_point(lat, long, sensitive=sr.service_type.sensitive)
+
+
+def public_address(sr: ServiceRequest) -> str:
+    """Return the address the public sees: none for a sensitive type (it would pinpoint it)."""
+    return "" if sr.service_type.sensitive else sr.address
+
+
 def code_name(obj: Any) -> dict[str, str] | None:
     """Return the fields of CodeNameOut of a department, district or service type."""
     return {"code": obj.code, "name": obj.name} if obj is not None else None
@@ -57,7 +69,7 @@ def reporter(sr: ServiceRequest) -> dict[str, str]:
 
 def request_view(sr: ServiceRequest, *, staff: bool) -> dict[str, Any]:
     """Return the fields of a request for RequestPublicOut, or RequestStaffOut when staff."""
-    lat, long = lat_long(sr)
+    lat, long = lat_long(sr) if staff else public_lat_long(sr)
     view: dict[str, Any] = {
         "id": sr.id,
         "status": sr.status,
@@ -65,7 +77,7 @@ def request_view(sr: ServiceRequest, *, staff: bool) -> dict[str, Any]:
         "description": sr.description,
         "lat": lat,
         "long": long,
-        "address": sr.address,
+        "address": sr.address if staff else public_address(sr),
         "department": code_name(sr.department),
         "district": code_name(sr.district),
         "requested_at": sr.requested_at,

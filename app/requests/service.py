@@ -14,7 +14,13 @@ from app.requests.catalogue import (
     list_service_types,
     validate_attributes,
 )
-from app.requests.intake import NewRequest, SubmittedRequest, check_location, submit_request
+from app.requests.intake import (
+    EmergencyService,
+    NewRequest,
+    SubmittedRequest,
+    check_location,
+    submit_request,
+)
 from app.requests.lifecycle import (
     TRANSITIONS,
     acknowledge,
@@ -78,6 +84,7 @@ __all__ = [
     "find_queue",
     "get_request",
     "list_service_types",
+    "EmergencyService",
     "mark_assigned",
     "mark_in_progress",
     "note_required",

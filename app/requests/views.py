@@ -28,7 +28,7 @@ from app.requests import service
 from app.requests.models import ServiceType
 from app.requests.parsing import CoordinateError, parse_attribute_fields, parse_coordinate
 from app.requests.permissions import INTAKE_ROLES
-from app.requests.presenters import lat_long
+from app.requests.presenters import public_address, public_lat_long
 
 bp = Blueprint("requests", __name__)
 
@@ -74,7 +74,8 @@ def _render_form(
     errors: dict[str, str],
     status: int = 200,
 ) -> tuple[str, int]:
-    types = service.list_service_types()
+    # staff log calls of internal types too; residents see only the public catalogue
+    types = service.list_service_types(public_only=not agent)
     page = render_template(
         "requests/form.html",
         agent=agent,
@@ -211,10 +212,11 @@ def agent_new() -> Response | tuple[str, int]:
 def track(request_id: int) -> str:
     """Show the public status page of a request; the reporter's details are never on it."""
     sr = service.get_request(request_id)
-    lat, long = lat_long(sr)
+    lat, long = public_lat_long(sr)
     return render_template(
         "requests/track.html",
         sr=sr,
+        address=public_address(sr),
         lat=lat,
         long=long,
         events=service.public_events(sr),

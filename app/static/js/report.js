@@ -21,6 +21,23 @@
     });
     var option = select.options[select.selectedIndex];
     hint.textContent = (option && option.getAttribute("data-description")) || "";
+    showEmergency(code);
+  }
+
+  // --- emergency types: the notice ("call 911") instead of the form -----------------------
+  // Agents keep the form (they may still log the call); residents see only the notice.
+  var notices = form.querySelectorAll("[data-emergency-for]");
+  var rest = form.querySelectorAll("[data-emergency-hide]");
+  var agent = form.hasAttribute("data-agent");
+  function showEmergency(code) {
+    var emergency = false;
+    notices.forEach(function (el) {
+      var mine = el.getAttribute("data-emergency-for") === code;
+      el.hidden = !mine;
+      emergency = emergency || mine;
+    });
+    if (agent) return;
+    rest.forEach(function (el) { el.hidden = emergency; });
   }
   select.addEventListener("change", showQuestions);
   showQuestions();
