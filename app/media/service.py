@@ -33,6 +33,7 @@ from app.media.validation import (
     max_pixels,
     validate_photo,
     validate_photos,
+    validate_uploads,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "read_original",
     "validate_photo",
     "validate_photos",
+    "validate_uploads",
 ]
 
 #: longest side, in pixels, of each public derivative

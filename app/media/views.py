@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.core.errors import NotFound
 from app.extensions import db
 from app.media import service
-from app.media.models import Photo
+from app.media.models import STAFF_ONLY_KINDS, Photo
 from app.media.storage import StorageUnavailable
 
 bp = Blueprint("media", __name__)
@@ -41,16 +41,28 @@ def _to_placeholder(name: str) -> BaseResponse:
 @bp.route("/photos/<int:photo_id>/<size>.jpg")
 def photo(photo_id: int, size: str) -> BaseResponse:
     """Send the display or thumbnail JPEG of a photo, or redirect to a placeholder until then."""
+    row = db.session.get(Photo, photo_id)
+    if row is None or row.kind in STAFF_ONLY_KINDS:
+        # an internal note's photo is served to staff only, by the staff photo route
+        raise NotFound(f"There is no photo {photo_id}.")
+    return copy_response(row, size, public=True)
+
+
+def copy_response(row: Photo, size: str, *, public: bool) -> BaseResponse:
+    """Answer with a derivative of a photo, a placeholder redirect, or 503 (store down).
+
+    Public copies may be kept by browsers and shared caches for CACHE_SECONDS; staff-only
+    copies by nobody but the browser that asked, and not on disk.
+    """
     try:
-        data = service.public_photo_bytes(photo_id, size, make_if_missing=False)
+        data = service.public_photo_bytes(row.id, size, make_if_missing=False)
     except StorageUnavailable:
         busy = make_response("The photo store is not answering; try again shortly.", 503)
         busy.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         busy.headers["Cache-Control"] = "no-store"
         return busy
     except NotFound:
-        row = db.session.get(Photo, photo_id)
-        if row is not None and row.failed_at is not None and size in service.DERIVATIVES:
+        if row.failed_at is not None and size in service.DERIVATIVES:
             return _to_placeholder("photo-unavailable")
         raise
     if data is None:
@@ -61,12 +73,15 @@ def photo(photo_id: int, size: str) -> BaseResponse:
     response = send_file(
         io.BytesIO(data),
         mimetype="image/jpeg",
-        max_age=CACHE_SECONDS,
+        max_age=CACHE_SECONDS if public else None,
         conditional=True,
         # a copy never changes once written: its name and size identify its bytes
-        etag=f"{photo_id}-{size}",
-        download_name=f"{photo_id}-{size}.jpg",
+        etag=f"{row.id}-{size}",
+        download_name=f"{row.id}-{size}.jpg",
     )
-    response.cache_control.public = True
+    if public:
+        response.cache_control.public = True
+    else:
+        response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.media import service as media
 from app.media import tasks
 from app.media.models import Photo
-from app.media.storage import LocalStorage, S3Storage, get_storage, s3_client
+from app.media.storage import LocalStorage, S3Storage, check_settings, get_storage, s3_client
 from tests import s3server
 from tests.factories import jpeg_bytes
 from tests.media.test_photos import fetch, upload
@@ -140,14 +140,19 @@ def test_s3_storage_never_leaves_its_prefix(app, db_session, s3_endpoint):
 
 
 def test_an_unknown_backend_or_a_bucketless_s3_store_refuses_to_start():
-    from app import create_app
-
+    # check_settings is what create_app runs; a whole second app would re-register the
+    # session's API blueprints on the shared Api object
     for settings, says in (
         ({"MEDIA_STORAGE": "ftp"}, "unknown"),
         ({"MEDIA_STORAGE": "s3", "MEDIA_S3_BUCKET": None}, "MEDIA_S3_BUCKET"),
     ):
+        bare = Flask("check")
+        bare.config.update(settings)
         with pytest.raises(RuntimeError, match=says):
-            create_app("test", settings)
+            check_settings(bare)
+    ok = Flask("check")
+    ok.config.update(MEDIA_STORAGE="s3", MEDIA_S3_BUCKET="photos")
+    check_settings(ok)
 
 
 def _remove(stored_name: str) -> None:
