@@ -204,11 +204,11 @@ def note(request_id: int) -> Response | tuple[str, int]:
         # every file is checked before anything is stored: one bad file keeps them all out
         photos = media.validate_uploads(request.files.getlist("photo"), field="photo")
         add_request_note(sr, note=text, public=public, photos=photos)
-        with_photos = f" with {len(photos)} photo{'s' if len(photos) != 1 else ''}" if photos else ""
+        with_photos = (
+            f" with {len(photos)} photo{'s' if len(photos) != 1 else ''}" if photos else ""
+        )
         if public:
-            return (
-                f"Public note added{with_photos}: the reporter can read it on the tracking page."
-            )
+            return f"Public note added{with_photos}: the reporter can read it on the tracking page."
         return f"Internal note added{with_photos}: only staff can read it."
 
     return _act(request_id, "note", do)
