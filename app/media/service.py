@@ -44,6 +44,7 @@ __all__ = [
     "ValidatedPhoto",
     "attach_photo",
     "check_photo_bytes",
+    "delete_files",
     "derivative_key",
     "make_derivatives",
     "max_photos",
@@ -210,7 +211,7 @@ def delete_unattached(older_than: timedelta = UNATTACHED_TTL) -> int:
         )
     ).all()
     for row in rows:
-        _delete_files(row.stored_name)
+        delete_files(row.stored_name)
         db.session.delete(row)
         removed += 1
     old = {key.rsplit("/", 1)[-1]: key for key in storage.older_than(ORIGINALS, cutoff)}
@@ -224,13 +225,14 @@ def delete_unattached(older_than: timedelta = UNATTACHED_TTL) -> int:
             if name.endswith(".part"):
                 storage.delete(old[name])  # a write that died half-way
             elif name not in known:
-                _delete_files(name)
+                delete_files(name)
                 removed += 1
     db.session.flush()
     return removed
 
 
-def _delete_files(stored_name: str) -> None:
+def delete_files(stored_name: str) -> None:
+    """Delete a photo's original and public copies from the store (no error if gone)."""
     storage = get_storage()
     storage.delete(original_key(stored_name))
     for size in DERIVATIVES:

@@ -136,6 +136,10 @@ def test_an_internal_notes_photos_are_shown_to_staff_only(client, city, people):
     assert fetch(client, f"/photos/{photo.id}/thumb.jpg").status_code == 404
     assert f"/photos/{photo.id}/" not in client.get(f"/requests/{sr.id}").get_data(as_text=True)
     assert client.get(f"/api/v1/requests/{sr.id}").get_json()["photos"] == []
+    open311 = client.get(f"/open311/v2/requests/{sr.id}.json")
+    assert open311.status_code == 200 and f"/photos/{photo.id}/" not in open311.get_data(
+        as_text=True
+    )
 
     staff_thumb = f"/staff/photos/{photo.id}/thumb"
     sign_in(client, people["dispatcher"])
