@@ -38,6 +38,14 @@ def _to_placeholder(name: str) -> BaseResponse:
     return response
 
 
+def store_unavailable() -> BaseResponse:
+    """Answer 503 when the photo store does not answer: the client may try again shortly."""
+    busy = make_response("The photo store is not answering; try again shortly.", 503)
+    busy.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    busy.headers["Cache-Control"] = "no-store"
+    return busy
+
+
 @bp.route("/photos/<int:photo_id>/<size>.jpg")
 def photo(photo_id: int, size: str) -> BaseResponse:
     """Send the display or thumbnail JPEG of a photo, or redirect to a placeholder until then."""
@@ -57,10 +65,7 @@ def copy_response(row: Photo, size: str, *, public: bool) -> BaseResponse:
     try:
         data = service.public_photo_bytes(row.id, size, make_if_missing=False)
     except StorageUnavailable:
-        busy = make_response("The photo store is not answering; try again shortly.", 503)
-        busy.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        busy.headers["Cache-Control"] = "no-store"
-        return busy
+        return store_unavailable()
     except NotFound:
         if row.failed_at is not None and size in service.DERIVATIVES:
             return _to_placeholder("photo-unavailable")

@@ -20,7 +20,7 @@ from app.media import service as media
 from app.media.models import Photo
 from app.media.storage import StorageUnavailable
 from app.media.validation import ACCEPTED_FORMATS
-from app.media.views import RETRY_AFTER_SECONDS, copy_response
+from app.media.views import copy_response, store_unavailable
 from app.requests.models import ServiceRequest
 from app.requests.permissions import may_read_private
 from app.workorders.models import WorkOrder
@@ -76,9 +76,7 @@ def staff_photo(photo_id: int, size: str) -> BaseResponse:
     try:
         data = media.read_original(photo.stored_name)
     except StorageUnavailable:
-        busy = make_response("The photo store is not answering; try again shortly.", 503)
-        busy.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return busy
+        return store_unavailable()
     if data is None:
         raise NotFound(f"The original of photo {photo_id} is no longer stored.")
     response = make_response(data)

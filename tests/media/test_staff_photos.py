@@ -20,19 +20,10 @@ from tests.helpers import sign_in
 from tests.media import samples
 from tests.media.test_photos import fetch
 
-#: who asks: anonymous, the request's department (Public Works) and the other one (Parks)
-WHO = (
-    "anonymous",
-    "agent",
-    "dispatcher",
-    "parks_dispatcher",
-    "crew",
-    "parks_crew",
-    "manager",
-    "admin",
-)
-#: who may read a Public Works request's private data, and so its photos as uploaded
-READERS = {"agent", "dispatcher", "crew", "manager", "admin"}
+# the roles asked (the `people` fixture adds the parks crew member), and who may read a
+# Public Works request's private data, and so its photos as uploaded
+from tests.requests.test_access_matrix import PRIVATE_READERS as READERS
+from tests.requests.test_access_matrix import WHO
 
 
 @pytest.fixture
