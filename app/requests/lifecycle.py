@@ -375,8 +375,7 @@ def add_note(
     public: bool,
     photos: Sequence[media.ValidatedPhoto] = (),
 ) -> RequestEvent:
-    """Add a public or internal note to a request's history, with up to
-    MAX_PHOTOS_PER_UPLOAD photos (already validated) that are as public as the note.
+    """Add a public or internal note, with photos as public as the note, to the history.
 
     :raises DomainError: an empty or overlong note, or too many photos (400).
     """
