@@ -16,8 +16,16 @@ from app.extensions import db
 from app.media import service as media
 from app.media import tasks
 from app.media.models import Photo
-from app.media.storage import LocalStorage, S3Storage, check_settings, get_storage, s3_client
+from app.media.storage import (
+    LocalStorage,
+    S3Storage,
+    StorageUnavailable,
+    check_settings,
+    get_storage,
+    s3_client,
+)
 from tests import s3server
+from tests.conftest import free_port
 from tests.factories import jpeg_bytes
 from tests.media.test_photos import fetch, upload
 
@@ -160,3 +168,24 @@ def _remove(stored_name: str) -> None:
     storage.delete(media.original_key(stored_name))
     for size in media.DERIVATIVES:
         storage.delete(media.derivative_key(stored_name, size))
+
+
+def test_a_store_that_does_not_answer_gives_503_and_costs_the_photo_no_attempt(client, app, city):
+    photo = upload(client, jpeg_bytes())
+    dead = s3server.settings(f"http://127.0.0.1:{free_port()}", "photos")  # nothing listens
+    saved = {name: app.config.get(name) for name in dead}
+    app.config.update(dead)
+    try:
+        resp = fetch(client, f"/photos/{photo.id}/display.jpg")
+        assert resp.status_code == 503 and int(resp.headers["Retry-After"]) > 0
+        assert "no-store" in resp.headers["Cache-Control"]
+        for _ in range(media.MAX_ATTEMPTS + 1):
+            with pytest.raises(StorageUnavailable):
+                tasks.make_derivatives(photo.id)
+    finally:
+        app.config.update(saved)
+    db.session.refresh(photo)
+    # the outage is not the photo's fault: it is not given up on, and makes it later
+    assert (photo.attempts, photo.failed_at) == (0, None)
+    tasks.make_derivatives(photo.id)
+    assert fetch(client, f"/photos/{photo.id}/display.jpg").status_code == 200
