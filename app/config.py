@@ -81,8 +81,18 @@ class Config:
             "TWILIO_AUTH_TOKEN": _opt("TWILIO_AUTH_TOKEN"),
             "TWILIO_API_URL": _str("TWILIO_API_URL", "https://api.twilio.com"),
             "MEDIA_ROOT": _str("MEDIA_ROOT", str(instance / "media")),
-            # where photo files live: "local" (a disk under MEDIA_ROOT) is the one backend so far
+            # where photo files live: "local" (a disk under MEDIA_ROOT) or "s3" (an
+            # S3-compatible bucket shared by every web server and worker host)
             "MEDIA_STORAGE": _str("MEDIA_STORAGE", "local"),
+            "MEDIA_S3_BUCKET": _opt("MEDIA_S3_BUCKET"),
+            # e.g. https://minio.internal:9000; unset for AWS itself
+            "MEDIA_S3_ENDPOINT_URL": _opt("MEDIA_S3_ENDPOINT_URL"),
+            "MEDIA_S3_REGION": _opt("MEDIA_S3_REGION"),
+            # unset: boto3's own chain (AWS_* variables, the host's instance role)
+            "MEDIA_S3_ACCESS_KEY_ID": _opt("MEDIA_S3_ACCESS_KEY_ID"),
+            "MEDIA_S3_SECRET_ACCESS_KEY": _opt("MEDIA_S3_SECRET_ACCESS_KEY"),
+            # keys go under this prefix, so that one bucket may serve several installs
+            "MEDIA_S3_PREFIX": _str("MEDIA_S3_PREFIX", ""),
             "MAX_PHOTO_BYTES": max_photo,
             # width × height above which a photo is refused, read from its header
             "MAX_PHOTO_PIXELS": _int("MAX_PHOTO_PIXELS", 50_000_000),

@@ -228,7 +228,7 @@ def _completion_photo(photo_id: int | None, request_id: int) -> Attachment | Non
     if not photo_id:
         return None
     try:
-        data = media.public_photo_file(int(photo_id), "display").read_bytes()
+        data = media.public_photo_bytes(int(photo_id), "display")
     except (NotFound, OSError):
         # A lost photo must not hold back the notice itself.
         log.warning("completion photo %s of request %s is unavailable", photo_id, request_id)

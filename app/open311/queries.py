@@ -145,7 +145,11 @@ def read_query(args: MultiDict[str, str]) -> RequestQuery:
 
 def _request_columns() -> Select:
     sr = ServiceRequest
-    first_photo = select(func.min(Photo.id)).where(Photo.request_id == sr.id).scalar_subquery()
+    first_photo = (
+        select(func.min(Photo.id))
+        .where(Photo.request_id == sr.id, Photo.kind == "report")
+        .scalar_subquery()
+    )
     closure_photo = (
         select(RequestEvent.data["photo_id"].astext)
         .where(
@@ -249,7 +253,10 @@ def _add_extensions(rows: list[Any], items: list[dict[str, Any]]) -> None:
         events[event.request_id].append(event)
     photos: dict[int, list[int]] = {i: [] for i in ids}
     for photo_id, request_id in db.session.execute(
-        select(Photo.id, Photo.request_id).where(Photo.request_id.in_(ids)).order_by(Photo.id)
+        select(Photo.id, Photo.request_id)
+        # notes' photos are not the reporter's; an internal note's are never public
+        .where(Photo.request_id.in_(ids), Photo.kind == "report")
+        .order_by(Photo.id)
     ):
         if request_id is not None:  # the IN never matches NULL; the check is for mypy
             photos[request_id].append(photo_id)

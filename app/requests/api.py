@@ -12,7 +12,7 @@ from flask import Response, jsonify, request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
@@ -98,13 +98,21 @@ def parse_submission() -> tuple[dict[str, Any], list[FileStorage]]:
         raise UnsupportedBody(
             "Send the request as application/json, or as multipart/form-data when it has a photo."
         )
+    return load_fields(RequestIn(), body), photos
+
+
+def load_fields(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
+    """Load a request body with a schema, saying every field's problem in one message.
+
+    :raises InvalidInput: fields are missing or of the wrong type (422).
+    """
     try:
-        data = RequestIn().load(body)
+        data: dict[str, Any] = schema.load(body)
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_body": err.messages}
         summary = " ".join(_first_message(name, msgs) for name, msgs in messages.items())
         raise InvalidInput(summary, errors=messages) from None
-    return data, photos
+    return data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from app.requests.queries import (
     public_events,
     public_photo_ids,
     public_photos,
+    request_photos,
     search_requests,
 )
 from app.requests.queue import (
@@ -92,6 +93,7 @@ __all__ = [
     "public_events",
     "public_photo_ids",
     "public_photos",
+    "request_photos",
     "put_on_hold",
     "resume",
     "reopen",

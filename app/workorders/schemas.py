@@ -190,7 +190,13 @@ class PhotoForm(Schema):
     """multipart/form-data body of POST /workorders/<id>/photos."""
 
     kind = fields.String(required=True, metadata={"enum": ["before", "after"]})
-    photo = Upload(required=True, metadata={"description": "JPEG, PNG or WebP"})
+    photo = Upload(
+        required=True,
+        metadata={
+            "description": "JPEG, PNG or WebP; repeat the field for up to "
+            "MAX_PHOTOS_PER_UPLOAD photos"
+        },
+    )
 
 
 class CancelIn(Schema):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None
 
 @pytest.fixture(scope="module")
 def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
+    with running_stack(smtp_server, tmp_path_factory) as stack:
+        yield stack
+
+
+@contextmanager
+def running_stack(
+    smtp_server, tmp_path_factory, extra_env: dict[str, str] | None = None
+) -> Iterator[LiveStack]:
+    """Start gunicorn and a worker on a fresh database; extra_env adds or overrides settings."""
     recreate_database(E2E_DB)
     port = free_port()
     media = tmp_path_factory.mktemp("e2e-media")
@@ -98,6 +108,7 @@ def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
         "OUTBOX_BACKOFF_SECONDS": "1",
         # never fetch real map tiles; browser tests answer this host with a blank tile
         "MAP_TILE_URL": f"{E2E_TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
+        **(extra_env or {}),
     }
     app = create_app(
         "development",
