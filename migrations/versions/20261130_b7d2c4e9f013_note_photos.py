@@ -1,7 +1,7 @@
 """photos of staff notes: kinds note (public note) and internal (internal note)
 
 Revision ID: b7d2c4e9f013
-Revises: 59571bb4e541
+Revises: b7d2e4f1a903
 Create Date: 2026-11-30 03:20:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7d2c4e9f013'
-down_revision = '59571bb4e541'
+down_revision = 'b7d2e4f1a903'
 branch_labels = None
 depends_on = None
 
