@@ -8,6 +8,7 @@ from flask import Flask
 from app.auth.commands import users_cli
 from app.core import app_object, queue
 from app.demo.commands import demo_cli
+from app.imports.commands import import_cli
 
 
 @click.command("worker")
@@ -23,3 +24,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_cmd)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(import_cli)

@@ -14,7 +14,7 @@ from shapely.geometry import Point
 
 from app.requests import queries
 from app.requests.models import ServiceRequest
-from app.requests.queue import IMPORT_CHANNEL, QueuePage
+from app.requests.queue import QueuePage
 
 
 def public_url(path: str) -> str:
@@ -116,7 +116,7 @@ def queue_page_items(page: QueuePage) -> list[dict[str, Any]]:
         item.update(
             duplicates=page.duplicate_counts.get(sr.id, 0),
             proposed_crew={"id": crew.id, "name": crew.name} if crew else None,
-            imported=sr.channel == IMPORT_CHANNEL,
+            imported=sr.is_imported,
         )
         if sr.id in page.distances:
             item["distance_m"] = round(page.distances[sr.id], 1)
