@@ -174,7 +174,7 @@ class Importer:
             return
         self.report.imported += result.imported
         self.report.unlocated += result.unlocated
-        self.report.already += result.already
+        self.report.already += result.skipped
 
     def _request(self, line: int, row: CityRow) -> importer.HistoricalRequest | None:
         try:

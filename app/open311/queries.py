@@ -228,8 +228,9 @@ def _request_dict(row: Any) -> dict[str, Any]:
         "address": row.address or None,
         "address_id": row.address_id or None,
         "zipcode": None,
-        "lat": round(row.lat, 7),
-        "long": round(row.long, 7),
+        # imported history may have no known location
+        "lat": round(row.lat, 7) if row.lat is not None else None,
+        "long": round(row.long, 7) if row.long is not None else None,
         "media_url": media_url,
     }
 

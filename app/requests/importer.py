@@ -53,8 +53,9 @@ class HistoricalRequest:
     closure_reason: str | None = None
     closure_note: str = ""
     channel: str = "import"
-    #: the system the row came from and its case number there (unique together)
-    import_source: str = "history"
+    #: the system the row came from and its case number there (unique together); None for
+    #: rows that are not history (a replay of live requests): they must have a location
+    import_source: str | None = "history"
     external_id: str | None = None
     #: more about where the row came from, kept in the 'created' event (e.g. its raw status)
     source: dict[str, Any] = field(default_factory=dict)
@@ -65,8 +66,9 @@ class ImportResult:
     imported: int
     #: stored with the location unknown: no point, 0/0, or outside every district
     unlocated: int
-    #: skipped: their source system's case number was imported before
-    already: int
+    #: skipped: their source system's case number was imported before, or (rows that are
+    #: not history) outside every district
+    skipped: int
     #: ids of the stored requests, in input order
     ids: list[int]
 
@@ -111,7 +113,7 @@ _CREATE_STAGING = """
         department_code text NOT NULL,
         source jsonb NOT NULL,
         use_rule boolean NOT NULL,
-        import_source text NOT NULL,
+        import_source text,
         external_id text,
         geom geometry(Point, 4326),
         district_id integer,
@@ -140,7 +142,10 @@ _ROUTE = f"""
         )
     WHERE s.lat IS NOT NULL
 """
-_UNLOCATED = "UPDATE import_staging SET geom = NULL WHERE district_id IS NULL"
+_UNLOCATED = """
+    DELETE FROM import_staging WHERE district_id IS NULL AND import_source IS NULL;
+    UPDATE import_staging SET geom = NULL WHERE district_id IS NULL
+"""
 # Rows that name no department of their own go where intake would send them today: by the
 # routing rule for their type and district, if there is one (the same SQL as intake's).
 _APPLY_RULES = f"""
@@ -211,7 +216,7 @@ def import_requests(rows: Iterable[HistoricalRequest], *, analyze: bool = True) 
     for seq, row in enumerate(rows):
         staged.append(_stage(seq, row, types, departments, department_codes))
     if not staged:
-        return ImportResult(imported=0, unlocated=0, already=0, ids=[])
+        return ImportResult(imported=0, unlocated=0, skipped=0, ids=[])
 
     # COPY is psycopg's own; the app's engine always uses it (DATABASE_URL's +psycopg)
     raw = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
@@ -237,7 +242,7 @@ def import_requests(rows: Iterable[HistoricalRequest], *, analyze: bool = True) 
     return ImportResult(
         imported=len(ids),
         unlocated=sum(1 for r in stored if r[1]),
-        already=len(staged) - len(ids),
+        skipped=len(staged) - len(ids),
         ids=ids,
     )
 
@@ -296,6 +301,8 @@ def _stage(
     point = usable_point(row.lat, row.long)
     if row.external_id is not None and not row.external_id.strip():
         raise DomainError(f"{where}: an empty case number.")
+    if row.import_source is None and (row.external_id is not None or point is None):
+        raise DomainError(f"{where}: only history (with an import_source) may lack a place.")
     return (
         seq,
         st.id,

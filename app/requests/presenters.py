@@ -39,8 +39,13 @@ def photo_urls(photo_id: int) -> dict[str, Any]:
     }
 
 
-def lat_long(sr: ServiceRequest) -> tuple[float, float]:
-    """Return the request's location as (latitude, longitude)."""
+def lat_long(sr: ServiceRequest) -> tuple[float, float] | tuple[None, None]:
+    """Return the request's location as (latitude, longitude).
+
+    (None, None) for imported history whose location is unknown: only imports may lack one.
+    """
+    if sr.location is None:
+        return None, None
     point = cast(Point, to_shape(sr.location))  # location is a POINT column
     return point.y, point.x
 
