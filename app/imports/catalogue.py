@@ -15,7 +15,7 @@ from app.core.errors import Conflict
 from app.extensions import db
 from app.org import service as org_service
 from app.org.models import Department
-from app.requests import catalogue
+from app.requests import service as requests_service
 from app.requests.models import ServiceType
 
 #: the SLA of a type the import creates; rows with a recorded due time keep theirs
@@ -83,7 +83,7 @@ class Catalogue:
         base = _code(name, 76, upper=False)
         for n in range(1, 100):
             try:
-                return catalogue.create_service_type(
+                return requests_service.create_service_type(
                     base if n == 1 else f"{base}_{n}",
                     name[:200],
                     department_id,

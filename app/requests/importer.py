@@ -301,7 +301,9 @@ def _stage(
     point = usable_point(row.lat, row.long)
     if row.external_id is not None and not row.external_id.strip():
         raise DomainError(f"{where}: an empty case number.")
-    if row.import_source is None and (row.external_id is not None or point is None):
+    if row.import_source is None and row.external_id is not None:
+        raise DomainError(f"{where}: a case number needs the system it came from.")
+    if row.import_source is None and point is None:
         raise DomainError(f"{where}: only history (with an import_source) may lack a place.")
     return (
         seq,
