@@ -1,11 +1,13 @@
-"""History with its location unknown: every page, API and feed that shows a request copes."""
+"""Imported history: an unknown location shows everywhere a request does; old rows stay quiet."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.extensions import db
+from app.notifications import digest
 from app.requests.importer import HistoricalRequest, import_requests
+from tests.factories import submit
 from tests.helpers import bearer, sign_in
 
 
@@ -60,3 +62,29 @@ def test_pages_apis_and_feed_show_an_unknown_location(client, city, tokens):
     assert dispatch.status_code == 200
     row = dispatch.get_data(as_text=True).split(f'data-id="{request_id}"')[1].split(">")[0]
     assert "data-lat" not in row
+
+
+def test_imported_history_stays_out_of_the_overdue_digest(city):
+    """Imported rows keep the city's channel ("phone"), yet years-old open ones are no one's
+    overdue work today."""
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    [old] = import_requests(
+        [
+            HistoricalRequest(
+                service_code="pothole",
+                description="Open since 2011",
+                lat=42.32,
+                long=-71.08,
+                requested_at=datetime(2011, 7, 1, 9, 30, tzinfo=UTC),
+                channel="phone",
+                import_source="boston",
+                external_id="1",
+            )
+        ]
+    ).ids
+    live = submit("pothole")
+    live.due_at = now - timedelta(days=1)
+    db.session.flush()
+    found = digest.compose(city.public_works, now.date(), now)
+    assert [item.id for item in found.items] == [live.id]
+    assert found.overdue == 1 and old != live.id
