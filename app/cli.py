@@ -9,9 +9,9 @@ from app.auth.commands import users_cli
 from app.core import app_object, queue
 from app.demo.commands import demo_cli
 from app.geo.commands import import_districts_cmd
+from app.imports.commands import import_cli
 
-#: `flask import …`: load a city's own data (boundaries, history) into the system
-import_cli = click.Group("import", help="Load a city's own files: district boundaries, …")
+# `flask import districts` joins the history importers in the one `flask import` group
 import_cli.add_command(import_districts_cmd)
 
 

@@ -49,6 +49,8 @@ class LoadReport:
     imported: int
     skipped: dict[str, int]
     accounts: list[Account]
+    #: imported with the location unknown (the export had no usable point)
+    unlocated: int = 0
 
 
 def city_counts() -> dict[str, int]:

@@ -31,8 +31,15 @@ def snap_to_grid(lat: float, long: float, metres: float) -> tuple[float, float]:
     return round(row_lat, 6), round(max(-180.0, min(180.0, cell_long)), 6)
 
 
-def public_point(lat: float, long: float, *, sensitive: bool) -> tuple[float, float]:
-    """Return the point to publish: generalised for a sensitive type, exact otherwise."""
+def public_point(
+    lat: float | None, long: float | None, *, sensitive: bool
+) -> tuple[float, float] | tuple[None, None]:
+    """Return the point to publish: generalised for a sensitive type, exact otherwise.
+
+    Imported history may have no location (None, None): it stays unknown.
+    """
+    if lat is None or long is None:
+        return None, None
     if not sensitive:
         return lat, long
     return snap_to_grid(lat, long, float(current_app.config["PUBLIC_LOCATION_GRID_METRES"]))

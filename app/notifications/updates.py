@@ -18,7 +18,7 @@ from app.requests.models import RequestEvent, ServiceRequest
 
 
 def _owe_update(event: str, sr: ServiceRequest, event_id: int, extra: dict[str, Any]) -> None:
-    if sr.channel in SILENT_CHANNELS:
+    if sr.channel in SILENT_CHANNELS or sr.is_imported:
         return
     history = db.session.get(RequestEvent, event_id)
     note = history.note.strip() if history is not None and history.public else ""

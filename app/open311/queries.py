@@ -235,8 +235,9 @@ def _request_dict(row: Any) -> dict[str, Any]:
         "address": None if row.sensitive else row.address or None,
         "address_id": None if row.sensitive else row.address_id or None,
         "zipcode": None,
-        "lat": round(lat, 7),
-        "long": round(long, 7),
+        # imported history may have no known location
+        "lat": round(lat, 7) if lat is not None else None,
+        "long": round(long, 7) if long is not None else None,
         "media_url": media_url,
     }
 

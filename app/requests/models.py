@@ -36,7 +36,21 @@ MAX_TEXT = 4000
 STATUSES = ("new", "acknowledged", "assigned", "in_progress", "on_hold", "closed")
 OPEN_STATUSES = STATUSES[:-1]
 CLOSURE_REASONS = ("fixed", "no_action_needed", "duplicate", "referred", "could_not_locate")
-CHANNELS = ("web", "phone", "api", "mobile", "open311", "import")
+#: how a request reached the city. Imports map a city's own words onto these (app/imports);
+#: "import" is history whose export did not say, "staff" what an employee logged while out.
+CHANNELS = (
+    "web",
+    "phone",
+    "api",
+    "mobile",
+    "open311",
+    "import",
+    "email",
+    "social",
+    "staff",
+    "walk_in",
+    "other",
+)
 EVENT_KINDS = (
     "created",
     "routed",
@@ -112,6 +126,15 @@ class ServiceRequest(Model):
             f"hold_reason IS NULL OR {enum_check('hold_reason', HOLD_REASONS)}", name="hold_reason"
         ),
         CheckConstraint("held_seconds >= 0", name="held_seconds_positive"),
+        # history may have no usable location ("location unknown"); a live request always has
+        CheckConstraint(
+            "location IS NOT NULL OR import_source IS NOT NULL", name="location_unless_imported"
+        ),
+        CheckConstraint(
+            "external_id IS NULL OR import_source IS NOT NULL", name="external_id_has_source"
+        ),
+        # the city's own case number: importing the same export twice adds nothing
+        UniqueConstraint("import_source", "external_id", name="uq_service_requests_external_id"),
         # the dispatcher queue: open requests of a department, most overdue first
         Index(
             "ix_service_requests_open_queue",
@@ -130,7 +153,8 @@ class ServiceRequest(Model):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
-    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    #: NULL only for imported history whose export had no usable point (see the check)
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
     address: Mapped[str] = mapped_column(String(400), default="", server_default="")
     #: the city gazetteer's id of the address, when the location came from it
     address_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
@@ -172,6 +196,9 @@ class ServiceRequest(Model):
     hold_reason: Mapped[str | None] = mapped_column(String(30))
     #: the time spent on hold, summed over every hold; due_at already moved by it
     held_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: imported history: the system it came from ("boston", "nyc", …) and its case number there
+    import_source: Mapped[str | None] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(100))
 
     service_type = relationship("ServiceType", lazy="joined")
     department = relationship("Department", lazy="joined")
@@ -198,6 +225,16 @@ class ServiceRequest(Model):
     @classmethod
     def _is_overdue_expression(cls) -> ColumnElement[bool]:
         return and_(cls.status != "closed", cls.due_at < func.now())
+
+    @hybrid_property
+    def is_imported(self) -> bool:
+        """History brought in from another system, not a request made here."""
+        return self.import_source is not None
+
+    @is_imported.inplace.expression
+    @classmethod
+    def _is_imported_expression(cls) -> ColumnElement[bool]:
+        return cls.import_source.is_not(None)
 
     def __repr__(self) -> str:
         return f"<ServiceRequest {self.id} {self.status}>"

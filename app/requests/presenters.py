@@ -15,7 +15,7 @@ from shapely.geometry import Point
 from app.geo.privacy import public_point
 from app.requests import queries
 from app.requests.models import ServiceRequest
-from app.requests.queue import IMPORT_CHANNEL, QueuePage
+from app.requests.queue import QueuePage
 
 
 def public_url(path: str) -> str:
@@ -40,13 +40,18 @@ def photo_urls(photo_id: int) -> dict[str, Any]:
     }
 
 
-def lat_long(sr: ServiceRequest) -> tuple[float, float]:
-    """Return the request's location as (latitude, longitude)."""
+def lat_long(sr: ServiceRequest) -> tuple[float, float] | tuple[None, None]:
+    """Return the request's location as (latitude, longitude).
+
+    (None, None) for imported history whose location is unknown: only imports may lack one.
+    """
+    if sr.location is None:
+        return None, None
     point = cast(Point, to_shape(sr.location))  # location is a POINT column
     return point.y, point.x
 
 
-def public_lat_long(sr: ServiceRequest) -> tuple[float, float]:
+def public_lat_long(sr: ServiceRequest) -> tuple[float, float] | tuple[None, None]:
     """Return the location the public sees: generalised when the type is sensitive."""
     lat, long = lat_long(sr)
     return public_point(lat, long, sensitive=sr.service_type.sensitive)
@@ -128,7 +133,7 @@ def queue_page_items(page: QueuePage) -> list[dict[str, Any]]:
         item.update(
             duplicates=page.duplicate_counts.get(sr.id, 0),
             proposed_crew={"id": crew.id, "name": crew.name} if crew else None,
-            imported=sr.channel == IMPORT_CHANNEL,
+            imported=sr.is_imported,
         )
         if sr.id in page.distances:
             item["distance_m"] = round(page.distances[sr.id], 1)

@@ -131,7 +131,7 @@ def find_queue(
     """
     conditions = _conditions(department, filters)
     point = _point(filters)
-    imported = ServiceRequest.channel == IMPORT_CHANNEL
+    imported = ServiceRequest.is_imported
     matching, matching_imported = db.session.execute(
         select(func.count(), func.count().filter(imported)).where(*conditions)
     ).one()

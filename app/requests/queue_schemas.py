@@ -16,7 +16,7 @@ from marshmallow import (
 
 from app.requests.models import OPEN_STATUSES
 from app.requests.queue import SORTS
-from app.requests.schemas import CodeNameOut, ReporterOut
+from app.requests.schemas import UNKNOWN_PLACE, CodeNameOut, ReporterOut
 
 
 class IdNameOut(Schema):
@@ -29,8 +29,8 @@ class QueueItemOut(Schema):
     service = fields.Nested(CodeNameOut)
     description = fields.String()
     address = fields.String()
-    lat = fields.Float()
-    long = fields.Float()
+    lat = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
+    long = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
     district = fields.Nested(CodeNameOut, allow_none=True)
     status = fields.String()
     requested_at = fields.AwareDateTime()

@@ -17,6 +17,9 @@ from marshmallow import (
 from app.requests.models import MAX_TEXT
 from app.requests.parsing import COORDINATE_MESSAGES, CoordinateError, parse_coordinate
 
+#: what the API says of a null lat/long
+UNKNOWN_PLACE = "null for imported history whose location the old system did not know"
+
 
 class Coordinate(fields.Float):
     """A latitude or longitude in decimal degrees, read as the HTML forms read it."""
@@ -155,8 +158,8 @@ class RequestPublicOut(Schema):
     status = fields.String()
     service = fields.Nested(CodeNameOut)
     description = fields.String()
-    lat = fields.Float()
-    long = fields.Float()
+    lat = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
+    long = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
     address = fields.String()
     department = fields.Nested(CodeNameOut)
     district = fields.Nested(CodeNameOut, allow_none=True)

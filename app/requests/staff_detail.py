@@ -32,7 +32,7 @@ def detail_context(sr: ServiceRequest, *, private: bool = True) -> dict[str, Any
         "sr": sr,
         "lat": lat,
         "long": long,
-        "map_url": map_link(lat, long),
+        "map_url": map_link(lat, long) if lat is not None and long is not None else "",
         "answers": answered_questions(sr),
         "created_by": db.session.get(User, sr.created_by_id) if sr.created_by_id else None,
         "orders": work_orders(sr),
