@@ -40,7 +40,7 @@ OUTBOX_EVENTS = (
     "merged",
     "overdue_digest",
 )
-CHANNELS = ("email",)
+CHANNELS = ("email", "sms")
 
 
 class Outbox(Model):
