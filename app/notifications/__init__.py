@@ -21,8 +21,10 @@ def init_app(app: Flask) -> None:
         tasks,
         updates,
         views,
+        wording,
     )
 
+    app.add_template_filter(wording.long_datetime, "long_datetime")
     service.connect_signals(app)
     updates.connect_signals(app)
     app.register_blueprint(views.admin_bp)
