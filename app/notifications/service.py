@@ -157,7 +157,8 @@ def on_request_closed(
 
     That is its reporter (by email, text or both, as chosen) and its subscribers (the
     reporters of duplicates merged into it, followers), one notice each. A duplicate
-    closing because it was merged owes a 'merged' notice instead: "your report now follows request N", never a word that it was fixed.
+    closing because it was merged owes a 'merged' notice instead: "your report now follows
+    request N", never a word that it was fixed.
     """
     sr = db.session.get(ServiceRequest, request_id)  # the closing verb has it loaded
     if sr is None:
