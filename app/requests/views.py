@@ -29,10 +29,29 @@ from app.requests.models import ServiceType
 from app.requests.parsing import CoordinateError, parse_attribute_fields, parse_coordinate
 from app.requests.permissions import INTAKE_ROLES
 from app.requests.presenters import lat_long
+from app.requests.words import LANGUAGE_NAMES, pick_language
 
 bp = Blueprint("requests", __name__)
 
-TEXT_FIELDS = ("service_code", "description", "lat", "long", "address", "name", "email", "phone")
+TEXT_FIELDS = (
+    "service_code",
+    "description",
+    "lat",
+    "long",
+    "address",
+    "name",
+    "email",
+    "phone",
+    "notify",
+    "language",
+)
+#: the reporter's choice of channels for updates, as the form offers it
+NOTIFY_LABELS = (
+    ("email", "Email"),
+    ("sms", "Text message"),
+    ("both", "Email and text message"),
+    ("none", "No updates"),
+)
 #: fields the form shows errors next to; any other field named by an error is a question
 FORM_FIELDS = frozenset(TEXT_FIELDS) | {"location", "photo"}
 
@@ -88,8 +107,15 @@ def _render_form(
         max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"],
         max_photo_mb=current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024),
         max_photos=media.max_photos(),
+        notify_choices=NOTIFY_LABELS,
+        language_names=LANGUAGE_NAMES,
     )
     return page, status
+
+
+def _browser_language() -> str:
+    """Return the supported language the browser prefers: the form's first choice."""
+    return pick_language(*request.accept_languages.values())
 
 
 def _too_large_message() -> str:
@@ -146,6 +172,8 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
             email=values["email"],
             phone=values["phone"],
             attributes=answers,
+            notify=values["notify"],
+            language=values["language"] or _browser_language(),
         )
         try:
             result = service.submit_request(
@@ -195,7 +223,8 @@ def report() -> Response | tuple[str, int]:
     """Let a resident report a problem."""
     if request.method == "POST":
         return _intake(agent=False)
-    return _render_form(agent=False, values={}, answers={}, errors={})
+    values = {"language": _browser_language()}
+    return _render_form(agent=False, values=values, answers={}, errors={})
 
 
 @bp.route("/agent/requests/new", methods=["GET", "POST"])
