@@ -77,7 +77,6 @@ def build_message(row: Outbox) -> EmailMessage:
         msg["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     lang = context.get("lang", wording.DEFAULT_LANGUAGE)
-    msg["Content-Language"] = lang
     msg.set_content(render_template(wording.template(row.event, "txt", lang), **context))
     msg.add_alternative(
         render_template(wording.template(row.event, "html", lang), **context), subtype="html"
@@ -97,6 +96,8 @@ def build_message(row: Outbox) -> EmailMessage:
         msg.add_attachment(
             item.data, maintype=item.maintype, subtype=item.subtype, filename=item.filename
         )
+    # set last: setting and adding parts moves Content-* headers into the parts
+    msg["Content-Language"] = lang
     return msg
 
 
