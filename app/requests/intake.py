@@ -263,7 +263,7 @@ def sms_number(phone: str) -> str:
     :raises DomainError: not a number a text message can be sent to.
     """
     digits = _PHONE_PUNCTUATION.sub("", phone or "")
-    country = str(current_app.config.get("SMS_COUNTRY_CODE") or "1")
+    country = current_app.config["SMS_COUNTRY_CODE"]
     if digits.startswith("+") and digits[1:].isdigit() and 8 <= len(digits) - 1 <= 15:
         return digits
     if digits.isdigit() and len(digits) == 10 and country == "1":
