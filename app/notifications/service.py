@@ -88,10 +88,10 @@ def queue_notice(
 def owe_everyone(
     event: str, sr: ServiceRequest, payload: dict[str, Any], *, dedupe_key: str
 ) -> None:
-    """Owe a notice to everyone the request tells: by email, and by text if its reporter chose.
+    """Owe a notice to everyone the request tells: by email, and by text to reporters who chose.
 
-    Each email recipient gets it in their own language, and a merged duplicate's reporter
-    hears of it under the number they know.
+    Each recipient gets it in their own language, and a merged duplicate's reporter hears
+    of it under the number they know.
     """
     for person in subscribers.recipients(sr):
         mine = {"own_request_id": person.own_request_id} if person.own_request_id else {}
@@ -102,21 +102,18 @@ def owe_everyone(
             {**payload, **mine, "lang": person.language},
             dedupe_key=dedupe_key,
         )
-    phone = texted_phone(sr)
-    if phone and event in sms.SMS_EVENTS:
+    if event not in sms.SMS_EVENTS:
+        return
+    for texted in subscribers.texted(sr):
+        mine = {"own_request_id": texted.own_request_id} if texted.own_request_id else {}
         queue_notice(
             event,
             sr.id,
-            phone,
-            {**payload, "lang": sr.language},
+            texted.phone,
+            {**payload, **mine, "lang": texted.language},
             dedupe_key=dedupe_key,
             channel="sms",
         )
-
-
-def texted_phone(sr: ServiceRequest) -> str:
-    """Return the number the reporter chose to get texts at, or "" when they did not."""
-    return sr.reporter_phone.strip() if sr.notify in ("sms", "both") else ""
 
 
 def on_request_submitted(

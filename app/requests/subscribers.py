@@ -46,6 +46,35 @@ def recipients(sr: ServiceRequest) -> list[Recipient]:
     return list(found.values())
 
 
+@dataclass(frozen=True)
+class Texted:
+    #: E.164, as intake stored it
+    phone: str
+    language: str
+    #: the request this person reported, when it is not `sr` (a merged duplicate)
+    own_request_id: int | None = None
+
+
+def texted(sr: ServiceRequest) -> list[Texted]:
+    """Return everyone `sr` texts: its reporter and the reporters of requests merged into it
+    who chose text messages, each number once, the request's own reporter first."""
+    ids = [sr.id, *sorted(_descendants(sr.id))]
+    rows = db.session.execute(
+        select(ServiceRequest.id, ServiceRequest.reporter_phone, ServiceRequest.language)
+        .where(
+            ServiceRequest.id.in_(ids),
+            ServiceRequest.notify.in_(("sms", "both")),
+            func.btrim(ServiceRequest.reporter_phone) != "",
+        )
+        .order_by(ServiceRequest.id != sr.id, ServiceRequest.id)
+    )
+    found: dict[str, Texted] = {}
+    for request_id, phone, language in rows:
+        own = request_id if request_id != sr.id else None
+        found.setdefault(phone.strip(), Texted(phone.strip(), language, own))
+    return list(found.values())
+
+
 def count(request_id: int) -> int:
     """Return how many subscribers a request has (its reporter not counted)."""
     return (

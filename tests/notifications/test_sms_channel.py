@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.notifications import tasks
 from app.notifications.models import Outbox
-from app.requests import lifecycle
+from app.requests import lifecycle, merging
 from app.requests.models import ServiceRequest
 from tests.factories import WARD_1_POINT
 from tests.notifications.conftest import REPORTER, close_with_photo, outbox_rows, submit
@@ -193,3 +193,24 @@ def test_the_form_offers_the_channels_and_the_browsers_language(client, city):
     refused = client.post("/", data=form | {"phone": ""})
     assert refused.status_code == 400
     assert "Give a mobile number to get updates by text." in refused.get_data(as_text=True)
+
+
+def test_a_merged_duplicates_texting_reporter_hears_of_the_merge_and_the_fix(city, texts):
+    original = submit(email="first@example.org")
+    dup = submit(email="", phone="617 555 0199", notify="sms", language="es")
+    db.session.commit()
+    merging.merge(dup.id, original.id, actor_id=None, note="Same hole")
+    close_with_photo(original)
+    db.session.commit()
+
+    tasks.drain()
+    texts_sent = received(texts)
+    assert texts_sent[1:] == [
+        f"To: {MOBILE}\n\nCity of Riverton: su reporte {dup.id} se unio a otro anterior del "
+        f"mismo problema. http://city311.test/r/{dup.id}\n",
+        f"To: {MOBILE}\n\nCity of Riverton: su solicitud {dup.id} esta resuelta. "
+        f"http://city311.test/r/{dup.id}\n",
+    ]
+    assert "recibimos su reporte" in texts_sent[0]
+    # the original's reporter is emailed only; nobody is texted twice
+    assert [r.recipient for r in outbox_rows(original.id) if r.channel == "sms"] == [MOBILE]
