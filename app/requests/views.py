@@ -29,7 +29,7 @@ from app.requests.models import ServiceType
 from app.requests.parsing import CoordinateError, parse_attribute_fields, parse_coordinate
 from app.requests.permissions import INTAKE_ROLES
 from app.requests.presenters import lat_long
-from app.requests.words import LANGUAGE_NAMES, pick_language
+from app.requests.words import pick_language
 
 bp = Blueprint("requests", __name__)
 
@@ -44,13 +44,6 @@ TEXT_FIELDS = (
     "phone",
     "notify",
     "language",
-)
-#: the reporter's choice of channels for updates, as the form offers it
-NOTIFY_LABELS = (
-    ("email", "Email"),
-    ("sms", "Text message"),
-    ("both", "Email and text message"),
-    ("none", "No updates"),
 )
 #: fields the form shows errors next to; any other field named by an error is a question
 FORM_FIELDS = frozenset(TEXT_FIELDS) | {"location", "photo"}
@@ -107,8 +100,6 @@ def _render_form(
         max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"],
         max_photo_mb=current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024),
         max_photos=media.max_photos(),
-        notify_choices=NOTIFY_LABELS,
-        language_names=LANGUAGE_NAMES,
     )
     return page, status
 

@@ -12,6 +12,13 @@ from __future__ import annotations
 LANGUAGES = ("en", "es")
 #: each language in its own words, for the choice on the report form
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+#: how a reporter chose to get updates (service_requests.notify)
+NOTIFY_WORDS = {
+    "email": "Email",
+    "sms": "Text message",
+    "both": "Email and text message",
+    "none": "No updates",
+}
 
 #: the words residents read for each status
 STATUS_WORDS = {
@@ -172,4 +179,6 @@ def words_context() -> dict[str, dict[str, str]]:
         "closure_words": CLOSURE_WORDS,
         "event_words": EVENT_WORDS,
         "hold_words": HOLD_WORDS,
+        "notify_words": NOTIFY_WORDS,
+        "language_names": LANGUAGE_NAMES,
     }

@@ -13,6 +13,7 @@ from app.notifications.models import Outbox
 from app.requests import lifecycle, merging
 from app.requests.models import ServiceRequest
 from tests.factories import WARD_1_POINT
+from tests.helpers import sign_in
 from tests.notifications.conftest import REPORTER, close_with_photo, outbox_rows, submit
 
 MOBILE = "+16175550199"
@@ -193,6 +194,11 @@ def test_the_form_offers_the_channels_and_the_browsers_language(client, city):
     refused = client.post("/", data=form | {"phone": ""})
     assert refused.status_code == 400
     assert "Give a mobile number to get updates by text." in refused.get_data(as_text=True)
+
+    # staff see the choice next to the reporter's contact
+    sign_in(client, city.users["dispatcher"])
+    detail = client.get(f"/staff/requests/{sr.id}").get_data(as_text=True)
+    assert "<dt>Updates</dt><dd>Text message, in English</dd>" in detail
 
 
 def test_a_merged_duplicates_texting_reporter_hears_of_the_merge_and_the_fix(city, texts):
