@@ -14,8 +14,8 @@ LANGUAGES = ("en", "es")
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 #: how a reporter chose to get updates (service_requests.notify)
 NOTIFY_WORDS = {
-    "email": "Email",
-    "sms": "Text message",
+    "email": "Email only",
+    "sms": "Text message only",
     "both": "Email and text message",
     "none": "No updates",
 }

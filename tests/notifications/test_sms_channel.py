@@ -198,7 +198,7 @@ def test_the_form_offers_the_channels_and_the_browsers_language(client, city):
     # staff see the choice next to the reporter's contact
     sign_in(client, city.users["dispatcher"])
     detail = client.get(f"/staff/requests/{sr.id}").get_data(as_text=True)
-    assert "<dt>Updates</dt><dd>Text message, in English</dd>" in detail
+    assert "<dt>Updates</dt><dd>Text message only, in English</dd>" in detail
 
 
 def test_a_merged_duplicates_texting_reporter_hears_of_the_merge_and_the_fix(city, texts):
