@@ -93,26 +93,22 @@ def owe_everyone(
     Each recipient gets it in their own language, and a merged duplicate's reporter hears
     of it under the number they know.
     """
-    for person in subscribers.recipients(sr):
-        mine = {"own_request_id": person.own_request_id} if person.own_request_id else {}
+    # (recipient, channel, the number they know it by if another, language)
+    owed = [
+        (person.email, "email", person.own_request_id, person.language)
+        for person in subscribers.recipients(sr)
+    ]
+    if event in sms.SMS_EVENTS:
+        owed += [(t.phone, "sms", t.own_request_id, t.language) for t in subscribers.texted(sr)]
+    for recipient, channel, own, language in owed:
+        mine = {"own_request_id": own} if own else {}
         queue_notice(
             event,
             sr.id,
-            person.email,
-            {**payload, **mine, "lang": person.language},
+            recipient,
+            {**payload, **mine, "lang": language},
             dedupe_key=dedupe_key,
-        )
-    if event not in sms.SMS_EVENTS:
-        return
-    for texted in subscribers.texted(sr):
-        mine = {"own_request_id": texted.own_request_id} if texted.own_request_id else {}
-        queue_notice(
-            event,
-            sr.id,
-            texted.phone,
-            {**payload, **mine, "lang": texted.language},
-            dedupe_key=dedupe_key,
-            channel="sms",
+            channel=channel,
         )
 
 

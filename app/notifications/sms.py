@@ -25,25 +25,13 @@ from flask import current_app
 
 from app.core.clock import utcnow
 from app.notifications import wording
-from app.notifications.models import Outbox
+from app.notifications.models import OUTBOX_EVENTS, Outbox
 from app.requests.words import closure_email_words
 
 SMS_LIMIT = 160
 #: what a reporter who chose texts is told by text; the survey's links and a follower's
 #: confirmation need an email
-SMS_EVENTS = frozenset(
-    {
-        "receipt",
-        "acknowledged",
-        "assigned",
-        "on_hold",
-        "resumed",
-        "transferred",
-        "reopened",
-        "closed",
-        "merged",
-    }
-)
+SMS_EVENTS = frozenset(OUTBOX_EVENTS) - {"overdue_digest"}
 #: the GSM 03.38 default alphabet (one septet each) and its extension table (two each)
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"

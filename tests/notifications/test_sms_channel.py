@@ -27,6 +27,12 @@ def texts(restore_config, tmp_path) -> Path:
     return tmp_path / "sms"
 
 
+def report(**fields: object) -> dict[str, object]:
+    """Return a JSON report of a pothole with `fields` added."""
+    where = {"lat": WARD_1_POINT[0], "long": WARD_1_POINT[1]}
+    return {"service_code": "pothole", "description": "Deep pothole", **where, **fields}
+
+
 def received(directory: Path) -> list[str]:
     """Return the bodies of the texts written so far, oldest first."""
     if not directory.exists():
@@ -117,14 +123,7 @@ def test_a_text_the_provider_cannot_take_now_waits_for_a_retry_and_email_still_g
 def test_the_api_refuses_a_channel_without_its_contact_and_stores_nothing(
     client, city, fields, status, message
 ):
-    body = {
-        "service_code": "pothole",
-        "description": "Deep pothole",
-        "lat": WARD_1_POINT[0],
-        "long": WARD_1_POINT[1],
-        "email": REPORTER,
-        **fields,
-    }
+    body = report(**({"email": REPORTER} | fields))
     before = db.session.scalar(select(db.func.count()).select_from(ServiceRequest))
     resp = client.post("/api/v1/requests", json=body)
     assert resp.status_code == status
@@ -134,15 +133,7 @@ def test_the_api_refuses_a_channel_without_its_contact_and_stores_nothing(
 
 
 def test_the_api_stores_the_channels_and_language_asked_for(client, city):
-    body = {
-        "service_code": "pothole",
-        "description": "Deep pothole",
-        "lat": WARD_1_POINT[0],
-        "long": WARD_1_POINT[1],
-        "phone": "+44 20 7946 0958",
-        "notify": "sms",
-        "language": "es",
-    }
+    body = report(phone="+44 20 7946 0958", notify="sms", language="es")
     resp = client.post("/api/v1/requests", json=body)
     assert resp.status_code == 201, resp.get_json()
     sr = db.session.get(ServiceRequest, resp.get_json()["id"])
@@ -152,13 +143,7 @@ def test_the_api_stores_the_channels_and_language_asked_for(client, city):
 
 
 def test_the_api_takes_the_language_from_accept_language_when_not_given(client, city):
-    body = {
-        "service_code": "pothole",
-        "description": "Deep pothole",
-        "lat": WARD_1_POINT[0],
-        "long": WARD_1_POINT[1],
-        "email": REPORTER,
-    }
+    body = report(email=REPORTER)
     spanish = client.post("/api/v1/requests", json=body, headers={"Accept-Language": "es-MX"})
     plain = client.post("/api/v1/requests", json=body)
     assert db.session.get(ServiceRequest, spanish.get_json()["id"]).language == "es"
