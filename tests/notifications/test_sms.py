@@ -10,10 +10,12 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from app.notifications import sms
+from app.extensions import db
+from app.notifications import service, sms, tasks
 from app.requests.models import CLOSURE_REASONS
 from app.requests.words import LANGUAGES, closure_email_words
 from tests.conftest import free_port
+from tests.notifications.conftest import outbox_rows, submit
 
 #: the longest request number a city will reach, and a realistic public address
 LONG_NUMBER = 9_999_999_999
@@ -118,3 +120,26 @@ def test_the_twilio_backend_posts_the_message_and_sorts_failures(app, restore_co
     assert path == "/2010-04-01/Accounts/AC1/Messages.json"
     assert auth == "Basic " + base64.b64encode(b"AC1:secret").decode()
     assert form == {"To": ["+15550100"], "From": ["+15550001111"], "Body": ["hello"]}
+
+
+def test_a_number_the_provider_refuses_fails_at_once_and_is_listed(
+    app, city, restore_config, twilio_like
+):
+    restore_config.update(
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID="AC1",
+        TWILIO_AUTH_TOKEN="secret",
+        SMS_FROM="+15550001111",
+        TWILIO_API_URL=twilio_like,
+    )
+    sr = submit(email="", phone="+1 000 000 0000", notify="sms")
+    db.session.commit()
+    [row] = outbox_rows(sr.id)
+    assert tasks.deliver(row.id) == "failed"
+    db.session.refresh(row)
+    assert (row.channel, row.status, row.attempts) == ("sms", "failed", 1)
+    assert "Twilio refused the message (400)" in row.last_error
+    assert [r.id for r in service.failed_rows()] == [row.id]
+    [(_, _, form)] = TwilioLike.received
+    assert form["To"] == ["+10000000000"]
+    assert form["Body"][0].startswith(f"City of Riverton: we got your report {sr.id}.")
