@@ -80,6 +80,8 @@ class Config:
             "TWILIO_ACCOUNT_SID": _opt("TWILIO_ACCOUNT_SID"),
             "TWILIO_AUTH_TOKEN": _opt("TWILIO_AUTH_TOKEN"),
             "TWILIO_API_URL": _str("TWILIO_API_URL", "https://api.twilio.com"),
+            # a ten-digit number given for texts is taken as +<this><number> (North America)
+            "SMS_COUNTRY_CODE": _str("SMS_COUNTRY_CODE", "1"),
             "MEDIA_ROOT": _str("MEDIA_ROOT", str(instance / "media")),
             # where photo files live: "local" (a disk under MEDIA_ROOT) or "s3" (an
             # S3-compatible bucket shared by every web server and worker host)

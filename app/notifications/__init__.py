@@ -22,8 +22,10 @@ def init_app(app: Flask) -> None:
         tasks,
         updates,
         views,
+        wording,
     )
 
+    app.add_template_filter(wording.long_datetime, "long_datetime")
     service.connect_signals(app)
     staff.connect_signals(app)
     updates.connect_signals(app)

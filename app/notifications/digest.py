@@ -250,7 +250,7 @@ def _send_one(department_id: int, day: date, now: datetime) -> int:
     payload = digest.payload()
     key = dedupe_key(department, day)
     queued = [
-        service.queue_email(DIGEST_EVENT, None, email, payload, dedupe_key=key) for email in to
+        service.queue_notice(DIGEST_EVENT, None, email, payload, dedupe_key=key) for email in to
     ]
     log.info(
         "overdue digest of %s for %s: %s overdue, %s due by tomorrow, to %s",

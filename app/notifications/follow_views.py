@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.notifications import follow
+from app.requests.words import pick_language
 
 bp = Blueprint("follow", __name__)
 
@@ -16,7 +17,9 @@ bp = Blueprint("follow", __name__)
 def ask(request_id: int) -> Response:
     """Send a confirmation link to the address given on the tracking page."""
     try:
-        follow.ask_to_follow(request_id, request.form.get("email", ""))
+        # the follower's messages speak the language their browser prefers
+        language = pick_language(*request.accept_languages.values())
+        follow.ask_to_follow(request_id, request.form.get("email", ""), language)
     except NotFound:
         raise  # no such request: a 404, not a message on a page that does not exist
     except DomainError as err:

@@ -41,7 +41,7 @@ OUTBOX_EVENTS = (
     "overdue_digest",
     "staff_password",
 )
-CHANNELS = ("email",)
+CHANNELS = ("email", "sms")
 
 
 class Outbox(Model):

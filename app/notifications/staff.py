@@ -21,10 +21,10 @@ def on_password_link_requested(
     sender: Flask, *, user_id: int, email: str, kind: str, fingerprint: str, **_: Any
 ) -> None:
     """Owe the account's owner a set-password email, in the transaction that asked for it."""
-    from app.notifications.service import queue_email  # the service imports the mail builder
+    from app.notifications.service import queue_notice  # the service imports the mail builder
 
     # one email per link: a repeated signal for the same hash sends nothing twice
-    queue_email(
+    queue_notice(
         STAFF_PASSWORD_EVENT,
         None,
         email,

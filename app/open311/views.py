@@ -27,6 +27,7 @@ from app.extensions import db
 from app.open311 import catalogue, intake, params, queries, updates
 from app.open311 import keys as api_keys  # the admin view below is named keys
 from app.open311.formats import render, render_errors
+from app.requests.words import pick_language
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,11 @@ def _uploads() -> list[FileStorage]:
 @bp.post(f"/v2/requests.{FMT}")
 def post_request(fmt: str) -> Response:
     api_keys.authenticate_key(_api_key())
-    result = intake.submit(request.values, _uploads())
+    result = intake.submit(
+        request.values,
+        _uploads(),
+        browser_language=pick_language(*request.accept_languages.values()),
+    )
     db.session.commit()
     return render(fmt, "service_requests", [result])
 

@@ -35,6 +35,7 @@ from app.requests.schemas import (
     ServiceTypeOut,
     SubmittedOut,
 )
+from app.requests.words import pick_language
 
 blp = Blueprint(
     "requests_api",
@@ -190,6 +191,8 @@ def create_request() -> dict[str, Any]:
         email=data["email"],
         phone=data["phone"],
         attributes=data["attributes"],
+        notify=data["notify"],
+        language=data["language"] or pick_language(*request.accept_languages.values()),
     )
     actor_id = current_user.id if current_user.is_authenticated else None
     result = service.submit_request(new, channel="api", actor_id=actor_id, photos=photos)

@@ -69,6 +69,8 @@ EVENT_KINDS = (
 HOLD_REASONS = ("waiting_on_resident", "other_agency", "materials", "weather", "other")
 #: how a subscriber came to follow a request
 SUBSCRIPTION_SOURCES = ("duplicate", "follow")
+#: how the reporter asked to hear about the request: by email, text message, both or not
+NOTIFY_CHOICES = ("email", "sms", "both", "none")
 
 
 class ServiceType(Model):
@@ -135,6 +137,7 @@ class ServiceRequest(Model):
         ),
         # the city's own case number: importing the same export twice adds nothing
         UniqueConstraint("import_source", "external_id", name="uq_service_requests_external_id"),
+        CheckConstraint(enum_check("notify", NOTIFY_CHOICES), name="notify"),
         # the dispatcher queue: open requests of a department, most overdue first
         Index(
             "ix_service_requests_open_queue",
@@ -164,6 +167,10 @@ class ServiceRequest(Model):
     reporter_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     reporter_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     reporter_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: the channels the reporter chose for news (NOTIFY_CHOICES); texts go to reporter_phone
+    notify: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    #: the language of the reporter's messages (app/requests/words.py LANGUAGES)
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     #: private identifiers an Open311 client app sends for its user
     reporter_device_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
     reporter_account_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
@@ -318,6 +325,8 @@ class RequestSubscriber(Model):
     #: private, like the reporter's own contact
     email: Mapped[str] = mapped_column(String(254))
     source: Mapped[str] = mapped_column(String(20))
+    #: the language of this person's messages
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     #: the request whose reporter this is, for a merged duplicate
     from_request_id: Mapped[int | None] = mapped_column(
         ForeignKey("service_requests.id", ondelete="SET NULL")

@@ -29,10 +29,22 @@ from app.requests.models import ServiceType
 from app.requests.parsing import CoordinateError, parse_attribute_fields, parse_coordinate
 from app.requests.permissions import INTAKE_ROLES
 from app.requests.presenters import public_address, public_lat_long
+from app.requests.words import pick_language
 
 bp = Blueprint("requests", __name__)
 
-TEXT_FIELDS = ("service_code", "description", "lat", "long", "address", "name", "email", "phone")
+TEXT_FIELDS = (
+    "service_code",
+    "description",
+    "lat",
+    "long",
+    "address",
+    "name",
+    "email",
+    "phone",
+    "notify",
+    "language",
+)
 #: fields the form shows errors next to; any other field named by an error is a question
 FORM_FIELDS = frozenset(TEXT_FIELDS) | {"location", "photo"}
 
@@ -93,6 +105,11 @@ def _render_form(
     return page, status
 
 
+def _browser_language() -> str:
+    """Return the supported language the browser prefers: the form's first choice."""
+    return pick_language(*request.accept_languages.values())
+
+
 def _too_large_message() -> str:
     limit = current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
     return f"The photo is too large: at most {limit:g} MB is accepted. Choose a smaller one."
@@ -147,6 +164,8 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
             email=values["email"],
             phone=values["phone"],
             attributes=answers,
+            notify=values["notify"],
+            language=values["language"] or _browser_language(),
         )
         try:
             result = service.submit_request(
@@ -196,7 +215,8 @@ def report() -> Response | tuple[str, int]:
     """Let a resident report a problem."""
     if request.method == "POST":
         return _intake(agent=False)
-    return _render_form(agent=False, values={}, answers={}, errors={})
+    values = {"language": _browser_language()}
+    return _render_form(agent=False, values=values, answers={}, errors={})
 
 
 @bp.route("/agent/requests/new", methods=["GET", "POST"])

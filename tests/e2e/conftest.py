@@ -103,6 +103,8 @@ def running_stack(
         "SMTP_PORT": str(smtp_server[1]),
         "MAIL_FROM": "City 311 <311@city.test>",
         "MEDIA_ROOT": str(media),
+        # the development SMS backend writes each text here
+        "SMS_OUTBOX_DIR": str(tmp_path_factory.mktemp("e2e-sms")),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "OUTBOX_SWEEP_SECONDS": "2",
         "OUTBOX_BACKOFF_SECONDS": "1",

@@ -169,4 +169,19 @@
       }
     });
   }
+
+  // --- updates by text: the phone number becomes required, and says what it is for -------
+  var phone = document.getElementById("phone");
+  var email = document.getElementById("email");
+  var channels = form.querySelectorAll("input[name=notify]");
+  function requireContacts() {
+    var chosen = form.querySelector("input[name=notify]:checked");
+    var value = chosen ? chosen.value : "";
+    phone.required = value === "sms" || value === "both";
+    email.required = value === "email" || value === "both";
+  }
+  if (phone && email) {
+    channels.forEach(function (input) { input.addEventListener("change", requireContacts); });
+    requireContacts();
+  }
 })();
