@@ -9,9 +9,10 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
-from app.auth import service
+from app.auth import lockout, service
 from app.auth.models import User
 from app.auth.roles import ADMIN, AGENT, CREW, DISPATCHER, MANAGER
+from app.core.limits import RateLimited, limited
 from app.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -51,7 +52,8 @@ def home_for(user: User) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+@limited("RATELIMIT_SIGN_IN", methods=["POST"])
+def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or home_for(current_user))
@@ -59,7 +61,13 @@ def login() -> Response | str | tuple[str, int]:
     error = None
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()
-        user = service.authenticate(email, request.form.get("password") or "")
+        try:
+            user = lockout.authenticate(email, request.form.get("password") or "")
+        except RateLimited as locked:
+            page = render_template(
+                "auth/login.html", email=email, error=locked.message, next_url=next_url
+            )
+            return page, 429, locked.headers
         if user is not None:
             login_user(user)
             return redirect(next_url or home_for(user))

@@ -29,7 +29,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from app.auth.roles import AGENT
-from app.demo import builtin, loader
+from app.demo import boston_gazetteer, builtin, loader
 from app.extensions import db
 from app.requests import importer
 
@@ -236,6 +236,7 @@ def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.Loa
             RECENT_SAMPLES, wards, count=recent, agent_id=loader.account_id(accounts, AGENT)
         )
     placeholder = sum(1 for r in rows if is_placeholder(r))
+    places = loader.add_gazetteer(*boston_gazetteer.places(rows, is_placeholder))
     return loader.LoadReport(
         city="Boston (2011 open data)",
         departments=len(depts),
@@ -249,4 +250,5 @@ def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.Loa
             "outside every ward": imported.outside,
         },
         accounts=accounts,
+        places=places,
     )

@@ -88,6 +88,7 @@ def _print_report(report: loader.LoadReport, seconds: float) -> None:
         f"{report.service_types} service types, {report.districts} wards, {report.crews} crews, "
         f"{report.requests} recent requests"
         + (f", {report.imported} historical requests" if report.imported else "")
+        + (f", {report.places} gazetteer addresses and intersections" if report.places else "")
         + "."
     )
     for what, count in report.skipped.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from geoalchemy2.shape import from_shape
@@ -78,3 +79,30 @@ def _polygonal(geometry: BaseGeometry) -> MultiPolygon:
         elif isinstance(part, MultiPolygon):
             polygons.extend(part.geoms)
     return MultiPolygon(polygons)
+
+
+#: degrees (about 10 m): outlines drawn on a city map need no finer detail
+OUTLINE_TOLERANCE = 0.0001
+
+_OUTLINES = text(
+    """
+    SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tolerance), 6)
+    FROM districts WHERE kind = :kind ORDER BY code
+    """
+)
+
+
+def district_outlines(kind: str) -> dict[str, Any]:
+    """Return the districts of `kind` as a GeoJSON FeatureCollection, simplified for a map."""
+    rows = db.session.execute(_OUTLINES, {"kind": kind, "tolerance": OUTLINE_TOLERANCE})
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": json.loads(geometry),
+                "properties": {"code": code, "name": name},
+            }
+            for code, name, geometry in rows
+        ],
+    }

@@ -52,6 +52,8 @@ class NewRequest:
     account_id: str = ""
     #: a public URL of a photo hosted by the client (Open311 media_url)
     media_url: str = ""
+    #: staff only: the message the request came from (a social media post's link)
+    source_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,15 @@ _INSERT_REQUEST = text(
             service_type_id, department_id, district_id, description, location, address,
             status, channel, reporter_name, reporter_email, reporter_phone, attributes,
             requested_at, due_at, updated_at, created_by_id,
-            address_id, reporter_device_id, reporter_account_id, media_url, crew_id
+            address_id, reporter_device_id, reporter_account_id, media_url, crew_id,
+            source_url
         )
         SELECT :service_type_id, COALESCE(rule.department_id, :department_id), district.id,
                :description, point.geom, :address,
                'new', :channel, :name, :email, :phone, CAST(:attributes AS jsonb),
                :requested_at, :due_at, :requested_at, :actor_id,
-               :address_id, :device_id, :account_id, :media_url, rule.crew_id
+               :address_id, :device_id, :account_id, :media_url, rule.crew_id,
+               :source_url
         FROM district CROSS JOIN point LEFT JOIN rule ON true
         -- the caller's (possibly cached) view of the service type must still be true
         WHERE EXISTS (
@@ -262,6 +266,7 @@ def _insert(
             "device_id": (new.device_id or "").strip()[:200],
             "account_id": (new.account_id or "").strip()[:200],
             "media_url": (new.media_url or "").strip(),
+            "source_url": (new.source_url or "").strip()[:2000],
             "event_data": json.dumps(
                 {"channel": channel, "department": st.department_code}, separators=(",", ":")
             ),
