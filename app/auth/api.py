@@ -53,7 +53,7 @@ def _presented_token() -> str | None:
 @blp.alt_response(
     429, response="DEFAULT_ERROR", description="Too many attempts, or the account is locked."
 )
-@limited("RATELIMIT_SIGN_IN")
+@limited("RATELIMIT_SIGN_IN", shared="sign-in")
 def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
     """Issue a bearer token for a staff account.
 

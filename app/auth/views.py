@@ -52,7 +52,7 @@ def home_for(user: User) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limited("RATELIMIT_SIGN_IN", methods=["POST"])
+@limited("RATELIMIT_SIGN_IN", methods=["POST"], shared="sign-in")
 def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":

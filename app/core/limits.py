@@ -73,20 +73,28 @@ def too_many_message(retry_after: int) -> str:
     )
 
 
-def limited(setting: str, *, methods: list[str] | None = None) -> Callable[[F], F]:
+def limited(
+    setting: str, *, methods: list[str] | None = None, shared: str | None = None
+) -> Callable[[F], F]:
     """Limit a view per client address by the config value `setting`; staff are exempt.
 
-    Signed-in staff (session or bearer token) are accountable and work at volume (an agent
-    logs calls all day), so they are not counted.
+    Views given the same `shared` name count together (the sign-in page and the token
+    endpoint are one door). Signed-in staff (session or bearer token) are accountable and
+    work at volume (an agent logs calls all day), so they are not counted.
     """
 
     def value() -> str:
         return str(current_app.config[setting])
 
+    def exempt() -> bool:
+        return bool(current_user.is_authenticated)
+
+    if shared:
+        return limiter.shared_limit(  # type: ignore[return-value]
+            value, scope=shared, methods=methods, exempt_when=exempt
+        )
     return limiter.limit(  # type: ignore[return-value]
-        value,
-        methods=methods,
-        exempt_when=lambda: bool(current_user.is_authenticated),
+        value, methods=methods, exempt_when=exempt
     )
 
 
