@@ -3,51 +3,42 @@
 A per-address limit does not stop one person on many connections (a phone network hands out
 new addresses) filling the queue under one name; this does. It applies to what residents and
 client apps send, not to what staff log: an agent may take many calls from one caller.
+
+The count is kept with the other rate limits (Redis), not read from the requests table, so
+that intake stays one statement; if Redis is down, nobody is capped.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
+import re
 
 from flask import current_app
-from sqlalchemy import or_, select
 
-from app.core.clock import utcnow
-from app.core.limits import RateLimited
-from app.extensions import db
-from app.requests.models import ServiceRequest
+from app.core import limits
 
-WINDOW = timedelta(days=1)
+_NOT_DIGIT = re.compile(r"\D+")
+
+
+def _who(kind: str, value: str) -> str:
+    # the contact is not kept in Redis as it was typed: only a digest of it
+    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
 
 
 def check(email: str, phone: str) -> None:
-    """Refuse one more report from a contact that made REPORTS_PER_CONTACT_PER_DAY today.
+    """Count one report from this email and this phone; refuse it past the day's cap.
 
-    :raises RateLimited: the cap is reached (429, Retry-After: when the oldest of the day's
-        reports is a day old).
+    :raises RateLimited: REPORTS_PER_CONTACT_PER_DAY reached (429, with Retry-After).
     """
     cap = int(current_app.config["REPORTS_PER_CONTACT_PER_DAY"])
-    email, phone = (email or "").strip().lower(), (phone or "").strip()
-    if cap <= 0 or not current_app.config.get("RATELIMIT_ENABLED", True):
+    if cap <= 0:
         return
-    same = [ServiceRequest.reporter_email == email] if email else []
-    same += [ServiceRequest.reporter_phone == phone] if phone else []
-    if not same:
-        return
-    since = utcnow() - WINDOW
-    times = list(
-        db.session.scalars(
-            select(ServiceRequest.requested_at)
-            .where(or_(*same), ServiceRequest.requested_at > since)
-            .order_by(ServiceRequest.requested_at.desc())
-            .limit(cap)
-        )
-    )
-    if len(times) < cap:
-        return
-    retry = int((min(times) + WINDOW - utcnow()).total_seconds()) + 1
-    raise RateLimited(
+    message = (
         f"We have already received {cap} reports from this contact today; thank you. "
-        "Please wait before sending more, or call 311 if it is urgent.",
-        retry_after=retry,
+        "Please wait before sending more, or call 311 if it is urgent."
     )
+    email = (email or "").strip().lower()
+    digits = _NOT_DIGIT.sub("", phone or "")
+    for kind, value in (("email", email), ("phone", digits)):
+        if value:
+            limits.hit(f"{cap}/day", "contact", _who(kind, value), message=message)
