@@ -74,7 +74,7 @@ def test_typing_an_address_moves_the_pin_and_a_second_report_follows_instead(
 
         search = page.get_by_role("combobox", name="Search an address or intersection")
         search.press_sequentially("12 elm", delay=40)
-        options = page.get_by_role("option")
+        options = page.get_by_role("listbox", name="Suggested places").get_by_role("option")
         expect(options.first).to_contain_text("12 Elm Street")
         expect(search).to_have_attribute("aria-expanded", "true")
         search.press("ArrowDown")
@@ -102,7 +102,8 @@ def test_typing_an_address_moves_the_pin_and_a_second_report_follows_instead(
         second.get_by_label("Category", exact=True).select_option("pothole")
         search = second.get_by_role("combobox", name="Search an address or intersection")
         search.press_sequentially("elm stret", delay=40)  # a typo still finds it
-        expect(second.get_by_role("option").first).to_contain_text("12 Elm Street")
+        suggested = second.get_by_role("listbox", name="Suggested places")
+        expect(suggested.get_by_role("option").first).to_contain_text("12 Elm Street")
         search.press("ArrowDown")
         search.press("Enter")
         expect(second.get_by_label("Latitude")).to_have_value(f"{ELM[0]:.6f}")

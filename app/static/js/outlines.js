@@ -10,19 +10,15 @@
         if (!data) return;
         L.geoJSON(data, {
           interactive: false,
-          style: { color: "#0b5cad", weight: 2, opacity: 0.8, fill: true, fillOpacity: 0.04 }
+          style: { color: "#0b5cad", weight: 2, opacity: 0.8, fill: true, fillOpacity: 0.04 },
+          // district names where the tiles would have printed them (a tooltip, not a
+          // marker: the pin stays the map's one marker)
+          onEachFeature: function (feature, layer) {
+            layer.bindTooltip(feature.properties.name, {
+              permanent: true, direction: "center", className: "district-label"
+            });
+          }
         }).addTo(map);
-        // district names where the tiles would have printed them
-        data.features.forEach(function (f) {
-          var center = L.geoJSON(f).getBounds().getCenter();
-          var label = document.createElement("span");
-          label.textContent = f.properties.name;
-          L.marker(center, {
-            interactive: false,
-            keyboard: false,
-            icon: L.divIcon({ className: "district-label", html: label, iconSize: null })
-          }).addTo(map);
-        });
       })
       .catch(function () { /* outlines are a help, not a need */ });
   };
