@@ -20,22 +20,11 @@ from app.requests import duplicates, public_map
 from app.requests.api import blp
 from app.requests.models import STATUSES
 from app.requests.presenters import code_name, tracking_url
+from app.requests.queue_schemas import coordinate_arg
 from app.requests.schemas import CodeNameOut
 
 #: open requests shown before submitting: enough to recognise one's own problem
 MAX_NEARBY = 10
-
-
-def _coordinate(name: str, bound: int) -> fields.Float:
-    return fields.Float(
-        required=True,
-        allow_nan=False,
-        validate=validate.Range(min=-bound, max=bound, error=f"{name} must be within ±{bound}."),
-        error_messages={
-            "required": f"{name} is required, in decimal degrees.",
-            "invalid": f"{name} must be a number in decimal degrees.",
-        },
-    )
 
 
 class NearbyArgs(Schema):
@@ -47,8 +36,8 @@ class NearbyArgs(Schema):
         validate=validate.Length(min=1, max=100),
         error_messages={"required": "service_code is required: the category being reported."},
     )
-    lat = _coordinate("lat", 90)
-    long = _coordinate("long", 180)
+    lat = coordinate_arg("lat", 90, required=True)
+    long = coordinate_arg("long", 180, required=True)
 
 
 class NearbyOut(Schema):

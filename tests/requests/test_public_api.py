@@ -44,7 +44,7 @@ def test_nearby_says_what_is_missing(client, city):
     assert resp.status_code == 422
     message = resp.get_json()["message"]
     assert "service_code is required" in message
-    assert "lat must be a number" in message and "long must be within" in message
+    assert "lat must be a number" in message and "long must be a number from -180" in message
     unknown = client.get(
         "/api/v1/requests/nearby",
         query_string={"service_code": "nope", "lat": NEAR[0], "long": NEAR[1]},
