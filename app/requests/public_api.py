@@ -106,7 +106,7 @@ def nearby(service_code: str, lat: float, long: float) -> list[dict[str, Any]]:
     (422, "No email given."),
     TOO_MANY_ANSWER,
 )
-@limited("RATELIMIT_FOLLOW")
+@limited("RATELIMIT_FOLLOW", shared="follow")
 def add_follower(data: dict[str, str], request_id: int) -> dict[str, str]:
     """Follow a request by email instead of reporting it again.
 

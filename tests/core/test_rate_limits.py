@@ -96,6 +96,16 @@ def test_public_endpoints_are_limited(client, city, limit, setting, method, path
     assert_too_many(getattr(client, method)(url, json=body), "please wait")
 
 
+def test_following_by_the_page_and_the_api_count_together(client, city, limit):
+    sr = submit()
+    db.session.commit()
+    limit("RATELIMIT_FOLLOW", "2/minute")
+    assert client.post(f"/requests/{sr.id}/follow", data={"email": "a@e.org"}).status_code == 302
+    api = client.post(f"/api/v1/requests/{sr.id}/followers", json={"email": "b@e.org"})
+    assert api.status_code == 202
+    assert_too_many(client.post(f"/requests/{sr.id}/follow", data={"email": "c@e.org"}), "wait")
+
+
 def test_sign_in_is_limited_per_address(client, city, limit):
     limit("RATELIMIT_SIGN_IN", "2/minute")
     for _ in range(2):
