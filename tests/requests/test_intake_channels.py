@@ -37,6 +37,8 @@ def test_the_call_form_offers_every_channel(client, city):
     ]:
         assert f'<option value="{code}"' in page and label in page
     assert 'id="source_url"' in page
+    # call-takers find the place by the same address search as residents
+    assert 'id="address-q" role="combobox"' in page
     # residents choose no channel: theirs is the web form
     client.post("/logout")
     assert 'id="channel"' not in client.get("/").get_data(as_text=True)
