@@ -141,6 +141,26 @@ class Config:
             "SURVEY_SWEEP_SECONDS": _float("SURVEY_SWEEP_SECONDS", 300),
             # the city-local hour from which each department's overdue digest goes out
             "OVERDUE_DIGEST_HOUR": _int("OVERDUE_DIGEST_HOUR", 7),
+            # rate limits ("count/period", several joined by ";"), per client address unless
+            # said otherwise; RATELIMIT_ENABLED=false turns every one off
+            "RATELIMIT_ENABLED": _str("RATELIMIT_ENABLED", "true") == "true",
+            # the resident form's POST and POST /api/v1/requests (signed-in staff are exempt)
+            "RATELIMIT_REPORT": _str("RATELIMIT_REPORT", "10/minute;60/hour"),
+            # address suggestions are asked for as a person types
+            "RATELIMIT_ADDRESS_SEARCH": _str("RATELIMIT_ADDRESS_SEARCH", "120/minute;2000/hour"),
+            # nearby open requests and the public map's data
+            "RATELIMIT_PUBLIC_READ": _str("RATELIMIT_PUBLIC_READ", "60/minute;1000/hour"),
+            # "follow this request": each one sends an email
+            "RATELIMIT_FOLLOW": _str("RATELIMIT_FOLLOW", "5/minute;30/hour"),
+            # sign-in attempts (the page and POST /api/v1/auth/tokens)
+            "RATELIMIT_SIGN_IN": _str("RATELIMIT_SIGN_IN", "10/minute;100/hour"),
+            # an account is locked for SIGN_IN_LOCKOUT_MINUTES after this many failures in a row
+            "SIGN_IN_LOCKOUT_FAILURES": _int("SIGN_IN_LOCKOUT_FAILURES", 5),
+            "SIGN_IN_LOCKOUT_MINUTES": _int("SIGN_IN_LOCKOUT_MINUTES", 15),
+            # reports one email address or phone number may make a day (0: no cap)
+            "REPORTS_PER_CONTACT_PER_DAY": _int("REPORTS_PER_CONTACT_PER_DAY", 20),
+            # reverse proxies in front of gunicorn whose X-Forwarded-For is trusted (0: none)
+            "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
             # werkzeug password hash method; the tests use a cheap one
             "PASSWORD_HASH_METHOD": "scrypt",
             "API_TOKEN_TTL_HOURS": _int("API_TOKEN_TTL_HOURS", 720),
@@ -207,6 +227,13 @@ class TestConfig(Config):
             MAX_PHOTO_BYTES=max_photo,
             MAX_CONTENT_LENGTH=max_photo + 1024 * 1024,
             PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+            # every test comes from 127.0.0.1: limits are high unless a test lowers them
+            RATELIMIT_REPORT="10000/minute",
+            RATELIMIT_ADDRESS_SEARCH="10000/minute",
+            RATELIMIT_PUBLIC_READ="10000/minute",
+            RATELIMIT_FOLLOW="10000/minute",
+            RATELIMIT_SIGN_IN="10000/minute",
+            REPORTS_PER_CONTACT_PER_DAY=10000,
         )
         return settings
 

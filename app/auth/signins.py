@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 #: the audit's target kind of sign-ins, for its filter
 SIGN_IN_KIND = "sign_in"
+#: the outcome of an attempt on an account locked after repeated failures
+LOCKED = "account locked"
 #: a failed attempt has no actor, whoever may be signed in on that browser
 _NO_ONE = SimpleNamespace(id=None, email="")
 
@@ -37,10 +39,11 @@ def _failure_reason(email: str) -> str:
     return "wrong password"
 
 
-def record(email_tried: str, user: User | None, *, via: str) -> None:
+def record(email_tried: str, user: User | None, *, via: str, outcome: str | None = None) -> None:
     """Record a sign-in (`user` set) or a failed one; stamp the user's last sign-in.
 
     `via` says where: "form" (the sign-in page) or "api" (a token asked for by password).
+    `outcome` names why a failed one failed when the caller knows better (a locked account).
     The password is never recorded.
     """
     email = (email_tried or "").strip().lower()[:254]
@@ -57,7 +60,7 @@ def record(email_tried: str, user: User | None, *, via: str) -> None:
                     after={**details, "outcome": "ok"},
                 )
             else:
-                details["outcome"] = _failure_reason(email)
+                details["outcome"] = outcome or _failure_reason(email)
                 audit.record(_NO_ONE, "sign_in_failed", (SIGN_IN_KIND, "", email), after=details)
     except SQLAlchemyError:
         log.exception("could not record the sign-in of %r in the audit", email)

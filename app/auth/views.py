@@ -9,10 +9,11 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
-from app.auth import accounts, links, service, signins
+from app.auth import accounts, links, lockout, service, signins
 from app.auth.models import User
 from app.auth.roles import ADMIN, AGENT, CREW, DISPATCHER, MANAGER
 from app.core.errors import DomainError
+from app.core.limits import RateLimited, limited
 from app.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -52,7 +53,8 @@ def home_for(user: User) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+@limited("RATELIMIT_SIGN_IN", methods=["POST"], shared="sign-in")
+def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or home_for(current_user))
@@ -60,7 +62,15 @@ def login() -> Response | str | tuple[str, int]:
     error = None
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()
-        user = service.authenticate(email, request.form.get("password") or "")
+        try:
+            user = lockout.authenticate(email, request.form.get("password") or "")
+        except RateLimited as locked:
+            signins.record(email, None, via="form", outcome=signins.LOCKED)
+            db.session.commit()
+            page = render_template(
+                "auth/login.html", email=email, error=locked.message, next_url=next_url
+            )
+            return page, 429, locked.headers
         signins.record(email, user, via="form")
         db.session.commit()
         if user is not None:

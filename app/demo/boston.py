@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from app.auth.roles import AGENT
-from app.demo import builtin, loader
+from app.demo import boston_gazetteer, builtin, loader
 from app.extensions import db
 from app.imports import boston as boston_format
 from app.imports import driver
@@ -142,6 +142,15 @@ def build_catalogue(rows: list[dict[str, str]]) -> Catalogue:
     return cat
 
 
+def _unlocated(row: dict[str, str]) -> bool:
+    """Tell whether an export row has no usable point (none, or City Hall's placeholder)."""
+    try:
+        lat, long = float(row["latitude"]), float(row["longitude"])
+    except (KeyError, ValueError):
+        return True
+    return boston_format.is_placeholder(lat, long)
+
+
 def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.LoadReport:
     """Build Boston; the history import commits batch by batch, the caller commits the rest."""
     rows = read_rows(data_dir)
@@ -172,6 +181,7 @@ def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.Loa
         made = loader.add_recent_requests(
             RECENT_SAMPLES, wards, count=recent, agent_id=loader.account_id(accounts, AGENT)
         )
+    places = loader.add_gazetteer(*boston_gazetteer.places(rows, _unlocated))
     return loader.LoadReport(
         city="Boston (2011 open data)",
         departments=len(depts),
@@ -186,4 +196,5 @@ def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.Loa
         },
         unlocated=imported.unlocated if imported else 0,
         accounts=accounts,
+        places=places,
     )

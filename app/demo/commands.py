@@ -90,6 +90,7 @@ def _print_report(report: loader.LoadReport, seconds: float) -> None:
         f"{report.requests} recent requests"
         + (f", {report.imported} historical requests" if report.imported else "")
         + (f" ({report.unlocated} with the location unknown)" if report.unlocated else "")
+        + (f", {report.places} gazetteer addresses and intersections" if report.places else "")
         + "."
     )
     for what, count in report.skipped.items():

@@ -114,3 +114,20 @@ def import_districts_cmd(
         + (f"; {done.outside} open requests would be outside every {kind}" if dry_run else "")
         + "."
     )
+
+
+@geo_cli.command("load-intersections")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def load_intersections_cmd(csv_file: Path) -> None:
+    """Load (add or replace) intersections from a CSV of street_a, street_b, lat, long.
+
+    Residents and call-takers then find them by typing "A St & B St" in the address box.
+    """
+    columns = {"id": "street_a", "address": "street_b", "lat": "lat", "long": "long"}
+    # the same checks as addresses: both names present, lat/long in range
+    rows = read_addresses(csv_file, columns)
+    crossings = [gazetteer.Crossing(r.address_id, r.address, r.lat, r.long) for r in rows]
+    gazetteer.load_intersections(crossings)
+    db.session.commit()
+    click.echo(f"Loaded {len(crossings)} intersections into the gazetteer.")

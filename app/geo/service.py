@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from geoalchemy2.shape import from_shape
@@ -56,3 +57,30 @@ def split_districts(ids: list[int]) -> None:
     Call it after any write of a district's polygon or kind, or routing goes by the old one.
     """
     db.session.execute(_SPLIT, {"ids": ids, "vertices": PART_VERTICES})
+
+
+#: degrees (about 10 m): outlines drawn on a city map need no finer detail
+OUTLINE_TOLERANCE = 0.0001
+
+_OUTLINES = text(
+    """
+    SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tolerance), 6)
+    FROM districts WHERE kind = :kind AND NOT retired ORDER BY code
+    """
+)
+
+
+def district_outlines(kind: str) -> dict[str, Any]:
+    """Return the districts of `kind` as a GeoJSON FeatureCollection, simplified for a map."""
+    rows = db.session.execute(_OUTLINES, {"kind": kind, "tolerance": OUTLINE_TOLERANCE})
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": json.loads(geometry),
+                "properties": {"code": code, "name": name},
+            }
+            for code, name, geometry in rows
+        ],
+    }

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.core.errors import DomainError, NotFound
+from app.core.limits import limited
 from app.extensions import db
 from app.notifications import follow
 from app.requests.words import pick_language
@@ -14,6 +15,7 @@ bp = Blueprint("follow", __name__)
 
 
 @bp.post("/requests/<int:request_id>/follow")
+@limited("RATELIMIT_FOLLOW", shared="follow")
 def ask(request_id: int) -> Response:
     """Send a confirmation link to the address given on the tracking page."""
     try:

@@ -19,10 +19,11 @@ from werkzeug.exceptions import BadRequest
 from app.auth.permissions import can_see_department, roles_required
 from app.auth.roles import DISPATCH_ROLES
 from app.core.errors import DomainError, Forbidden
+from app.core.limits import limited
 from app.extensions import db
 from app.media import service as media
 from app.org import service as org
-from app.requests import service
+from app.requests import contact_cap, service
 from app.requests.models import MAX_TEXT, ServiceType
 from app.requests.parsing import parse_attribute_fields
 from app.requests.permissions import may_read_private
@@ -171,6 +172,12 @@ def list_services() -> list[ServiceType]:
 @blp.alt_response(413, response="DEFAULT_ERROR", description="The photo or body is too large.")
 @blp.alt_response(415, response="DEFAULT_ERROR", description="Neither JSON nor a form.")
 @blp.alt_response(422, response="DEFAULT_ERROR", description="A field is missing or mistyped.")
+@blp.alt_response(
+    429,
+    response="DEFAULT_ERROR",
+    description="Too many reports from this address, or from this email or phone today.",
+)
+@limited("RATELIMIT_REPORT")
 def create_request() -> dict[str, Any]:
     """Report a problem.
 
@@ -180,6 +187,8 @@ def create_request() -> dict[str, Any]:
     stay private.
     """
     data, uploads = parse_submission()
+    if not current_user.is_authenticated:
+        contact_cap.check(data["email"], data["phone"])
     photos = media.validate_photos([upload.stream for upload in uploads])
     new = service.NewRequest(
         service_code=data["service_code"],

@@ -88,6 +88,8 @@ class NewRequest:
     notify: str = ""
     #: the language of the reporter's messages (words.LANGUAGES); empty: the default
     language: str = ""
+    #: staff only: the message the request came from (a social media post's link)
+    source_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,14 +127,14 @@ _INSERT_REQUEST = text(
             status, channel, reporter_name, reporter_email, reporter_phone, attributes,
             requested_at, due_at, updated_at, created_by_id,
             address_id, reporter_device_id, reporter_account_id, media_url, crew_id,
-            notify, language
+            notify, language, source_url
         )
         SELECT :service_type_id, COALESCE(rule.department_id, :department_id), district.id,
                :description, point.geom, :address,
                'new', :channel, :name, :email, :phone, CAST(:attributes AS jsonb),
                :requested_at, :due_at, :requested_at, :actor_id,
                :address_id, :device_id, :account_id, :media_url, rule.crew_id,
-               :notify, :language
+               :notify, :language, :source_url
         FROM district CROSS JOIN point LEFT JOIN rule ON true
         -- the caller's (possibly cached) view of the service type must still be true
         WHERE EXISTS (
@@ -365,6 +367,7 @@ def _insert(
             "device_id": (new.device_id or "").strip()[:200],
             "account_id": (new.account_id or "").strip()[:200],
             "media_url": (new.media_url or "").strip(),
+            "source_url": (new.source_url or "").strip()[:2000],
             "event_data": json.dumps(
                 {"channel": channel, "department": st.department_code}, separators=(",", ":")
             ),

@@ -51,6 +51,13 @@ CHANNELS = (
     "walk_in",
     "other",
 )
+#: the channels a call-taker records a request from, as the call form offers them
+AGENT_CHANNELS = {
+    "phone": "Phone call",
+    "walk_in": "Walk-in",
+    "email": "Email",
+    "social": "Social media",
+}
 EVENT_KINDS = (
     "created",
     "routed",
@@ -176,6 +183,9 @@ class ServiceRequest(Model):
     reporter_account_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
     #: public: a photo URL the client supplied (Open311 media_url) instead of an upload
     media_url: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: staff only: the message the request came from (a social media post, an email
+    #: archive link), so staff can answer the resident where they wrote
+    source_url: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: answers to the service type's questions, keyed by attribute code
     attributes: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, server_default=text("'{}'::jsonb")

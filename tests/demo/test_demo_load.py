@@ -202,3 +202,26 @@ def test_boston_load_by_command_prints_accounts(app, db_session, data_dir):
 def test_boston_ward_numbers():
     assert boston.ward_number("Ward 07") == boston.ward_number("7") == "7"
     assert boston.ward_number(" ") is None
+
+
+def test_builtin_demo_ships_a_gazetteer_with_addresses_and_intersections(app, db_session):
+    load(app, "--builtin")
+    with app.test_client() as client:
+        found = client.get("/api/v1/addresses", query_string={"q": "12 elm"}).get_json()
+        assert found["results"][0]["label"] == "12 Elm Street"
+        assert found["results"][0]["district"].startswith("Ward ")
+        crossing = client.get("/api/v1/addresses", query_string={"q": "Main St & Broad St"})
+        assert crossing.get_json()["results"][0]["label"] == "Broad Street & Main Street"
+
+
+@pytest.mark.shared_data
+def test_boston_gazetteer_comes_from_the_places_reported(app, db_session, data_dir):
+    report = boston.load(data_dir, history=0, recent=0)
+    assert report.places > 20000
+    with app.test_client() as client:
+        found = client.get("/api/v1/addresses", query_string={"q": "39 lorraine st"}).get_json()
+        assert found["results"][0]["label"] == "39 Lorraine St, Roslindale"
+        crossing = client.get(
+            "/api/v1/addresses", query_string={"q": "groveland st and river st"}
+        ).get_json()
+        assert crossing["results"][0]["kind"] == "intersection"

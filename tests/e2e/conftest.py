@@ -31,6 +31,16 @@ E2E_REDIS = os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 E2E_TILE_HOST = "http://tiles.e2e.invalid"
+E2E_LIMITS = {
+    name: "1000/minute"
+    for name in (
+        "RATELIMIT_REPORT",
+        "RATELIMIT_ADDRESS_SEARCH",
+        "RATELIMIT_PUBLIC_READ",
+        "RATELIMIT_FOLLOW",
+        "RATELIMIT_SIGN_IN",
+    )
+} | {"REPORTS_PER_CONTACT_PER_DAY": "1000"}
 
 
 @dataclass
@@ -110,6 +120,8 @@ def running_stack(
         "OUTBOX_BACKOFF_SECONDS": "1",
         # never fetch real map tiles; browser tests answer this host with a blank tile
         "MAP_TILE_URL": f"{E2E_TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
+        # every client of the tests is 127.0.0.1: the limits are tested on their own
+        **E2E_LIMITS,
         **(extra_env or {}),
     }
     app = create_app(

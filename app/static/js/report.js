@@ -64,6 +64,8 @@
   function setInputs(latlng) {
     latInput.value = latlng.lat.toFixed(6);
     longInput.value = latlng.lng.toFixed(6);
+    // others (the nearby reports) follow the pin
+    form.dispatchEvent(new CustomEvent("city311:location"));
   }
 
   function placePin(latlng, zoom) {
@@ -106,12 +108,13 @@
       attribution: mapEl.getAttribute("data-attribution"),
       maxZoom: 19
     }).addTo(map);
+    if (window.city311Outlines) city311Outlines(map, mapEl.getAttribute("data-outlines-url"));
     var tileFailures = 0;
     tiles.on("tileerror", function () {
       tileFailures += 1;
       if (tileFailures === 3) {
-        status.textContent = "The map could not load. Type the latitude and longitude, " +
-          "or use your location.";
+        status.textContent = "The street map could not load; the outlines show the city. " +
+          "Search an address, tap the map, or use your location.";
       }
     });
     map.on("click", function (e) {
@@ -123,7 +126,8 @@
     [latInput, longInput].forEach(function (input) {
       input.addEventListener("change", function () {
         var ll = inputsLatLng();
-        if (ll) placePin(ll, 16);
+        if (ll) placePin(ll, 17);
+        form.dispatchEvent(new CustomEvent("city311:location"));
       });
     });
   }
