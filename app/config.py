@@ -123,6 +123,8 @@ class Config:
             "ROUTING_DISTRICT_KIND": _str("ROUTING_DISTRICT_KIND", "ward"),
             # published locations of sensitive service types snap to a grid this fine
             "PUBLIC_LOCATION_GRID_METRES": _float("PUBLIC_LOCATION_GRID_METRES", 150),
+            # open-data counts: a month x district x type cell with fewer requests is withheld
+            "OPEN_DATA_MIN_CELL": _int("OPEN_DATA_MIN_CELL", 5),
             "MAP_TILE_URL": _str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
             "MAP_TILE_ATTRIBUTION": _str(
                 "MAP_TILE_ATTRIBUTION",
