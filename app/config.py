@@ -127,6 +127,9 @@ class Config:
             "SURVEY_SWEEP_SECONDS": _float("SURVEY_SWEEP_SECONDS", 300),
             # the city-local hour from which each department's overdue digest goes out
             "OVERDUE_DIGEST_HOUR": _int("OVERDUE_DIGEST_HOUR", 7),
+            # a closed request's reporter contact, followers, original photos and the
+            # addresses its emails went to are removed this many days after it closed
+            "PRIVACY_RETENTION_DAYS": _int("PRIVACY_RETENTION_DAYS", 730),
             # werkzeug password hash method; the tests use a cheap one
             "PASSWORD_HASH_METHOD": "scrypt",
             "API_TOKEN_TTL_HOURS": _int("API_TOKEN_TTL_HOURS", 720),

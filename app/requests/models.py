@@ -166,6 +166,8 @@ class ServiceRequest(Model):
     hold_reason: Mapped[str | None] = mapped_column(String(30))
     #: the time spent on hold, summed over every hold; due_at already moved by it
     held_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: when the retention purge last removed the reporter's personal data (see app/privacy)
+    personal_data_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     service_type = relationship("ServiceType", lazy="joined")
     department = relationship("Department", lazy="joined")
