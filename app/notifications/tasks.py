@@ -24,6 +24,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.core.clock import utcnow
 from app.core.queue import enqueue_now, redis_key, state
@@ -47,6 +48,9 @@ DRAIN_LEASE_SECONDS = 10
 #: a drain hands over to a fresh job after this long, so other jobs get their turn
 DRAIN_SECONDS = 60.0
 DRAIN_BATCH = 100
+#: waits between attempts to record a send when the database connection drops (about 8 s
+#: in all, well within OUTBOX_SENDING_LEASE_SECONDS)
+MARK_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 def _wake_key() -> str:
@@ -111,7 +115,16 @@ def drain() -> int:
         progress = False
         for outbox_id in ids:
             _renew_lease()
-            result = deliver(outbox_id)
+            try:
+                result = deliver(outbox_id)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # the database dropped the connection (a restart, a failover): the pool is
+                # renewed, the row is still owed, and the rest of the batch goes on
+                log.warning("outbox %s: database connection lost (%s)", outbox_id, exc.orig)
+                db.session.rollback()
+                result = "retry"
             sent += result == "sent"
             progress = progress or result != "skipped"
         if not progress:
@@ -208,12 +221,37 @@ def deliver(outbox_id: int) -> str:
 
 
 def _mark(outbox_id: int, **values: object) -> None:
-    # only the claim's own holder moves a row on from `sending`
-    db.session.rollback()
-    db.session.execute(
-        update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "sending").values(**values)
-    )
-    db.session.commit()
+    """Move a claimed row on (sent, pending again, failed), riding out a dropped connection.
+
+    The email has left (or failed) by now: a row left `sending` because the database
+    connection dropped would be sent again once its lease ran out. The update is idempotent
+    (only the claim's own holder moves a row on from `sending`), so it is simply tried again
+    on a fresh connection, for a few seconds, well within the lease.
+    """
+    for delay in (*MARK_RETRY_DELAYS, None):
+        db.session.rollback()
+        try:
+            db.session.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id, Outbox.status == "sending")
+                .values(**values)
+            )
+            db.session.commit()
+            return
+        except DBAPIError as exc:
+            if delay is None or not (
+                exc.connection_invalidated or isinstance(exc, OperationalError)
+            ):
+                raise
+            log.warning(
+                "outbox %s: the database connection dropped while recording the result (%s); "
+                "trying again in %.1f s",
+                outbox_id,
+                exc.orig.__class__.__name__ if exc.orig is not None else exc,
+                delay,
+            )
+            db.session.rollback()
+            time.sleep(delay)
 
 
 def _record_failure(
