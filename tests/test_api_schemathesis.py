@@ -70,7 +70,7 @@ def test_api_answers_every_case_without_a_server_error_and_as_documented(app, ci
             def check(case) -> None:
                 nonlocal calls
                 calls += 1
-                # a fresh token each call: DELETE /auth/tokens/current revokes the one it is sent with
+                # a fresh token each call: DELETE /auth/tokens/current revokes the one sent
                 token = auth_service.issue_token(city.users["admin"])
                 case.call_and_validate(headers=bearer(token), checks=CHECKS)
 
