@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -33,6 +35,7 @@ from app.notifications import mail, messages
 from app.notifications.models import Outbox
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: the longest wait between two attempts, however many have failed
 MAX_BACKOFF = timedelta(hours=6)
@@ -197,12 +200,21 @@ def deliver(outbox_id: int) -> str:
     if row is None:
         return "skipped"
     event = row.event
-    if messages.superseded(row):
-        _mark(outbox_id, status="superseded", last_error="")
-        log.info("outbox %s (%s) superseded by later news; not sent", outbox_id, event)
-        return "superseded"
     try:
+        if messages.superseded(row):
+            _mark(outbox_id, status="superseded", last_error="")
+            log.info("outbox %s (%s) superseded by later news; not sent", outbox_id, event)
+            return "superseded"
         where = mail.send(mail.build_message(row))
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            _record_failure(outbox_id, exc, now)
+            raise
+        # the database dropped the connection while the message was being put together:
+        # nothing has left, so the row is owed again now rather than after its lease
+        _mark(outbox_id, status="pending", next_attempt_at=utcnow())
+        log.warning("outbox %s: database connection lost before sending; owed again", outbox_id)
+        return "retry"
     except mail.PermanentFailure as exc:
         _record_failure(outbox_id, exc, now, give_up=True)
         log.warning("outbox %s refused for good: %s", outbox_id, exc)
@@ -221,23 +233,33 @@ def deliver(outbox_id: int) -> str:
 
 
 def _mark(outbox_id: int, **values: object) -> None:
-    """Move a claimed row on (sent, pending again, failed), riding out a dropped connection.
+    """Move a claimed row on (sent, pending again, failed), riding out a dropped connection."""
 
-    The email has left (or failed) by now: a row left `sending` because the database
-    connection dropped would be sent again once its lease ran out. The update is idempotent
-    (only the claim's own holder moves a row on from `sending`), so it is simply tried again
-    on a fresh connection, for a few seconds, well within the lease.
+    def move_on() -> None:
+        # only the claim's own holder moves a row on from `sending`
+        db.session.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.status == "sending")
+            .values(**values)
+        )
+        db.session.commit()
+
+    _through_reconnects(outbox_id, move_on)
+
+
+def _through_reconnects(outbox_id: int, work: Callable[[], T]) -> T:
+    """Run `work` in a fresh transaction; again on a new connection if the database drops it.
+
+    The email has left (or failed) by now: a row left `sending` because the connection
+    dropped while recording that would be sent again once its lease ran out. What is
+    recorded is idempotent, so it is simply tried again for a few seconds, well within
+    the lease. The first statement on a connection the server has ended (the rollback that
+    ends the transaction the send ran in, often) is what finds it gone.
     """
     for delay in (*MARK_RETRY_DELAYS, None):
-        db.session.rollback()
         try:
-            db.session.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.status == "sending")
-                .values(**values)
-            )
-            db.session.commit()
-            return
+            db.session.rollback()
+            return work()
         except DBAPIError as exc:
             if delay is None or not (
                 exc.connection_invalidated or isinstance(exc, OperationalError)
@@ -250,16 +272,18 @@ def _mark(outbox_id: int, **values: object) -> None:
                 exc.orig.__class__.__name__ if exc.orig is not None else exc,
                 delay,
             )
-            db.session.rollback()
             time.sleep(delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _record_failure(
     outbox_id: int, exc: BaseException, now: datetime, give_up: bool = False
 ) -> str:
     """Put a claimed row back to wait (or give it up); return its new status."""
-    db.session.rollback()
-    attempts = db.session.scalar(select(Outbox.attempts).where(Outbox.id == outbox_id)) or 0
+    attempts = _through_reconnects(
+        outbox_id,
+        lambda: db.session.scalar(select(Outbox.attempts).where(Outbox.id == outbox_id)) or 0,
+    )
     error = f"{exc.__class__.__name__}: {exc}"[:2000]
     if give_up or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         _mark(outbox_id, status="failed", last_error=error)

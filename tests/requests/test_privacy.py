@@ -14,8 +14,10 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
+from app.core import queue as core_queue
 from app.core.audit import AuditEntry
 from app.core.clock import utcnow
+from app.core.queue import AppJob
 from app.extensions import db
 from app.media import service as media
 from app.metrics import service as metrics
@@ -191,10 +193,23 @@ def test_purge_command(app, three):
     assert "original_photos 1" in result.output
 
 
-def test_purge_is_scheduled_daily_in_the_worker(app):
-    entries = [e for e in app.extensions["rq"].cron if e.func is privacy.purge_job]
-    assert len(entries) == 1
-    assert entries[0].cron == privacy.PURGE_CRON
+def test_the_worker_runs_the_purge_daily_from_its_cron_scheduler(app, three):
+    (old, _), (still_open, _), _ = three
+    db.session.commit()
+    scheduler = core_queue.cron_scheduler(app)
+    [job] = [j for j in scheduler.get_jobs() if j.func is privacy.purge_job]
+    assert job.cron == privacy.PURGE_CRON
+    assert job.next_enqueue_time - utcnow() <= timedelta(days=1)
+    job.next_enqueue_time = utcnow() - timedelta(seconds=1)  # its time has come
+    assert scheduler.enqueue_jobs() == [job]
+
+    saved = AppJob.flask_app
+    try:
+        core_queue.run_worker(app, burst=True, with_sweeper=False)
+    finally:
+        AppJob.flask_app = saved
+    assert _contact(old) == ("", "", "", "", "")
+    assert _contact(still_open)[1] == OLD
 
 
 def test_export_then_erase_round_trip(app, city, tmp_path):
