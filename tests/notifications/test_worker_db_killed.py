@@ -9,38 +9,22 @@ must stay up, reconnect, and deliver every owed message exactly once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import psycopg
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.notifications.models import Outbox
-from tests.conftest import ADMIN_DSN, TEST_DB, running_smtp
+from tests.conftest import ADMIN_DSN, TEST_DB
 from tests.notifications import workers
 from tests.notifications.conftest import submit
-from tests.notifications.workers import CountingMailbox, wait_until
+from tests.notifications.workers import wait_until
 
-PG_DB = f"{TEST_DB}_pgkill"
-PREFIX = "city311-pgkill"
+WORKER_DB = f"{TEST_DB}_pgkill"
+WORKER_PREFIX = "city311-pgkill"
 OWED = 60
 KILLS = 3
-
-
-@pytest.fixture(scope="module")
-def slow_smtp() -> Iterator[tuple[int, CountingMailbox]]:
-    mailbox = CountingMailbox(0.1)
-    with running_smtp(mailbox) as port:
-        yield port, mailbox
-
-
-@pytest.fixture(scope="module")
-def committed_app(slow_smtp, tmp_path_factory) -> Iterator[Flask]:
-    media = tmp_path_factory.mktemp("pgkill-media")
-    with workers.committed_app(PG_DB, PREFIX, slow_smtp[0], media) as app:
-        yield app
 
 
 def terminate_backends(name: str) -> int:
@@ -68,12 +52,12 @@ def statuses(app: Flask) -> dict[str, int]:
 
 
 def test_a_worker_whose_database_connections_are_killed_sends_each_message_once(
-    committed_app, slow_smtp, tmp_path
+    worker_app, worker_smtp, tmp_path
 ):
-    port, mailbox = slow_smtp
+    port, mailbox = worker_smtp
     log_path = tmp_path / "worker.log"
-    workers.forget_queues(committed_app)
-    with committed_app.app_context():
+    workers.forget_queues(worker_app)
+    with worker_app.app_context():
         for i in range(OWED):
             submit(email=f"pgkill{i}@example.org")
         db.session.commit()
@@ -85,7 +69,7 @@ def test_a_worker_whose_database_connections_are_killed_sends_each_message_once(
     kills: list[tuple[int, int]] = []
     with log_path.open("a") as log:
         worker = workers.start_worker(
-            committed_app, port, log, OUTBOX_SWEEP_SECONDS="2", OUTBOX_BACKOFF_SECONDS="1"
+            worker_app, port, log, OUTBOX_SWEEP_SECONDS="2", OUTBOX_BACKOFF_SECONDS="1"
         )
         try:
             for n in range(1, KILLS + 1):
@@ -93,12 +77,12 @@ def test_a_worker_whose_database_connections_are_killed_sends_each_message_once(
                 assert wait_until(lambda a=arrived: len(mailbox.messages) >= a, 60), (
                     log_path.read_text()
                 )
-                kills.append((len(mailbox.messages), terminate_backends(PG_DB)))
+                kills.append((len(mailbox.messages), terminate_backends(WORKER_DB)))
                 time.sleep(0.3)
             assert worker.poll() is None, log_path.read_text()
             complete = wait_until(lambda: set(mailbox.outbox_ids()) >= owed, 90)
             # a result being recorded through a reconnect settles within seconds
-            recorded = wait_until(lambda: statuses(committed_app) == {"sent": OWED}, 20)
+            recorded = wait_until(lambda: statuses(worker_app) == {"sent": OWED}, 20)
             time.sleep(1)  # anything sent twice would arrive now
             running = worker.poll() is None
         finally:
@@ -108,7 +92,7 @@ def test_a_worker_whose_database_connections_are_killed_sends_each_message_once(
 
     received = mailbox.outbox_ids()
     duplicates = sum(n - 1 for n in received.values())
-    rows = statuses(committed_app)
+    rows = statuses(worker_app)
     print(
         f"\nbackends killed (messages arrived so far, processes ended): {kills}; "
         f"owed {OWED}, arrived {len(received)} distinct, {sum(received.values())} in all; "

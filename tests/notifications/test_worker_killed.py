@@ -10,39 +10,23 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from typing import IO
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.notifications.models import Outbox
-from tests.conftest import TEST_DB, running_smtp
+from tests.conftest import TEST_DB
 from tests.notifications import workers
 from tests.notifications.conftest import submit
-from tests.notifications.workers import CountingMailbox, wait_until
+from tests.notifications.workers import wait_until
 
-KILL_DB = f"{TEST_DB}_killed"
-PREFIX = "city311-killed"
+WORKER_DB = f"{TEST_DB}_killed"
+WORKER_PREFIX = "city311-killed"
 OWED = 40
 SWEEP_SECONDS = 2
 SENDING_LEASE = 5
-
-
-@pytest.fixture(scope="module")
-def slow_smtp() -> Iterator[tuple[int, CountingMailbox]]:
-    mailbox = CountingMailbox(0.1)
-    with running_smtp(mailbox) as port:
-        yield port, mailbox
-
-
-@pytest.fixture(scope="module")
-def committed_app(slow_smtp, tmp_path_factory) -> Iterator[Flask]:
-    media = tmp_path_factory.mktemp("killed-media")
-    with workers.committed_app(KILL_DB, PREFIX, slow_smtp[0], media) as app:
-        yield app
 
 
 def start_worker(app: Flask, port: int, log: IO[str]) -> subprocess.Popen:
@@ -56,13 +40,13 @@ def start_worker(app: Flask, port: int, log: IO[str]) -> subprocess.Popen:
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
-    committed_app, slow_smtp, tmp_path
+    worker_app, worker_smtp, tmp_path
 ):
-    port, mailbox = slow_smtp
+    port, mailbox = worker_smtp
     log_path = tmp_path / "worker.log"
     log = log_path.open("a")
-    workers.forget_queues(committed_app)
-    with committed_app.app_context():
+    workers.forget_queues(worker_app)
+    with worker_app.app_context():
         for i in range(OWED):
             submit(email=f"killed{i}@example.org")
         db.session.commit()  # one wake-up: one drain job for the whole batch
@@ -70,7 +54,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
         db.session.rollback()
     assert len(owed) == OWED
 
-    first = start_worker(committed_app, port, log)  # the log is closed in `finally`
+    first = start_worker(worker_app, port, log)  # the log is closed in `finally`
     second = None
     try:
         assert wait_until(lambda: len(mailbox.messages) >= OWED // 4, 30), log_path.read_text()
@@ -78,7 +62,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
         first.wait(10)
         killed_at = time.monotonic()
         arrived_before = len(mailbox.outbox_ids())
-        second = start_worker(committed_app, port, log)
+        second = start_worker(worker_app, port, log)
         complete = wait_until(lambda: set(mailbox.outbox_ids()) >= owed, 60)
         recovery = time.monotonic() - killed_at
     finally:
@@ -90,7 +74,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
 
     received = mailbox.outbox_ids()
     duplicates = sum(n - 1 for n in received.values())
-    with committed_app.app_context():
+    with worker_app.app_context():
         statuses = dict(
             db.session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
         )
