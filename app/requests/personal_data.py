@@ -14,7 +14,9 @@ from sqlalchemy import delete, func, or_, select, update
 
 from app.core.clock import utcnow
 from app.extensions import db
+from app.media.models import Photo
 from app.requests.models import RequestSubscriber, ServiceRequest
+from app.requests.presenters import tracking_url
 
 #: the reporter's contact fields, emptied by the purge and by an erasure
 CONTACT_FIELDS = (
@@ -128,6 +130,15 @@ def _reported(sr: ServiceRequest) -> dict[str, Any]:
         "requested_at": sr.requested_at.isoformat(),
         "closed_at": sr.closed_at.isoformat() if sr.closed_at else None,
         "attributes": sr.attributes,
+        "tracking_url": tracking_url(sr.id),
+        # the photos the reporter sent; their public copies are at /photos/<id>/display.jpg
+        "photo_ids": list(
+            db.session.scalars(
+                select(Photo.id)
+                .where(Photo.request_id == sr.id, Photo.kind == "report")
+                .order_by(Photo.id)
+            )
+        ),
         "contact": {
             "name": sr.reporter_name,
             "email": sr.reporter_email,

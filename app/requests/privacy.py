@@ -130,12 +130,8 @@ def erase(email: str) -> dict[str, int]:
     counts = {"requests": len(reported), "follows": follows}
     counts["original_photos"] = retention.drop_originals(reported)
     counts.update(_signal_counts(signals.personal_data_erased, email=email))
-    record(
-        None,
-        "privacy.erase",
-        ("resident", f"hmac:{email_digest(email)}", "resident's contact data erased"),
-        after=counts,
-    )
+    digest = f"hmac:{email_digest(email)}"
+    record(None, "privacy.erase", ("resident", digest, f"contact data of {digest}"), after=counts)
     return counts
 
 

@@ -27,6 +27,7 @@ from app.requests import service as requests_service
 from app.requests.models import RequestSubscriber, ServiceRequest
 from tests import factories
 from tests.factories import jpeg_bytes
+from tests.helpers import sign_in
 
 OLD = "old.reporter@example.org"
 RECENT = "recent.reporter@example.org"
@@ -231,6 +232,8 @@ def test_export_then_erase_round_trip(app, city, tmp_path):
     assert [r["id"] for r in data["requests"]] == [mine_old.id, mine_open.id]
     assert data["requests"][0]["contact"]["phone"] == "555-0111"
     assert data["requests"][0]["description"] == mine_old.description
+    assert data["requests"][1]["photo_ids"] == [photo.id]
+    assert data["requests"][1]["tracking_url"].endswith(f"/{mine_open.id}")
     assert [f["request_id"] for f in data["follows"]] == [followed.id]
     assert {m["event"] for m in data["messages"]} >= {"receipt", "closed"}
     print(
@@ -267,6 +270,12 @@ def test_export_then_erase_round_trip(app, city, tmp_path):
     assert entry.after["requests"] == 2 and entry.after["follows"] == 1
     held = json.dumps([entry.target_id, entry.target_label, entry.before, entry.after])
     assert "erin" not in held.lower()
+    # and the admins' audit page shows the erasure without the address
+    client = app.test_client()
+    sign_in(client, city.users["admin"])
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "privacy.erase" in page and entry.target_id in page
+    assert "erin" not in page.lower()
 
 
 def test_erase_needs_confirmation(app, city):
