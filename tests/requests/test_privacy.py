@@ -136,7 +136,7 @@ def test_purge_removes_personal_data_of_old_closed_requests_only(app, three):
     assert not _original_exists(old_photo.stored_name)
     for size in media.DERIVATIVES:
         assert get_storage().exists(media.derivative_key(old_photo.stored_name, size))
-    assert media.public_photo_file(old_photo.id, make_if_missing=False) is not None
+    assert media.public_photo_bytes(old_photo.id, make_if_missing=False) is not None
 
     # the open one and the recent one keep everything
     for sr, photo, email in ((still_open, open_photo, OLD), (recent, recent_photo, RECENT)):
