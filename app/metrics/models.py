@@ -1,0 +1,151 @@
+"""Rollup tables the dashboard reads instead of the raw requests, and the managers' targets.
+
+A rollup row holds the additive figures of one day (or one month) for one combination of
+department × service type × district × channel; a histogram row holds how many durations
+of that combination fell in one log-spaced bucket. Sums of rows are the figures of any
+range and any filter, and the histograms give percentiles within a stated error.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import enum_check
+from app.extensions import Model
+
+#: a row sums one day, or one whole month (built from that month's day rows)
+GRAINS = ("d", "m")
+#: the durations kept as histograms
+MEASURES = {"close": 1, "close_net": 2, "ack": 3}
+
+#: what a manager can set a target on; True when a higher value is better
+TARGET_KPIS: dict[str, bool] = {
+    "pct_within_sla": True,
+    "median_hours_to_close": False,
+    "p90_hours_to_close": False,
+    "median_hours_to_acknowledge": False,
+    "reopen_rate": False,
+    "transfer_rate": False,
+    "overdue": False,
+}
+
+
+class MetricsRollup(Model):
+    __tablename__ = "metrics_rollups"
+    __table_args__ = (
+        CheckConstraint(enum_check("grain", GRAINS), name="grain"),
+        # every dashboard read is "rows of this grain in this period range"; the period
+        # leads so a 30-day read touches 30 days of the index, whatever the filters
+        Index("ix_metrics_rollups_grain_period", "grain", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1))
+    #: the city-local day, or the first day of the month
+    period: Mapped[date] = mapped_column(Date)
+    department_id: Mapped[int] = mapped_column(Integer)
+    service_type_id: Mapped[int] = mapped_column(Integer)
+    district_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(20))
+    #: requests made in the period, and how many of them were acknowledged
+    requested: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged: Mapped[int] = mapped_column(Integer, default=0)
+    ack_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: closures in the period, split: those counted in time to close (fixed, could not
+    #: locate) and those kept apart (duplicate, referred, no action needed)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    closed_counted: Mapped[int] = mapped_column(Integer, default=0)
+    closed_duplicate: Mapped[int] = mapped_column(Integer, default=0)
+    closed_referred: Mapped[int] = mapped_column(Integer, default=0)
+    closed_no_action: Mapped[int] = mapped_column(Integer, default=0)
+    #: counted closures by their due time
+    within_sla: Mapped[int] = mapped_column(Integer, default=0)
+    close_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    close_net_seconds: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: 'reopened' and 'transferred' events in the period
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    transferred: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MetricsHistogram(Model):
+    __tablename__ = "metrics_histograms"
+    __table_args__ = (
+        CheckConstraint(enum_check("grain", GRAINS), name="grain"),
+        Index("ix_metrics_histograms_grain_period", "grain", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1))
+    period: Mapped[date] = mapped_column(Date)
+    department_id: Mapped[int] = mapped_column(Integer)
+    service_type_id: Mapped[int] = mapped_column(Integer)
+    district_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(20))
+    measure: Mapped[int] = mapped_column(SmallInteger)
+    bucket: Mapped[int] = mapped_column(SmallInteger)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class RollupState(Model):
+    """The one row saying up to when the rollups are current."""
+
+    __tablename__ = "metrics_rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: changes made at or after this moment are not in the rollups yet
+    watermark: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class KpiTarget(Model):
+    """A manager's target for one KPI of one department or one service type."""
+
+    __tablename__ = "kpi_targets"
+    __table_args__ = (
+        CheckConstraint(enum_check("kpi", tuple(TARGET_KPIS)), name="kpi"),
+        CheckConstraint(
+            "(department_id IS NULL) <> (service_type_id IS NULL)", name="one_subject"
+        ),
+        CheckConstraint("amber >= 0", name="amber_positive"),
+        Index(
+            "uq_kpi_targets_subject",
+            "kpi",
+            "department_id",
+            "service_type_id",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kpi: Mapped[str] = mapped_column(String(40))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE")
+    )
+    service_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_types.id", ondelete="CASCADE")
+    )
+    target: Mapped[float] = mapped_column(Float)
+    #: how far past the target still counts as amber rather than red
+    amber: Mapped[float] = mapped_column(Float, default=0.0, server_default=text("0"))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+    department = relationship("Department", lazy="joined")
+    service_type = relationship("ServiceType", lazy="joined")

@@ -115,6 +115,8 @@ class ServiceRequest(Model):
         ),
         Index("ix_service_requests_requested_at", "requested_at"),
         Index("ix_service_requests_updated_at", "updated_at"),
+        # the metrics rollups recompute a day's closures from it
+        Index("ix_service_requests_closed_at", "closed_at"),
     )
 
     #: the public request number (Open311 service_request_id)
