@@ -56,9 +56,7 @@ def aging(f: Filters) -> list[AgeBucket]:
         f"  FROM service_requests WHERE {_OPEN}{conditions}) AS o GROUP BY 1"
     )
     counts = {r.b: (int(r.open), int(r.overdue)) for r in db.session.execute(text(sql), params)}
-    return [
-        AgeBucket(label, *counts.get(i, (0, 0))) for i, (label, _, _) in enumerate(AGE_BUCKETS)
-    ]
+    return [AgeBucket(label, *counts.get(i, (0, 0))) for i, (label, _, _) in enumerate(AGE_BUCKETS)]
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,9 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def csv_response(filename: str, rows: Iterable[Any], columns: Sequence[str] | None = None) -> Response:
+def csv_response(
+    filename: str, rows: Iterable[Any], columns: Sequence[str] | None = None
+) -> Response:
     """Return `rows` (dataclasses or dicts) as a CSV attachment with a header line."""
     items = [asdict(r) if is_dataclass(r) and not isinstance(r, type) else dict(r) for r in rows]
     if columns is None:
@@ -61,4 +63,3 @@ def csv_response(filename: str, rows: Iterable[Any], columns: Sequence[str] | No
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-

@@ -118,9 +118,7 @@ def choice(args: Mapping[str, str], name: str, choices: tuple[str, ...], default
     """Return the argument if it is one of `choices`, the default if absent; else 400."""
     value = (args.get(name) or "").strip() or default
     if value not in choices:
-        raise DomainError(
-            f"{name} must be one of {', '.join(choices)}, not {value!r}.", field=name
-        )
+        raise DomainError(f"{name} must be one of {', '.join(choices)}, not {value!r}.", field=name)
     return value
 
 

@@ -95,7 +95,9 @@ def map_endpoint(**_: Any) -> dict[str, Any] | Response:
     limit = filters.page_size(request.args)
     points, total = backlog.points(filters.parse(request.args), limit)
     if _csv_wanted():
-        return csv_response("open-requests.csv", points, ("id", "lat", "long", "service_type", "overdue"))
+        return csv_response(
+            "open-requests.csv", points, ("id", "lat", "long", "service_type", "overdue")
+        )
     return {"total_open": total, "points": points}
 
 

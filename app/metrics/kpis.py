@@ -152,9 +152,7 @@ def _finish(fig: Figures, hist: dict[int, list[tuple[int, int]]], min_sample: in
     fig.pct_within_sla = _pct(fig.within_sla, fig.closed_counted)
     fig.reopen_rate = _pct(fig.reopened, fig.closed)
     fig.transfer_rate = _pct(fig.transferred, fig.volume)
-    fig.small_sample = [
-        name for name, base in SAMPLE_OF.items() if getattr(fig, base) < min_sample
-    ]
+    fig.small_sample = [name for name, base in SAMPLE_OF.items() if getattr(fig, base) < min_sample]
     return fig
 
 

@@ -108,8 +108,12 @@ class RollupState(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    #: changes made at or after this moment are not in the rollups yet
+    #: changes stamped at or after this moment are not in the rollups yet
     watermark: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: the newest request and event already seen: rows inserted with a past timestamp (an
+    #: import, a crew's offline completion) are found by their id instead
+    last_request_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class KpiTarget(Model):
@@ -118,9 +122,7 @@ class KpiTarget(Model):
     __tablename__ = "kpi_targets"
     __table_args__ = (
         CheckConstraint(enum_check("kpi", tuple(TARGET_KPIS)), name="kpi"),
-        CheckConstraint(
-            "(department_id IS NULL) <> (service_type_id IS NULL)", name="one_subject"
-        ),
+        CheckConstraint("(department_id IS NULL) <> (service_type_id IS NULL)", name="one_subject"),
         CheckConstraint("amber >= 0", name="amber_positive"),
         Index(
             "uq_kpi_targets_subject",

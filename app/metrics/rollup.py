@@ -28,9 +28,7 @@ _LOCK = "SELECT pg_advisory_xact_lock(hashtext('city311.metrics_rollup'))"
 
 _DIMS = "department_id, service_type_id, district_id, channel"
 _SR_DIMS = "sr.department_id, sr.service_type_id, sr.district_id, sr.channel"
-_COUNTED = "(sr.closure_reason IS NULL OR sr.closure_reason NOT IN {excluded})".format(
-    excluded=str(EXCLUDED_REASONS)
-)
+_COUNTED = f"(sr.closure_reason IS NULL OR sr.closure_reason NOT IN {EXCLUDED_REASONS!s})"
 _CLOSE_S = "GREATEST(EXTRACT(EPOCH FROM (sr.closed_at - sr.requested_at)), 0)"
 _CLOSE_NET_S = f"GREATEST({_CLOSE_S} - sr.held_seconds, 0)"
 _ACK_S = "GREATEST(EXTRACT(EPOCH FROM (sr.acknowledged_at - sr.requested_at)), 0)"
@@ -109,14 +107,15 @@ GROUP BY 2, {_DIMS}, measure, bucket
 """
 
 # Every city-local day whose rows a change since :since can have moved: for each request
-# updated or given an event since then, the day it was made, the day it closed, and the
-# days of its closures, reopenings and transfers (a reopening empties an older closure's
-# day; a transfer moves every one of its counts to another department or type).
+# updated or given an event since then (or inserted since, whatever its timestamps say),
+# the day it was made, the day it closed, and the days of its closures, reopenings and
+# transfers (a reopening empties an older closure's day; a transfer moves every one of
+# its counts to another department or type).
 _TOUCHED_DAYS = f"""
 WITH touched AS (
-    SELECT id FROM service_requests WHERE updated_at >= :since
+    SELECT id FROM service_requests WHERE updated_at >= :since OR id > :last_request_id
     UNION
-    SELECT request_id FROM request_events WHERE at >= :since
+    SELECT request_id FROM request_events WHERE at >= :since OR id > :last_event_id
 )
 SELECT DISTINCT day FROM (
     SELECT {_DAY.format(col="sr.requested_at")} AS day
@@ -182,20 +181,31 @@ def _state() -> RollupState | None:
     return db.session.get(RollupState, 1, with_for_update=True)
 
 
-def _save_state(watermark: datetime) -> None:
+def _newest_ids() -> tuple[int, int]:
+    row = db.session.execute(
+        text(
+            "SELECT (SELECT COALESCE(max(id), 0) FROM service_requests),"
+            " (SELECT COALESCE(max(id), 0) FROM request_events)"
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def _save_state(watermark: datetime, newest: tuple[int, int]) -> None:
     state = _state()
     if state is None:
-        db.session.add(RollupState(id=1, refreshed_at=utcnow(), watermark=watermark))
-    else:
-        state.refreshed_at = utcnow()
-        state.watermark = watermark
+        state = RollupState(id=1)
+        db.session.add(state)
+    state.refreshed_at = utcnow()
+    state.watermark = watermark
+    state.last_request_id, state.last_event_id = newest
     db.session.flush()
 
 
 def rebuild(progress: Any = None) -> int:
     """Recompute every rollup row from the raw requests, a month at a time; return months."""
     db.session.execute(text(_LOCK))
-    started = utcnow()
+    started, newest = utcnow(), _newest_ids()
     tz = current_app.config["CITY_TIMEZONE"]
     bounds = db.session.execute(
         text(f"SELECT min({_DAY.format(col='requested_at')}) FROM service_requests"), {"tz": tz}
@@ -212,7 +222,7 @@ def rebuild(progress: Any = None) -> int:
             if progress is not None:
                 progress(month)
             month = _next_month(month)
-    _save_state(started)
+    _save_state(started, newest)
     return months
 
 
@@ -227,17 +237,17 @@ def refresh() -> int:
     if state is None:
         rebuild()
         return -1
-    started = utcnow()
-    tz = current_app.config["CITY_TIMEZONE"]
-    days = [
-        row[0]
-        for row in db.session.execute(
-            text(_TOUCHED_DAYS), {"since": state.watermark - OVERLAP, "tz": tz}
-        )
-    ]
+    started, newest = utcnow(), _newest_ids()
+    params = {
+        "since": state.watermark - OVERLAP,
+        "last_request_id": state.last_request_id,
+        "last_event_id": state.last_event_id,
+        "tz": current_app.config["CITY_TIMEZONE"],
+    }
+    days = [row[0] for row in db.session.execute(text(_TOUCHED_DAYS), params)]
     for first, after in _runs(days):
         recompute_days(first, after)
-    _save_state(started)
+    _save_state(started, newest)
     return len(days)
 
 

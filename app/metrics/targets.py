@@ -75,9 +75,7 @@ def set_target(
     elif target < 0:
         raise DomainError("The target cannot be negative.", field="target")
     dept_id = _subject_id("departments", department, "department") if department else None
-    type_id = (
-        _subject_id("service_types", service_type, "service_type") if service_type else None
-    )
+    type_id = _subject_id("service_types", service_type, "service_type") if service_type else None
     row = db.session.scalar(
         select(KpiTarget).where(
             KpiTarget.kpi == kpi,
@@ -94,8 +92,13 @@ def set_target(
     row.target, row.amber, row.updated_at = float(target), float(amber), utcnow()
     db.session.flush()
     label = f"{kpi} of {department or service_type}"
-    record(actor, "kpi_target.set", ("kpi_target", row.id, label), before,
-           {"target": row.target, "amber": row.amber})
+    record(
+        actor,
+        "kpi_target.set",
+        ("kpi_target", row.id, label),
+        before,
+        {"target": row.target, "amber": row.amber},
+    )
     return row
 
 
@@ -104,8 +107,13 @@ def delete_target(target_id: int, *, actor: Any = None) -> None:
     row = db.session.get(KpiTarget, target_id)
     if row is None:
         raise NotFound(f"There is no target {target_id}.")
-    record(actor, "kpi_target.delete", ("kpi_target", row.id, row.kpi),
-           {"target": row.target, "amber": row.amber}, None)
+    record(
+        actor,
+        "kpi_target.delete",
+        ("kpi_target", row.id, row.kpi),
+        {"target": row.target, "amber": row.amber},
+        None,
+    )
     db.session.delete(row)
     db.session.flush()
 
@@ -139,10 +147,9 @@ def scorecard(f: Filters) -> list[ScoreLine]:
         return []
     reports: dict[tuple[str, bool], dict[Any, kpis.Figures]] = {}
     for group_by in {"department" if t.department_id else "service_type" for t in targets}:
-        for previous in (False, True):
-            rng = f.previous() if previous else f
-            report = kpis.by_group(rng, group_by)
-            reports[(group_by, previous)] = {r.key: r for r in report.rows}
+        for before in (False, True):
+            report = kpis.by_group(f.previous() if before else f, group_by)
+            reports[(group_by, before)] = {r.key: r for r in report.rows}
     lines = []
     for t in targets:
         group_by = "department" if t.department_id else "service_type"

@@ -32,8 +32,11 @@ def trend_period(f: filters.Filters) -> str:
 def choices() -> dict[str, list[tuple[str, str]]]:
     """Return the codes and names the filter drop-downs offer."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for field, group_by in (("department", "department"), ("service_type", "service_type"),
-                            ("district", "district")):
+    for field, group_by in (
+        ("department", "department"),
+        ("service_type", "service_type"),
+        ("district", "district"),
+    ):
         out[field] = sorted(kpis.names(group_by).values(), key=lambda c: c[1])
     out["channel"] = [(c, c.capitalize()) for c in CHANNELS]
     return out
@@ -45,8 +48,11 @@ def dashboard() -> str:
     """Show the scorecard, headline KPIs, charts, the map and the per-group tables."""
     f = filters.parse(request.args)
     reports = {g: kpis.by_group(f, g) for g in filters.GROUP_BYS}
-    query = {k: v for k, v in request.args.items() if k in (
-        "from", "to", "department", "service_type", "district", "channel")}
+    query = {
+        k: v
+        for k, v in request.args.items()
+        if k in ("from", "to", "department", "service_type", "district", "channel")
+    }
     return render_template(
         "metrics/dashboard.html",
         f=f,
@@ -108,8 +114,7 @@ def targets_page() -> Any:
                 flash("Target saved.", "success")
             db.session.commit()
             return redirect(url_for("metrics.targets_page"))
-        except DomainError as err:
-            db.session.rollback()
+        except DomainError as err:  # checked before anything is written: nothing to undo
             error = err
     return _targets_page(error), 400 if error else 200
 
@@ -122,10 +127,14 @@ def _number(raw: str | None, field: str) -> float:
 
 
 def _targets_page(error: DomainError | None) -> str:
-    subjects = [("department:" + c, n) for c, n in db.session.execute(
-        text("SELECT code, name FROM departments ORDER BY name"))]
-    subjects += [("service_type:" + c, "Type: " + n) for c, n in db.session.execute(
-        text("SELECT code, name FROM service_types ORDER BY name"))]
+    subjects = [
+        ("department:" + c, n)
+        for c, n in db.session.execute(text("SELECT code, name FROM departments ORDER BY name"))
+    ]
+    subjects += [
+        ("service_type:" + c, "Type: " + n)
+        for c, n in db.session.execute(text("SELECT code, name FROM service_types ORDER BY name"))
+    ]
     return render_template(
         "metrics/targets.html",
         rows=targets.all_targets(),
@@ -135,4 +144,3 @@ def _targets_page(error: DomainError | None) -> str:
         error=error,
         form=request.form,
     )
-

@@ -37,6 +37,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('watermark', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_request_id', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('last_event_id', sa.BigInteger(), server_default='0', nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_metrics_rollup_state'))
     )
     op.create_table('metrics_rollups',
