@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import request
 from flask_smorest import Blueprint
 
 from app.auth.api import BEARER
 from app.auth.permissions import roles_required
 from app.extensions import db
-from app.metrics import backlog, buckets, filters, kpis, permissions, targets
 from app.metrics import kpi_schemas as s
-from app.metrics.csvout import FIGURE_COLUMNS, csv_response
+from app.metrics import panels, permissions, targets
 
 blp = Blueprint(
     "kpi_api",
@@ -26,29 +25,14 @@ blp = Blueprint(
 )
 
 
-def _csv_wanted() -> bool:
-    return filters.choice(request.args, "format", ("json", "csv"), "json") == "csv"
-
-
-def group_report(args: Any) -> kpis.Report:
-    """Read the filters and group_by from `args` and compute the report."""
-    f = filters.parse(args)
-    group_by = filters.choice(args, "group_by", filters.GROUP_BYS, "department")
-    return kpis.by_group(f, group_by)
-
-
 @blp.route("/kpis", methods=["GET"])
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiGroupsIn, location="query", as_kwargs=True)
 @blp.response(200, s.KpiReportOut)
 @roles_required(*permissions.READERS)
-def kpis_endpoint(**_: Any) -> kpis.Report | Response:
+def kpis_endpoint(**_: Any) -> Any:
     """Every KPI per department, service type, district or channel, and in total."""
-    report = group_report(request.args)
-    if _csv_wanted():
-        rows = [*report.rows, report.totals]
-        return csv_response(f"kpis-by-{report.group_by}.csv", rows, FIGURE_COLUMNS)
-    return report
+    return panels.respond("kpis", request.args)
 
 
 @blp.route("/trend", methods=["GET"])
@@ -56,20 +40,9 @@ def kpis_endpoint(**_: Any) -> kpis.Report | Response:
 @blp.arguments(s.KpiTrendIn, location="query", as_kwargs=True)
 @blp.response(200, s.KpiTrendOut)
 @roles_required(*permissions.READERS)
-def trend_endpoint(**_: Any) -> dict[str, Any] | Response:
+def trend_endpoint(**_: Any) -> Any:
     """Every KPI per day, week or month of the range."""
-    f = filters.parse(request.args)
-    period = filters.choice(request.args, "period", filters.PERIODS, "day")
-    rows = kpis.trend(f, period)
-    if _csv_wanted():
-        return csv_response(f"kpis-per-{period}.csv", rows, FIGURE_COLUMNS)
-    return {
-        "period": period,
-        "first": f.first,
-        "last": f.last,
-        "max_relative_error": buckets.MAX_RELATIVE_ERROR,
-        "rows": rows,
-    }
+    return panels.respond("trend", request.args)
 
 
 @blp.route("/backlog", methods=["GET"])
@@ -77,12 +50,9 @@ def trend_endpoint(**_: Any) -> dict[str, Any] | Response:
 @blp.arguments(s.KpiFiltersIn, location="query", as_kwargs=True)
 @blp.response(200, s.BacklogOut)
 @roles_required(*permissions.READERS)
-def backlog_endpoint(**_: Any) -> dict[str, Any] | Response:
+def backlog_endpoint(**_: Any) -> Any:
     """The open backlog now by age (0–2, 3–7, 8–30, 31–90, over 90 days), and overdue."""
-    buckets = backlog.aging(filters.parse(request.args))
-    if _csv_wanted():
-        return csv_response("backlog-aging.csv", buckets, ("label", "open", "overdue"))
-    return {"buckets": buckets}
+    return panels.respond("backlog", request.args)
 
 
 @blp.route("/map", methods=["GET"])
@@ -90,15 +60,9 @@ def backlog_endpoint(**_: Any) -> dict[str, Any] | Response:
 @blp.arguments(s.KpiMapIn, location="query", as_kwargs=True)
 @blp.response(200, s.MapOut)
 @roles_required(*permissions.READERS)
-def map_endpoint(**_: Any) -> dict[str, Any] | Response:
+def map_endpoint(**_: Any) -> Any:
     """Open requests (most overdue first) as points: id, place, type, overdue. No person."""
-    limit = filters.page_size(request.args)
-    points, total = backlog.points(filters.parse(request.args), limit)
-    if _csv_wanted():
-        return csv_response(
-            "open-requests.csv", points, ("id", "lat", "long", "service_type", "overdue")
-        )
-    return {"total_open": total, "points": points}
+    return panels.respond("map", request.args)
 
 
 @blp.route("/scorecard", methods=["GET"])
@@ -106,13 +70,9 @@ def map_endpoint(**_: Any) -> dict[str, Any] | Response:
 @blp.arguments(s.KpiFiltersIn, location="query", as_kwargs=True)
 @blp.response(200, s.ScorecardOut)
 @roles_required(*permissions.READERS)
-def scorecard_endpoint(**_: Any) -> dict[str, Any] | Response:
+def scorecard_endpoint(**_: Any) -> Any:
     """Each target: actual, previous same-length range, change, and red/amber/green."""
-    f = filters.parse(request.args)
-    lines = targets.scorecard(f)
-    if _csv_wanted():
-        return csv_response("scorecard.csv", lines)
-    return {"first": f.first, "last": f.last, "lines": lines}
+    return panels.respond("scorecard", request.args)
 
 
 @blp.route("/targets", methods=["GET"])

@@ -5,14 +5,24 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import text
 
 from app.auth.permissions import roles_required
 from app.core.clock import utcnow
 from app.core.errors import DomainError
 from app.extensions import db
-from app.metrics import backlog, buckets, filters, kpis, permissions, rollup, service, targets
+from app.metrics import (
+    backlog,
+    buckets,
+    filters,
+    kpis,
+    panels,
+    permissions,
+    rollup,
+    service,
+    targets,
+)
 from app.metrics.models import TARGET_KPIS
 from app.requests.models import CHANNELS
 
@@ -67,6 +77,15 @@ def dashboard() -> str:
         max_error=buckets.MAX_RELATIVE_ERROR,
         refreshed_at=rollup.last_refreshed(),
     )
+
+
+@bp.route("/metrics/data/<name>")
+@roles_required(*permissions.READERS)
+def data(name: str) -> Response:
+    """Serve a panel to the signed-in dashboard, as /api/v1/metrics/<name> does to tokens."""
+    if name not in panels.PANELS:
+        abort(404)
+    return panels.respond_json(name, request.args)
 
 
 @bp.route("/metrics/exact")

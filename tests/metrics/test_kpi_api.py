@@ -213,3 +213,15 @@ def test_public_page_shows_aggregates_only_without_login(client, rolled):
         assert private not in html
     for rq in rolled.requests:
         assert f"#{rq.id}" not in html and f"/requests/{rq.id}" not in html
+
+
+def test_dashboard_reads_its_panels_with_the_session_not_the_api(client, rolled):
+    sign_in(client, "manager@city.test")
+    # the JSON API takes bearer tokens only; the page has its own data routes
+    assert client.get("/api/v1/metrics/kpis").status_code == 401
+    body = client.get(f"/metrics/data/kpis?from={rolled.first}").get_json()
+    assert body["totals"]["volume"] == 9
+    resp = client.get(f"/metrics/data/trend?period=month&from={rolled.first}&format=csv")
+    assert resp.mimetype == "text/csv" and resp.get_data(as_text=True).startswith("key,name,")
+    assert client.get("/metrics/data/passwords").status_code == 404
+    assert client.get("/metrics/data/kpis?department=NOPE").status_code == 400
