@@ -19,13 +19,29 @@ from app.extensions import db
 from app.metrics import buckets
 from app.metrics.backlog import open_by_group
 from app.metrics.filters import Filters
-from app.metrics.models import MEASURES
+from app.metrics.models import (
+    CHANNEL,
+    DAY_LEVELS,
+    DEPARTMENT,
+    DISTRICT,
+    LEVELS,
+    MEASURES,
+    SERVICE_TYPE,
+)
+from app.metrics.rollup import local_midnight
+from app.metrics.rollup_sql import raw_histograms, raw_sums
 
 _KEYS = {
     "department": "department_id",
     "service_type": "service_type_id",
     "district": "district_id",
     "channel": "channel",
+}
+_BITS = {
+    "department_id": DEPARTMENT,
+    "service_type_id": SERVICE_TYPE,
+    "district_id": DISTRICT,
+    "channel": CHANNEL,
 }
 _PERIOD_KEYS = {
     "day": "period",
@@ -104,19 +120,25 @@ def _next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def range_sql(f: Filters, *, days_only: bool = False) -> tuple[str, dict[str, Any]]:
-    """Return the condition picking the rollup rows that sum to exactly [first, last]."""
-    params: dict[str, Any] = {"r_first": f.first, "r_last": f.last}
+def split(f: Filters, *, days_only: bool = False) -> tuple[tuple[date, date] | None, list]:
+    """Split [first, last] into whole months [m_first, m_after) and the days around them."""
     m_first = f.first if f.first.day == 1 else _next_month(f.first)
     m_after = (f.last + timedelta(days=1)).replace(day=1)
     if days_only or m_first >= m_after:
-        return "(grain = 'd' AND period >= :r_first AND period <= :r_last)", params
-    params.update(m_first=m_first, m_after=m_after)
-    return (
-        "((grain = 'm' AND period >= :m_first AND period < :m_after)"
-        " OR (grain = 'd' AND ((period >= :r_first AND period < :m_first)"
-        " OR (period >= :m_after AND period <= :r_last))))"
-    ), params
+        return None, [(f.first, f.last)]
+    days = [
+        (a, b) for a, b in ((f.first, m_first - timedelta(days=1)), (m_after, f.last)) if a <= b
+    ]
+    return (m_first, m_after), days
+
+
+def level_for(f: Filters, key_sql: str) -> int:
+    """Return the smallest rollup level that keeps the grouped and every filtered dimension."""
+    needed = _BITS.get(key_sql, 0)
+    for column, bit in _BITS.items():
+        if getattr(f, column) is not None:
+            needed |= bit
+    return next(level for level in LEVELS if level & needed == needed)
 
 
 def names(group_by: str) -> dict[Any, tuple[str, str]]:
@@ -156,31 +178,56 @@ def _finish(fig: Figures, hist: dict[int, list[tuple[int, int]]], min_sample: in
     return fig
 
 
-def _aggregate(
-    f: Filters, key_sql: str, *, days_only: bool = False
-) -> tuple[dict[Any, dict[str, int]], dict[Any, dict[int, list[tuple[int, int]]]]]:
-    """Sum the rollup and histogram rows per key; the key None holds the totals."""
-    where, params = range_sql(f, days_only=days_only)
-    conditions, fparams = f.sql()
-    params.update(fparams)
-    sums_sql = (
-        f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, "
-        + ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
-        + f" FROM metrics_rollups WHERE {where}{conditions}"
-        f" GROUP BY GROUPING SETS (({key_sql}), ())"
-    )
-    sums: dict[Any, dict[str, int]] = {}
+Sums = dict[Any, dict[str, int]]
+Hists = dict[Any, dict[int, list[tuple[int, int]]]]
+
+
+def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[str, Any]) -> None:
     for r in db.session.execute(text(sums_sql), params):
-        values = {c: int(getattr(r, c) or 0) for c in _SUMS}
-        sums[_TOTAL if r.is_total else r.k] = values
-    hist_sql = (
-        f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, measure, bucket, sum(n) AS n"
-        f" FROM metrics_histograms WHERE {where}{conditions}"
-        f" GROUP BY GROUPING SETS (({key_sql}, measure, bucket), (measure, bucket))"
-    )
-    hists: dict[Any, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+        into = sums.setdefault(_TOTAL if r.is_total else r.k, dict.fromkeys(_SUMS, 0))
+        for c in _SUMS:
+            into[c] += int(getattr(r, c) or 0)
     for r in db.session.execute(text(hist_sql), params):
         hists[_TOTAL if r.is_total else r.k][r.measure].append((r.bucket, int(r.n)))
+
+
+def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Hists]:
+    """Sum the rows per key (the key _TOTAL holds the totals): whole months from the month
+    rows, the other days from the day rows, or from the raw requests for a level kept
+    per month only."""
+    level = level_for(f, key_sql)
+    months, days = split(f, days_only=days_only)
+    conditions, params = f.sql()
+    tz = current_app.config["CITY_TIMEZONE"]
+    picks: list[str] = []
+    if months is not None:
+        picks.append("(grain = 'm' AND period >= :m_first AND period < :m_after)")
+        params.update(m_first=months[0], m_after=months[1])
+    raw_days = days if level not in DAY_LEVELS else []
+    if level in DAY_LEVELS:
+        for i, (a, b) in enumerate(days):
+            picks.append(f"(grain = 'd' AND period >= :d{i}_first AND period <= :d{i}_last)")
+            params.update({f"d{i}_first": a, f"d{i}_last": b})
+    sums: Sums = {}
+    hists: Hists = defaultdict(lambda: defaultdict(list))
+    if picks:
+        where = f"level = {level} AND ({' OR '.join(picks)}){conditions}"
+        sums_sql = (
+            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, "
+            + ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
+            + f" FROM metrics_rollups WHERE {where}"
+            f" GROUP BY GROUPING SETS (({key_sql}), ())"
+        )
+        hist_sql = (
+            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, measure, bucket,"
+            f" sum(n) AS n FROM metrics_histograms WHERE {where}"
+            f" GROUP BY GROUPING SETS (({key_sql}, measure, bucket), (measure, bucket))"
+        )
+        _add(sums, hists, sums_sql, hist_sql, params)
+    for a, b in raw_days:
+        raw = dict(params, r_first=a, r_last=b, tz=tz)
+        raw.update(lo=local_midnight(a), hi=local_midnight(b + timedelta(days=1)))
+        _add(sums, hists, raw_sums(key_sql, conditions), raw_histograms(key_sql, conditions), raw)
     return sums, hists
 
 

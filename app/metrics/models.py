@@ -32,6 +32,25 @@ from app.extensions import Model
 GRAINS = ("d", "m")
 #: the durations kept as histograms
 MEASURES = {"close": 1, "close_net": 2, "ack": 3}
+#: which dimensions a row keeps, as bits; a row of a lower level sums the full rows over
+#: the dimensions it drops (stored as 0, or '' for the channel)
+DEPARTMENT, SERVICE_TYPE, DISTRICT, CHANNEL = 1, 2, 4, 8
+FULL = DEPARTMENT | SERVICE_TYPE | DISTRICT | CHANNEL
+#: the levels kept, smallest first: a read uses the first that keeps every dimension it
+#: filters or groups on, so an unfiltered 12-month report sums hundreds of rows, not 100k
+LEVELS = (
+    0,
+    DEPARTMENT,
+    DISTRICT,
+    CHANNEL,
+    DEPARTMENT | SERVICE_TYPE,
+    DEPARTMENT | DISTRICT,
+    DEPARTMENT | CHANNEL,
+    FULL,
+)
+#: the levels also kept per day (the others per month only: their days are read from the
+#: raw requests): the unfiltered dashboard's tables and trends, and a department's types
+DAY_LEVELS = (0, DEPARTMENT, DISTRICT, CHANNEL, DEPARTMENT | SERVICE_TYPE)
 
 #: what a manager can set a target on; True when a higher value is better
 TARGET_KPIS: dict[str, bool] = {
@@ -49,13 +68,13 @@ class MetricsRollup(Model):
     __tablename__ = "metrics_rollups"
     __table_args__ = (
         CheckConstraint(enum_check("grain", GRAINS), name="grain"),
-        # every dashboard read is "rows of this grain in this period range"; the period
-        # leads so a 30-day read touches 30 days of the index, whatever the filters
-        Index("ix_metrics_rollups_grain_period", "grain", "period"),
+        # every dashboard read is "rows of this grain and level in this period range"
+        Index("ix_metrics_rollups_grain_level_period", "grain", "level", "period"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grain: Mapped[str] = mapped_column(String(1))
+    level: Mapped[int] = mapped_column(SmallInteger)
     #: the city-local day, or the first day of the month
     period: Mapped[date] = mapped_column(Date)
     department_id: Mapped[int] = mapped_column(Integer)
@@ -86,11 +105,12 @@ class MetricsHistogram(Model):
     __tablename__ = "metrics_histograms"
     __table_args__ = (
         CheckConstraint(enum_check("grain", GRAINS), name="grain"),
-        Index("ix_metrics_histograms_grain_period", "grain", "period"),
+        Index("ix_metrics_histograms_grain_level_period", "grain", "level", "period"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     grain: Mapped[str] = mapped_column(String(1))
+    level: Mapped[int] = mapped_column(SmallInteger)
     period: Mapped[date] = mapped_column(Date)
     department_id: Mapped[int] = mapped_column(Integer)
     service_type_id: Mapped[int] = mapped_column(Integer)

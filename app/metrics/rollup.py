@@ -17,94 +17,13 @@ from sqlalchemy import text
 
 from app.core.clock import city_tz, utcnow
 from app.extensions import db
-from app.metrics.buckets import sql_bucket
-from app.metrics.models import RollupState
+from app.metrics import rollup_sql as sql
+from app.metrics.models import DAY_LEVELS, LEVELS, RollupState
 
-#: closures kept apart from time to close and the SLA share: nothing was fixed
-EXCLUDED_REASONS = ("duplicate", "referred", "no_action_needed")
 #: a change committed up to this long after its updated_at/at was stamped is still caught
 OVERLAP = timedelta(minutes=15)
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('city311.metrics_rollup'))"
-
-_DIMS = "department_id, service_type_id, district_id, channel"
-_SR_DIMS = "sr.department_id, sr.service_type_id, sr.district_id, sr.channel"
-_COUNTED = f"(sr.closure_reason IS NULL OR sr.closure_reason NOT IN {EXCLUDED_REASONS!s})"
-_CLOSE_S = "GREATEST(EXTRACT(EPOCH FROM (sr.closed_at - sr.requested_at)), 0)"
-_CLOSE_NET_S = f"GREATEST({_CLOSE_S} - sr.held_seconds, 0)"
-_ACK_S = "GREATEST(EXTRACT(EPOCH FROM (sr.acknowledged_at - sr.requested_at)), 0)"
-_DAY = "CAST(({col} AT TIME ZONE :tz) AS date)"
-_MEASURES = (
-    "requested, acknowledged, ack_seconds, closed, closed_counted, closed_duplicate,"
-    " closed_referred, closed_no_action, within_sla, close_seconds, close_net_seconds,"
-    " reopened, transferred"
-)
-
-_DAY_ROWS = f"""
-INSERT INTO metrics_rollups (grain, period, {_DIMS}, {_MEASURES})
-SELECT 'd', period, {_DIMS}, {", ".join(f"sum({m})" for m in _MEASURES.split(", "))}
-FROM (
-    SELECT {_DAY.format(col="sr.requested_at")} AS period, {_SR_DIMS},
-           1 AS requested, CAST(sr.acknowledged_at IS NOT NULL AS int) AS acknowledged,
-           CAST(COALESCE({_ACK_S}, 0) AS bigint) AS ack_seconds,
-           0 AS closed, 0 AS closed_counted, 0 AS closed_duplicate, 0 AS closed_referred,
-           0 AS closed_no_action, 0 AS within_sla, CAST(0 AS bigint) AS close_seconds,
-           CAST(0 AS bigint) AS close_net_seconds, 0 AS reopened, 0 AS transferred
-    FROM service_requests sr
-    WHERE sr.requested_at >= :lo AND sr.requested_at < :hi
-    UNION ALL
-    SELECT {_DAY.format(col="sr.closed_at")}, {_SR_DIMS}, 0, 0, 0,
-           1, CAST({_COUNTED} AS int),
-           CAST(sr.closure_reason = 'duplicate' AS int),
-           CAST(sr.closure_reason = 'referred' AS int),
-           CAST(sr.closure_reason = 'no_action_needed' AS int),
-           CAST({_COUNTED} AND sr.closed_at <= sr.due_at AS int),
-           CASE WHEN {_COUNTED} THEN CAST({_CLOSE_S} AS bigint) ELSE 0 END,
-           CASE WHEN {_COUNTED} THEN CAST({_CLOSE_NET_S} AS bigint) ELSE 0 END,
-           0, 0
-    FROM service_requests sr
-    WHERE sr.closed_at >= :lo AND sr.closed_at < :hi
-    UNION ALL
-    SELECT {_DAY.format(col="e.at")}, {_SR_DIMS}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-           CAST(e.kind = 'reopened' AS int), CAST(e.kind = 'transferred' AS int)
-    FROM request_events e JOIN service_requests sr ON sr.id = e.request_id
-    WHERE e.at >= :lo AND e.at < :hi AND e.kind IN ('reopened', 'transferred')
-) AS parts
-GROUP BY period, {_DIMS}
-"""
-
-_DAY_HISTOGRAMS = f"""
-INSERT INTO metrics_histograms (grain, period, {_DIMS}, measure, bucket, n)
-SELECT 'd', period, {_DIMS}, measure, bucket, count(*)
-FROM (
-    SELECT {_DAY.format(col="sr.closed_at")} AS period, {_SR_DIMS},
-           m.measure, CASE m.measure WHEN 1 THEN {sql_bucket(_CLOSE_S)}
-                                     ELSE {sql_bucket(_CLOSE_NET_S)} END AS bucket
-    FROM service_requests sr CROSS JOIN (VALUES (1), (2)) AS m(measure)
-    WHERE sr.closed_at >= :lo AND sr.closed_at < :hi AND {_COUNTED}
-    UNION ALL
-    SELECT {_DAY.format(col="sr.requested_at")}, {_SR_DIMS}, 3, {sql_bucket(_ACK_S)}
-    FROM service_requests sr
-    WHERE sr.requested_at >= :lo AND sr.requested_at < :hi AND sr.acknowledged_at IS NOT NULL
-) AS parts
-GROUP BY period, {_DIMS}, measure, bucket
-"""
-
-_MONTH_ROWS = f"""
-INSERT INTO metrics_rollups (grain, period, {_DIMS}, {_MEASURES})
-SELECT 'm', CAST(date_trunc('month', period) AS date), {_DIMS},
-       {", ".join(f"sum({m})" for m in _MEASURES.split(", "))}
-FROM metrics_rollups
-WHERE grain = 'd' AND period >= :first AND period < :after
-GROUP BY 2, {_DIMS}
-"""
-
-_MONTH_HISTOGRAMS = f"""
-INSERT INTO metrics_histograms (grain, period, {_DIMS}, measure, bucket, n)
-SELECT 'm', CAST(date_trunc('month', period) AS date), {_DIMS}, measure, bucket, sum(n)
-FROM metrics_histograms
-WHERE grain = 'd' AND period >= :first AND period < :after
-GROUP BY 2, {_DIMS}, measure, bucket
-"""
+_DAY = sql.DAY
 
 # Every city-local day whose rows a change since :since can have moved: for each request
 # updated or given an event since then (or inserted since, whatever its timestamps say),
@@ -148,22 +67,23 @@ def _next_month(day: date) -> date:
 def recompute_days(first: date, after: date) -> None:
     """Replace the day rows of [first, after) and the month rows of the months they touch."""
     tz = current_app.config["CITY_TIMEZONE"]
-    params: dict[str, Any] = {"lo": local_midnight(first), "hi": local_midnight(after), "tz": tz}
-    for table in ("metrics_rollups", "metrics_histograms"):
-        db.session.execute(
-            text(f"DELETE FROM {table} WHERE grain = 'd' AND period >= :first AND period < :after"),
-            {"first": first, "after": after},
-        )
-    db.session.execute(text(_DAY_ROWS), params)
-    db.session.execute(text(_DAY_HISTOGRAMS), params)
-    months = {"first": _month(first), "after": _next_month(after - timedelta(days=1))}
-    for table in ("metrics_rollups", "metrics_histograms"):
-        db.session.execute(
-            text(f"DELETE FROM {table} WHERE grain = 'm' AND period >= :first AND period < :after"),
-            months,
-        )
-    db.session.execute(text(_MONTH_ROWS), months)
-    db.session.execute(text(_MONTH_HISTOGRAMS), months)
+    months = (_month(first), _next_month(after - timedelta(days=1)))
+    for grain, (lo, hi), period, levels in (
+        ("d", (first, after), sql.DAY, DAY_LEVELS),
+        ("m", months, sql.MONTH, LEVELS),
+    ):
+        bounds = {"first": lo, "after": hi}
+        for table in ("metrics_rollups", "metrics_histograms"):
+            db.session.execute(
+                text(
+                    f"DELETE FROM {table}"
+                    f" WHERE grain = '{grain}' AND period >= :first AND period < :after"
+                ),
+                bounds,
+            )
+        params = {"lo": local_midnight(lo), "hi": local_midnight(hi), "tz": tz}
+        db.session.execute(text(sql.insert_rows(grain, period, levels)), params)
+        db.session.execute(text(sql.insert_histograms(grain, period, levels)), params)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:

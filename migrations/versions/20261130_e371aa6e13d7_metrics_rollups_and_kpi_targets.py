@@ -21,6 +21,7 @@ def upgrade():
     op.create_table('metrics_histograms',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('grain', sa.String(length=1), nullable=False),
+    sa.Column('level', sa.SmallInteger(), nullable=False),
     sa.Column('period', sa.Date(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
     sa.Column('service_type_id', sa.Integer(), nullable=False),
@@ -32,7 +33,7 @@ def upgrade():
     sa.CheckConstraint("grain IN ('d', 'm')", name=op.f('ck_metrics_histograms_grain')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_metrics_histograms'))
     )
-    op.create_index('ix_metrics_histograms_grain_period', 'metrics_histograms', ['grain', 'period'], unique=False)
+    op.create_index('ix_metrics_histograms_grain_level_period', 'metrics_histograms', ['grain', 'level', 'period'], unique=False)
     op.create_table('metrics_rollup_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=False),
@@ -44,6 +45,7 @@ def upgrade():
     op.create_table('metrics_rollups',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('grain', sa.String(length=1), nullable=False),
+    sa.Column('level', sa.SmallInteger(), nullable=False),
     sa.Column('period', sa.Date(), nullable=False),
     sa.Column('department_id', sa.Integer(), nullable=False),
     sa.Column('service_type_id', sa.Integer(), nullable=False),
@@ -65,7 +67,7 @@ def upgrade():
     sa.CheckConstraint("grain IN ('d', 'm')", name=op.f('ck_metrics_rollups_grain')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_metrics_rollups'))
     )
-    op.create_index('ix_metrics_rollups_grain_period', 'metrics_rollups', ['grain', 'period'], unique=False)
+    op.create_index('ix_metrics_rollups_grain_level_period', 'metrics_rollups', ['grain', 'level', 'period'], unique=False)
     op.create_table('kpi_targets',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kpi', sa.String(length=40), nullable=False),
@@ -91,9 +93,9 @@ def downgrade():
     op.drop_index('ix_service_requests_closed_at', table_name='service_requests')
     op.drop_index('uq_kpi_targets_subject', table_name='kpi_targets', postgresql_nulls_not_distinct=True)
     op.drop_table('kpi_targets')
-    op.drop_index('ix_metrics_rollups_grain_period', table_name='metrics_rollups')
+    op.drop_index('ix_metrics_rollups_grain_level_period', table_name='metrics_rollups')
     op.drop_table('metrics_rollups')
     op.drop_table('metrics_rollup_state')
-    op.drop_index('ix_metrics_histograms_grain_period', table_name='metrics_histograms')
+    op.drop_index('ix_metrics_histograms_grain_level_period', table_name='metrics_histograms')
     op.drop_table('metrics_histograms')
     # ### end Alembic commands ###

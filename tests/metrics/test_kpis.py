@@ -8,6 +8,7 @@ import pytest
 
 from app.metrics import buckets, filters, kpis, rollup
 from app.metrics.backlog import aging
+from app.metrics.models import DEPARTMENT, FULL, SERVICE_TYPE
 
 ERR = buckets.MAX_RELATIVE_ERROR
 
@@ -112,3 +113,42 @@ def test_backlog_aging_buckets(history):
         ("over 90 days", 0, 0),
     ]
     assert sum(b.open for b in aging(filters.parse({"department": "PARKS"}))) == 2
+
+
+def _key_figures(fig):
+    return (
+        fig.volume,
+        fig.closed,
+        fig.closed_counted,
+        fig.within_sla,
+        fig.reopened,
+        fig.transferred,
+        fig.median_hours_to_close,
+        fig.p90_hours_to_close_excluding_holds,
+        fig.median_hours_to_acknowledge,
+    )
+
+
+@pytest.mark.parametrize("days_back", [20, 45, 400])
+def test_every_level_and_the_raw_rows_give_the_same_totals(history, days_back):
+    """Day rows, month rows and raw-row reads (for levels kept per month) all agree."""
+    rollup.refresh()
+    first = (history.today - timedelta(days=days_back)).isoformat()
+    seen = set()
+    for group_by in filters.GROUP_BYS:
+        for extra in ({}, {"district": "1"}):
+            totals = kpis.by_group(filters.parse({"from": first, **extra}), group_by).totals
+            seen.add((bool(extra), _key_figures(totals)))
+    assert len(seen) == 2, seen
+    everything = {figures for has_filter, figures in seen if not has_filter}.pop()
+    assert everything[:6] == (9, 6, 3, 2, 1, 1)
+
+
+def test_reads_use_the_smallest_level_that_keeps_what_they_need(history):
+    f = filters.parse({})
+    assert kpis.level_for(f, "department_id") == DEPARTMENT
+    assert kpis.level_for(f, "period") == 0
+    with_type = filters.parse({"service_type": "pothole"})
+    assert kpis.level_for(with_type, "department_id") == DEPARTMENT | SERVICE_TYPE
+    with_district = filters.parse({"district": "1"})
+    assert kpis.level_for(with_district, "channel") == FULL

@@ -16,11 +16,11 @@ from app.requests import lifecycle, transfer
 from tests.metrics.conftest import at_noon, make
 
 _COLUMNS = {
-    "metrics_rollups": "grain, period, department_id, service_type_id, district_id, channel,"
+    "metrics_rollups": "grain, level, period, department_id, service_type_id, district_id, channel,"
     " requested, acknowledged, ack_seconds, closed, closed_counted, closed_duplicate,"
     " closed_referred, closed_no_action, within_sla, close_seconds, close_net_seconds,"
     " reopened, transferred",
-    "metrics_histograms": "grain, period, department_id, service_type_id, district_id,"
+    "metrics_histograms": "grain, level, period, department_id, service_type_id, district_id,"
     " channel, measure, bucket, n",
 }
 
