@@ -265,10 +265,9 @@ def main() -> None:
         sizes = db.session.execute(
             db.text(
                 "SELECT pg_total_relation_size('service_requests'),"
-                " pg_total_relation_size('metrics_rollups')"
-                " + pg_total_relation_size('metrics_histograms'),"
+                " pg_total_relation_size('metrics_rollups'),"
                 " (SELECT count(*) FROM metrics_rollups),"
-                " (SELECT count(*) FROM metrics_histograms),"
+                " (SELECT sum(cardinality(hist_keys)) FROM metrics_rollups),"
                 " (SELECT min(requested_at) FROM service_requests)"
             )
         ).one()
@@ -314,7 +313,7 @@ def main() -> None:
     print(f"agreement on 'by department, 12 months': {agree}")
     print(
         f"service_requests on disk: {mb(sizes[0])}; rollups: {mb(sizes[1])}"
-        f" ({sizes[2]:,} rows, {sizes[3]:,} histogram rows)"
+        f" ({sizes[2]:,} rows holding {sizes[3]:,} histogram cells)"
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(

@@ -24,6 +24,7 @@ from app.metrics.models import (
     DAY_LEVELS,
     DEPARTMENT,
     DISTRICT,
+    HIST_KEY,
     LEVELS,
     MEASURES,
     SERVICE_TYPE,
@@ -188,7 +189,8 @@ def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[st
         for c in _SUMS:
             into[c] += int(getattr(r, c) or 0)
     for r in db.session.execute(text(hist_sql), params):
-        hists[_TOTAL if r.is_total else r.k][r.measure].append((r.bucket, int(r.n)))
+        measure, bucket = divmod(int(r.hkey), HIST_KEY)
+        hists[_TOTAL if r.is_total else r.k][measure].append((bucket, int(r.n)))
 
 
 def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Hists]:
@@ -219,9 +221,10 @@ def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Su
             f" GROUP BY GROUPING SETS (({key_sql}), ())"
         )
         hist_sql = (
-            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, measure, bucket,"
-            f" sum(n) AS n FROM metrics_histograms WHERE {where}"
-            f" GROUP BY GROUPING SETS (({key_sql}, measure, bucket), (measure, bucket))"
+            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, u.hkey, sum(u.n) AS n"
+            " FROM metrics_rollups CROSS JOIN LATERAL"
+            " unnest(hist_keys, hist_counts) AS u(hkey, n)"
+            f" WHERE {where} GROUP BY GROUPING SETS (({key_sql}, u.hkey), (u.hkey))"
         )
         _add(sums, hists, sums_sql, hist_sql, params)
     for a, b in raw_days:

@@ -1,8 +1,8 @@
 """Rollup tables the dashboard reads instead of the raw requests, and the managers' targets.
 
 A rollup row holds the additive figures of one day (or one month) for one combination of
-department × service type × district × channel; a histogram row holds how many durations
-of that combination fell in one log-spaced bucket. Sums of rows are the figures of any
+department × service type × district × channel (or of some of them: its level), and how
+many of its durations fell in each log-spaced bucket. Sums of rows are the figures of any
 range and any filter, and the histograms give percentiles within a stated error.
 """
 
@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import enum_check
@@ -30,8 +31,9 @@ from app.extensions import Model
 
 #: a row sums one day, or one whole month (built from that month's day rows)
 GRAINS = ("d", "m")
-#: the durations kept as histograms
+#: the durations kept as histograms, and the factor that packs (measure, bucket) in a key
 MEASURES = {"close": 1, "close_net": 2, "ack": 3}
+HIST_KEY = 256
 #: which dimensions a row keeps, as bits; a row of a lower level sums the full rows over
 #: the dimensions it drops (stored as 0, or '' for the channel)
 DEPARTMENT, SERVICE_TYPE, DISTRICT, CHANNEL = 1, 2, 4, 8
@@ -99,26 +101,15 @@ class MetricsRollup(Model):
     #: 'reopened' and 'transferred' events in the period
     reopened: Mapped[int] = mapped_column(Integer, default=0)
     transferred: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class MetricsHistogram(Model):
-    __tablename__ = "metrics_histograms"
-    __table_args__ = (
-        CheckConstraint(enum_check("grain", GRAINS), name="grain"),
-        Index("ix_metrics_histograms_grain_level_period", "grain", "level", "period"),
+    #: the histograms, sparse: hist_keys[i] = measure · 256 + bucket holds hist_counts[i]
+    #: durations (close, close less holds, acknowledge); kept in the row, as two short
+    #: arrays, a histogram costs bytes per bucket used rather than a row per bucket
+    hist_keys: Mapped[list[int]] = mapped_column(
+        ARRAY(SmallInteger), default=list, server_default=text("'{}'")
     )
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    grain: Mapped[str] = mapped_column(String(1))
-    level: Mapped[int] = mapped_column(SmallInteger)
-    period: Mapped[date] = mapped_column(Date)
-    department_id: Mapped[int] = mapped_column(Integer)
-    service_type_id: Mapped[int] = mapped_column(Integer)
-    district_id: Mapped[int | None] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(20))
-    measure: Mapped[int] = mapped_column(SmallInteger)
-    bucket: Mapped[int] = mapped_column(SmallInteger)
-    n: Mapped[int] = mapped_column(Integer)
+    hist_counts: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), default=list, server_default=text("'{}'")
+    )
 
 
 class RollupState(Model):

@@ -73,17 +73,15 @@ def recompute_days(first: date, after: date) -> None:
         ("m", months, sql.MONTH, LEVELS),
     ):
         bounds = {"first": lo, "after": hi}
-        for table in ("metrics_rollups", "metrics_histograms"):
-            db.session.execute(
-                text(
-                    f"DELETE FROM {table}"
-                    f" WHERE grain = '{grain}' AND period >= :first AND period < :after"
-                ),
-                bounds,
-            )
+        db.session.execute(
+            text(
+                "DELETE FROM metrics_rollups"
+                f" WHERE grain = '{grain}' AND period >= :first AND period < :after"
+            ),
+            bounds,
+        )
         params = {"lo": local_midnight(lo), "hi": local_midnight(hi), "tz": tz}
         db.session.execute(text(sql.insert_rows(grain, period, levels)), params)
-        db.session.execute(text(sql.insert_histograms(grain, period, levels)), params)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:
@@ -131,7 +129,6 @@ def rebuild(progress: Any = None) -> int:
         text(f"SELECT min({_DAY.format(col='requested_at')}) FROM service_requests"), {"tz": tz}
     ).scalar()
     db.session.execute(text("DELETE FROM metrics_rollups"))
-    db.session.execute(text("DELETE FROM metrics_histograms"))
     months = 0
     if bounds is not None:
         today = utcnow().astimezone(city_tz()).date()

@@ -10,7 +10,7 @@ each duration to put in a histogram. Summing them per key gives every KPI's coun
 from __future__ import annotations
 
 from app.metrics.buckets import sql_bucket
-from app.metrics.models import CHANNEL, DEPARTMENT, DISTRICT, SERVICE_TYPE
+from app.metrics.models import CHANNEL, DEPARTMENT, DISTRICT, HIST_KEY, SERVICE_TYPE
 
 #: closures kept apart from time to close and the SLA share: nothing was fixed
 EXCLUDED_REASONS = ("duplicate", "referred", "no_action_needed")
@@ -94,8 +94,8 @@ _BITS = (("department_id", DEPARTMENT), ("service_type_id", SERVICE_TYPE),
 # GROUPING() tells a dropped dimension (stored as 0 or '') from a kept one whose value is
 # NULL (a request with no district)
 _LEVEL = " | ".join(f"(CASE WHEN GROUPING({c}) = 0 THEN {bit} ELSE 0 END)" for c, bit in _BITS)
-_KEPT = ", ".join(
-    f"CASE WHEN GROUPING({c}) = 0 THEN {c} ELSE {empty} END"
+_KEPT_AS = ", ".join(
+    f"CASE WHEN GROUPING({c}) = 0 THEN {c} ELSE {empty} END AS {c}"
     for c, empty in (
         ("department_id", "0"),
         ("service_type_id", "0"),
@@ -112,22 +112,35 @@ def _sets(levels: tuple[int, ...]) -> str:
 
 
 def insert_rows(grain: str, period: str, levels: tuple[int, ...]) -> str:
-    """INSERT the rollup rows of [:lo, :hi) at every level of `levels`."""
-    return f"""
-INSERT INTO metrics_rollups (grain, level, period, {DIMS}, {", ".join(MEASURES)})
-SELECT '{grain}', {_LEVEL}, period, {_KEPT}, {SUMS}
-FROM {parts(period)}
-GROUP BY period, {_sets(levels)}
-"""
+    """INSERT the rollup rows of [:lo, :hi) at every level of `levels`, histograms packed.
 
-
-def insert_histograms(grain: str, period: str, levels: tuple[int, ...]) -> str:
-    """INSERT the histogram rows of [:lo, :hi) at every level of `levels`."""
+    Every histogram cell has a row of sums (a duration belongs to a request made or closed
+    in the period), so the sums LEFT JOIN their histograms.
+    """
     return f"""
-INSERT INTO metrics_histograms (grain, level, period, {DIMS}, measure, bucket, n)
-SELECT '{grain}', {_LEVEL}, period, {_KEPT}, measure, bucket, count(*)
-FROM {hist_parts(period)}
-GROUP BY period, measure, bucket, {_sets(levels)}
+WITH sums AS (
+    SELECT {_LEVEL} AS level, period, {_KEPT_AS}, {_NAMED_SUMS}
+    FROM {parts(period)}
+    GROUP BY period, {_sets(levels)}
+), cells AS (
+    SELECT {_LEVEL} AS level, period, {_KEPT_AS}, measure * {HIST_KEY} + bucket AS hkey,
+           count(*) AS n
+    FROM {hist_parts(period)}
+    GROUP BY period, measure, bucket, {_sets(levels)}
+), hists AS (
+    SELECT level, period, {DIMS}, array_agg(CAST(hkey AS smallint) ORDER BY hkey) AS keys,
+           array_agg(CAST(n AS int) ORDER BY hkey) AS counts
+    FROM cells GROUP BY level, period, {DIMS}
+)
+INSERT INTO metrics_rollups (grain, level, period, {DIMS}, {", ".join(MEASURES)},
+                             hist_keys, hist_counts)
+SELECT '{grain}', s.level, s.period, s.department_id, s.service_type_id, s.district_id,
+       s.channel, {", ".join(f"s.{m}" for m in MEASURES)},
+       COALESCE(h.keys, '{{}}'), COALESCE(h.counts, '{{}}')
+FROM sums s LEFT JOIN hists h
+  ON h.level = s.level AND h.period = s.period AND h.department_id = s.department_id
+ AND h.service_type_id = s.service_type_id AND h.channel = s.channel
+ AND h.district_id IS NOT DISTINCT FROM s.district_id
 """
 
 
@@ -144,7 +157,8 @@ GROUP BY GROUPING SETS (({key_sql}), ())
 def raw_histograms(key_sql: str, conditions: str) -> str:
     """SELECT per key (and in total) the bucket counts over raw rows of [:r_first, :r_last]."""
     return f"""
-SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, measure, bucket, count(*) AS n
+SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, measure * {HIST_KEY} + bucket AS hkey,
+       count(*) AS n
 FROM {hist_parts(DAY)}
 WHERE period >= :r_first AND period <= :r_last{conditions}
 GROUP BY GROUPING SETS (({key_sql}, measure, bucket), (measure, bucket))
