@@ -188,9 +188,17 @@ def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[st
         into = sums.setdefault(_TOTAL if r.is_total else r.k, dict.fromkeys(_SUMS, 0))
         for c in _SUMS:
             into[c] += int(getattr(r, c) or 0)
-    for r in db.session.execute(text(hist_sql), params):
-        measure, bucket = divmod(int(r.hkey), HIST_KEY)
-        hists[_TOTAL if r.is_total else r.k][measure].append((bucket, int(r.n)))
+    # one row per key with its buckets as two arrays: thousands of (key, bucket) rows
+    # would cost more to fetch than to sum
+    packed = (
+        "SELECT is_total, k, array_agg(hkey) AS keys, array_agg(n) AS counts"
+        f" FROM ({hist_sql}) AS cells GROUP BY is_total, k"
+    )
+    for r in db.session.execute(text(packed), params):
+        into = hists[_TOTAL if r.is_total else r.k]
+        for hkey, n in zip(r.keys, r.counts, strict=True):
+            measure, bucket = divmod(int(hkey), HIST_KEY)
+            into[measure].append((bucket, int(n)))
 
 
 def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Hists]:
