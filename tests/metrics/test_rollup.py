@@ -113,3 +113,13 @@ def test_rollup_percentiles_agree_with_the_exact_query(city):
         assert getattr(approx, name) == pytest.approx(
             getattr(exact, name), rel=buckets.MAX_RELATIVE_ERROR, abs=0.01
         ), name
+
+
+def test_the_worker_refreshes_the_rollups_every_minute(app):
+    from app.core import queue as core_queue
+
+    scheduler = core_queue.cron_scheduler(app)
+    [job] = [j for j in scheduler.get_jobs() if j.func is rollup.refresh_job]
+    assert job.cron == app.config["METRICS_ROLLUP_CRON"] == "* * * * *"
+    with app.app_context():
+        assert job.queue_name == core_queue.get_queue("default").name
