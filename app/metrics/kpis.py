@@ -195,10 +195,10 @@ def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[st
         f" FROM ({hist_sql}) AS cells GROUP BY is_total, k"
     )
     for r in db.session.execute(text(packed), params):
-        into = hists[_TOTAL if r.is_total else r.k]
+        cells = hists[_TOTAL if r.is_total else r.k]
         for hkey, n in zip(r.keys, r.counts, strict=True):
             measure, bucket = divmod(int(hkey), HIST_KEY)
-            into[measure].append((bucket, int(n)))
+            cells[measure].append((bucket, int(n)))
 
 
 def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Hists]:

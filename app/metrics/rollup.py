@@ -25,6 +25,7 @@ OVERLAP = timedelta(minutes=15)
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('city311.metrics_rollup'))"
 _DAY = sql.DAY
 
+# (four simple selects, each on its own index, rather than ORs that read whole tables)
 # Every city-local day whose rows a change since :since can have moved: for each request
 # updated or given an event since then (or inserted since, whatever its timestamps say),
 # the day it was made, the day it closed, and the days of its closures, reopenings and
@@ -32,9 +33,13 @@ _DAY = sql.DAY
 # its counts to another department or type).
 _TOUCHED_DAYS = f"""
 WITH touched AS (
-    SELECT id FROM service_requests WHERE updated_at >= :since OR id > :last_request_id
+    SELECT id FROM service_requests WHERE updated_at >= :since
     UNION
-    SELECT request_id FROM request_events WHERE at >= :since OR id > :last_event_id
+    SELECT id FROM service_requests WHERE id > :last_request_id
+    UNION
+    SELECT request_id FROM request_events WHERE at >= :since
+    UNION
+    SELECT request_id FROM request_events WHERE id > :last_event_id
 )
 SELECT DISTINCT day FROM (
     SELECT {_DAY.format(col="sr.requested_at")} AS day
