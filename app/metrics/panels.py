@@ -57,7 +57,7 @@ def backlog_panel(args: Args) -> Panel:
 
 
 def map_panel(args: Args) -> Panel:
-    limit = filters.page_size(args)
+    limit = filters.page_size(args, default=5000)
     points, total = backlog.points(filters.parse(args), limit)
     columns = ("id", "lat", "long", "service_type", "overdue")
     return Panel({"total_open": total, "points": points}, "open-requests.csv", points, columns)

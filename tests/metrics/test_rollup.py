@@ -4,6 +4,7 @@ within the stated error of the exact ones."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import timedelta
 
 import pytest
@@ -34,6 +35,8 @@ def snapshot() -> dict[str, list[tuple]]:
 
 
 def test_incremental_refresh_equals_a_full_rebuild(history):
+    # a worker may have refreshed this database before (its state committed): start afresh
+    db.session.execute(text("DELETE FROM metrics_rollup_state"))
     assert rollup.refresh() == -1  # the first run builds everything
     before = snapshot()
     assert before["metrics_rollups"]
@@ -68,7 +71,7 @@ def test_rebuild_and_refresh_commands(history, app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["metrics", "rebuild"])
     assert result.exit_code == 0, result.output
-    assert "Rebuilt 1 months of rollups" in result.output or "Rebuilt 2 months" in result.output
+    assert re.search(r"Rebuilt \d+ months of rollups in", result.output), result.output
     result = runner.invoke(args=["metrics", "refresh"])
     assert result.exit_code == 0 and "Recomputed" in result.output, result.output
     assert db.session.execute(text("SELECT count(*) FROM metrics_rollups")).scalar()
