@@ -128,9 +128,10 @@
         cluster.addLayer(marker);
         bounds.push([p.lat, p.long]);
       });
-      m.addLayer(cluster);
+      // the view first: the cluster layer reads the map's zoom when it is added
       if (bounds.length) m.fitBounds(bounds, { maxZoom: 15 });
       else m.setView([0, 0], 1);
+      m.addLayer(cluster);
       var note = document.getElementById("map-note");
       if (note && data.total_open > data.points.length) {
         note.insertBefore(document.createTextNode(
