@@ -70,7 +70,7 @@ def _check_config(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import core
-    from app.core import errors, headers, inputs, queue
+    from app.core import errors, headers, inputs, limits, queue
     from app.extensions import api, csrf, db, login_manager, migrate
 
     inputs.init_app(app)  # first: its guard runs before CSRFProtect reads the form
@@ -81,6 +81,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app, spec_kwargs={"info": {"description": "city311 staff and intake API."}})
     queue.init_app(app)
     errors.register_error_handlers(app)
+    limits.init_app(app)
     headers.init_app(app)
     core.init_app(app)
 

@@ -28,12 +28,19 @@ class AdminPage:
 
 
 ADMIN_PAGES = (
+    AdminPage("users_admin.users", "Users", "Invite staff; role, department, crew; deactivate."),
+    AdminPage("users_admin.tokens", "API tokens", "Staff API tokens: when used, revoke."),
     AdminPage("org_admin.departments", "Departments", "Create, rename and deactivate departments."),
-    AdminPage("org_admin.crews", "Crews", "Create, rename and deactivate crews."),
+    AdminPage("org_admin.crews", "Crews", "Create, rename and deactivate crews; their members."),
     AdminPage(
         "catalogue_admin.service_types",
         "Service types",
         "What residents can report: SLA, questions, owning department.",
+    ),
+    AdminPage(
+        "districts_admin.districts",
+        "Districts",
+        "Upload ward boundaries (GeoJSON), preview on a map, replace all or nothing.",
     ),
     AdminPage(
         "triage.rules", "Routing rules", "Which department and crew a type goes to, by ward."
@@ -41,7 +48,9 @@ ADMIN_PAGES = (
     AdminPage("sla.holidays", "Holidays", "Days business-day service targets skip."),
     AdminPage("open311_admin.keys", "Open311 keys", "API keys of client applications."),
     AdminPage("outbox_admin.failed", "Failed messages", "Notifications given up on, to resend."),
-    AdminPage("admin.audit_log", "Audit", "Who changed which setting, when, before and after."),
+    AdminPage(
+        "admin.audit_log", "Audit", "Who changed which setting, when, before and after; sign-ins."
+    ),
 )
 
 

@@ -8,6 +8,11 @@ from flask import Flask
 from app.auth.commands import users_cli
 from app.core import app_object, queue
 from app.demo.commands import demo_cli
+from app.geo.commands import import_districts_cmd
+from app.imports.commands import import_cli
+
+# `flask import districts` joins the history importers in the one `flask import` group
+import_cli.add_command(import_districts_cmd)
 
 
 @click.command("worker")
@@ -23,3 +28,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_cmd)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(import_cli)

@@ -80,9 +80,21 @@ class Config:
             "TWILIO_ACCOUNT_SID": _opt("TWILIO_ACCOUNT_SID"),
             "TWILIO_AUTH_TOKEN": _opt("TWILIO_AUTH_TOKEN"),
             "TWILIO_API_URL": _str("TWILIO_API_URL", "https://api.twilio.com"),
+            # a ten-digit number given for texts is taken as +<this><number> (North America)
+            "SMS_COUNTRY_CODE": _str("SMS_COUNTRY_CODE", "1"),
             "MEDIA_ROOT": _str("MEDIA_ROOT", str(instance / "media")),
-            # where photo files live: "local" (a disk under MEDIA_ROOT) is the one backend so far
+            # where photo files live: "local" (a disk under MEDIA_ROOT) or "s3" (an
+            # S3-compatible bucket shared by every web server and worker host)
             "MEDIA_STORAGE": _str("MEDIA_STORAGE", "local"),
+            "MEDIA_S3_BUCKET": _opt("MEDIA_S3_BUCKET"),
+            # e.g. https://minio.internal:9000; unset for AWS itself
+            "MEDIA_S3_ENDPOINT_URL": _opt("MEDIA_S3_ENDPOINT_URL"),
+            "MEDIA_S3_REGION": _opt("MEDIA_S3_REGION"),
+            # unset: boto3's own chain (AWS_* variables, the host's instance role)
+            "MEDIA_S3_ACCESS_KEY_ID": _opt("MEDIA_S3_ACCESS_KEY_ID"),
+            "MEDIA_S3_SECRET_ACCESS_KEY": _opt("MEDIA_S3_SECRET_ACCESS_KEY"),
+            # keys go under this prefix, so that one bucket may serve several installs
+            "MEDIA_S3_PREFIX": _str("MEDIA_S3_PREFIX", ""),
             "MAX_PHOTO_BYTES": max_photo,
             # width × height above which a photo is refused, read from its header
             "MAX_PHOTO_PIXELS": _int("MAX_PHOTO_PIXELS", 50_000_000),
@@ -109,6 +121,10 @@ class Config:
             "CATALOGUE_CACHE_SECONDS": _float("CATALOGUE_CACHE_SECONDS", 30),
             # the district kind that defines the jurisdiction and tags each request
             "ROUTING_DISTRICT_KIND": _str("ROUTING_DISTRICT_KIND", "ward"),
+            # published locations of sensitive service types snap to a grid this fine
+            "PUBLIC_LOCATION_GRID_METRES": _float("PUBLIC_LOCATION_GRID_METRES", 150),
+            # open-data counts: a month x district x type cell with fewer requests is withheld
+            "OPEN_DATA_MIN_CELL": _int("OPEN_DATA_MIN_CELL", 5),
             "MAP_TILE_URL": _str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
             "MAP_TILE_ATTRIBUTION": _str(
                 "MAP_TILE_ATTRIBUTION",
@@ -127,6 +143,26 @@ class Config:
             "SURVEY_SWEEP_SECONDS": _float("SURVEY_SWEEP_SECONDS", 300),
             # the city-local hour from which each department's overdue digest goes out
             "OVERDUE_DIGEST_HOUR": _int("OVERDUE_DIGEST_HOUR", 7),
+            # rate limits ("count/period", several joined by ";"), per client address unless
+            # said otherwise; RATELIMIT_ENABLED=false turns every one off
+            "RATELIMIT_ENABLED": _str("RATELIMIT_ENABLED", "true") == "true",
+            # the resident form's POST and POST /api/v1/requests (signed-in staff are exempt)
+            "RATELIMIT_REPORT": _str("RATELIMIT_REPORT", "10/minute;60/hour"),
+            # address suggestions are asked for as a person types
+            "RATELIMIT_ADDRESS_SEARCH": _str("RATELIMIT_ADDRESS_SEARCH", "120/minute;2000/hour"),
+            # nearby open requests and the public map's data
+            "RATELIMIT_PUBLIC_READ": _str("RATELIMIT_PUBLIC_READ", "60/minute;1000/hour"),
+            # "follow this request": each one sends an email
+            "RATELIMIT_FOLLOW": _str("RATELIMIT_FOLLOW", "5/minute;30/hour"),
+            # sign-in attempts (the page and POST /api/v1/auth/tokens)
+            "RATELIMIT_SIGN_IN": _str("RATELIMIT_SIGN_IN", "10/minute;100/hour"),
+            # an account is locked for SIGN_IN_LOCKOUT_MINUTES after this many failures in a row
+            "SIGN_IN_LOCKOUT_FAILURES": _int("SIGN_IN_LOCKOUT_FAILURES", 5),
+            "SIGN_IN_LOCKOUT_MINUTES": _int("SIGN_IN_LOCKOUT_MINUTES", 15),
+            # reports one email address or phone number may make a day (0: no cap)
+            "REPORTS_PER_CONTACT_PER_DAY": _int("REPORTS_PER_CONTACT_PER_DAY", 20),
+            # reverse proxies in front of gunicorn whose X-Forwarded-For is trusted (0: none)
+            "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
             # werkzeug password hash method; the tests use a cheap one
             "PASSWORD_HASH_METHOD": "scrypt",
             "API_TOKEN_TTL_HOURS": _int("API_TOKEN_TTL_HOURS", 720),
@@ -193,6 +229,13 @@ class TestConfig(Config):
             MAX_PHOTO_BYTES=max_photo,
             MAX_CONTENT_LENGTH=max_photo + 1024 * 1024,
             PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+            # every test comes from 127.0.0.1: limits are high unless a test lowers them
+            RATELIMIT_REPORT="10000/minute",
+            RATELIMIT_ADDRESS_SEARCH="10000/minute",
+            RATELIMIT_PUBLIC_READ="10000/minute",
+            RATELIMIT_FOLLOW="10000/minute",
+            RATELIMIT_SIGN_IN="10000/minute",
+            REPORTS_PER_CONTACT_PER_DAY=10000,
         )
         return settings
 

@@ -32,6 +32,7 @@ STAFF_MENU = (
     NavLink("workorders.crew_home", "My work", workorders_permissions.CREW_ROLES),
     NavLink("metrics.dashboard", "Metrics", metrics_permissions.READERS),
     NavLink("admin.index", "Admin", (ADMIN,)),
+    NavLink("users_admin.users", "Users", (ADMIN,)),
     NavLink("open311_admin.keys", "Open311 keys", (ADMIN,)),
     NavLink("triage.rules", "Routing rules", (ADMIN,)),
     NavLink("sla.holidays", "Holidays", (ADMIN,)),

@@ -79,6 +79,7 @@ def main() -> None:
     from app import create_app
     from app.media import service
     from app.media.models import Photo
+    from app.media.storage import get_storage
     from app.media.validation import check_photo_bytes
 
     app = create_app()
@@ -87,14 +88,18 @@ def main() -> None:
     print(f"mean file size {sum(map(len, blobs)) / len(blobs) / 1e6:.1f} MB")
 
     with app.app_context():
+        storage = get_storage()
         photos = []
+        originals = []
         for i, data in enumerate(blobs):
             name = f"{i:02d}" + os.urandom(15).hex()
-            path = service.original_path(name)
+            storage.write(service.original_key(name), data)
+            photos.append(Photo(id=i, stored_name=name))
+            # the bare loop reads the same bytes from a plain file
+            path = media_root / "bare-in" / f"{i}.jpg"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-            photos.append(Photo(id=i, stored_name=name))
-        originals = [service.original_path(p.stored_name) for p in photos]
+            originals.append(path)
         bare_out = media_root / "bare"
         bare_out.mkdir()
 
@@ -107,7 +112,7 @@ def main() -> None:
 
             for p in photos:
                 for size in service.DERIVATIVES:
-                    service.derivative_path(p.stored_name, size).unlink(missing_ok=True)
+                    storage.delete(service.derivative_key(p.stored_name, size))
             start = time.perf_counter()
             for p in photos:
                 service.make_derivatives(p)

@@ -50,11 +50,14 @@ def is_api_request(req: Request) -> bool:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.auth import admin_api, admin_views, views
     from app.auth import api as auth_api
-    from app.auth import views
     from app.extensions import api, csrf
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(admin_views.bp)
     auth_api.register_bearer_scheme(api)
     csrf.exempt(auth_api.blp)
     api.register_blueprint(auth_api.blp)
+    csrf.exempt(admin_api.blp)
+    api.register_blueprint(admin_api.blp)

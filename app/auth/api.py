@@ -8,10 +8,11 @@ from flask import abort, request
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 
-from app.auth import service
+from app.auth import lockout, service, signins
 from app.auth.permissions import roles_required
 from app.auth.roles import ROLES
 from app.auth.schemas import AuthTokenIn, AuthTokenOut, AuthUserOut
+from app.core.limits import RateLimited, limited
 from app.extensions import db
 
 BEARER_SCHEME = "bearerAuth"
@@ -49,10 +50,26 @@ def _presented_token() -> str | None:
 @blp.arguments(AuthTokenIn)
 @blp.response(201, AuthTokenOut)
 @blp.alt_response(401, description="The email or password is wrong, or the account is inactive.")
+@blp.alt_response(
+    429, response="DEFAULT_ERROR", description="Too many attempts, or the account is locked."
+)
+@limited("RATELIMIT_SIGN_IN", shared="sign-in")
 def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
-    """Issue a bearer token for a staff account."""
-    user = service.authenticate(credentials["email"], credentials["password"])
+    """Issue a bearer token for a staff account.
+
+    Attempts are limited per client address (RATELIMIT_SIGN_IN), and an account is locked
+    for a while after repeated failures; both answer 429 with Retry-After. Every attempt is
+    in the audit.
+    """
+    try:
+        user = lockout.authenticate(credentials["email"], credentials["password"])
+    except RateLimited:
+        signins.record(credentials["email"], None, via="api", outcome=signins.LOCKED)
+        db.session.commit()
+        raise
+    signins.record(credentials["email"], user, via="api")
     if user is None:
+        db.session.commit()  # the failed attempt's audit entry
         abort(401, "Email or password is wrong (or the account is deactivated).")
     token = service.issue_token(user)
     expires_at = service.token_expires_at(token)

@@ -13,6 +13,10 @@ from app.core.models import created_at_column, enum_check
 from app.extensions import Model
 from app.org.models import Crew, Department
 
+#: starts a password hash no password matches: an invited account before its owner sets one,
+#: or one whose password an admin reset (werkzeug's hashes start with the method name)
+UNUSABLE_PASSWORD_PREFIX = "!"
+
 
 class User(UserMixin, Model):
     __tablename__ = "users"
@@ -32,6 +36,8 @@ class User(UserMixin, Model):
     #: part of every session cookie's user id: signing out bumps it, ending those sessions
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
+    #: set by every successful sign-in (the form or an API token from a password)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     crew: Mapped[Crew | None] = relationship(lazy="joined")
@@ -39,6 +45,11 @@ class User(UserMixin, Model):
     def get_id(self) -> str:
         """Return what the session cookie keeps: the id and the session version."""
         return f"{self.id}.{self.session_version}"
+
+    @property
+    def password_set(self) -> bool:
+        """Tell whether the owner has chosen a password (an invitee has not yet)."""
+        return not self.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users

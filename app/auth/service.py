@@ -10,11 +10,12 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth.models import ApiToken, User
+from app.auth.models import UNUSABLE_PASSWORD_PREFIX, ApiToken, User
 from app.auth.roles import CREW, DISPATCHER, ROLES
 from app.core.clock import utcnow
-from app.core.errors import Conflict, DomainError
+from app.core.errors import Conflict, DomainError, NotFound
 from app.extensions import db
+from app.org.models import Crew
 
 MIN_PASSWORD_LENGTH = 10
 #: per hash method, a hash of no one's password, checked when the email is unknown
@@ -34,6 +35,39 @@ def _dummy_hash() -> str:
     return _dummy_hashes[method]
 
 
+def unusable_password_hash() -> str:
+    """Return a hash no password matches, different every time (a set-password link is bound
+    to the hash, so a new one voids the links sent before)."""
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(16)
+
+
+def check_assignment(
+    role: str, department_id: int | None, crew_id: int | None
+) -> tuple[int | None, int | None]:
+    """Return the (department, crew) a role may have: the rules of every account change.
+
+    A crew member needs a crew (and works for its department); a dispatcher needs a
+    department; other roles have no crew.
+
+    :raises DomainError: an unknown role, or a role without its department or crew.
+    :raises NotFound: no such crew.
+    """
+    if role not in ROLES:
+        raise DomainError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.", field="role")
+    if role == CREW:
+        if crew_id is None:
+            raise DomainError("A crew member needs a crew.", field="crew")
+        crew = db.session.get(Crew, crew_id)
+        if crew is None:
+            raise NotFound(f"There is no crew {crew_id}.", field="crew")
+        return crew.department_id, crew.id
+    if crew_id is not None:
+        raise DomainError("Only a crew member has a crew.", field="crew")
+    if role == DISPATCHER and department_id is None:
+        raise DomainError("A dispatcher needs a department.", field="department")
+    return department_id, None
+
+
 def _check_password_length(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise DomainError(
@@ -44,33 +78,29 @@ def _check_password_length(password: str) -> None:
 def create_user(
     *,
     email: str,
-    password: str,
+    password: str | None,
     role: str,
     name: str = "",
     department_id: int | None = None,
     crew_id: int | None = None,
 ) -> User:
-    """Create a staff account.
+    """Create a staff account; with `password` None it cannot sign in until one is set.
 
     :raises DomainError: bad email, role, password, or a role without its department/crew.
     :raises Conflict: the email is taken.
     """
-    email = email.strip().lower()
-    if "@" not in email or len(email) > 254:
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise DomainError(f"{email!r} is not an email address.", field="email")
-    if role not in ROLES:
-        raise DomainError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.", field="role")
-    _check_password_length(password)
-    if role == DISPATCHER and department_id is None:
-        raise DomainError("A dispatcher needs a department.", field="department")
-    if role == CREW and crew_id is None:
-        raise DomainError("A crew member needs a crew.", field="crew")
+    if password is not None:
+        _check_password_length(password)
+    department_id, crew_id = check_assignment(role, department_id, crew_id)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"There is already an account for {email}.", field="email")
     user = User(
         email=email,
         name=name.strip(),
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else unusable_password_hash(),
         role=role,
         department_id=department_id,
         crew_id=crew_id,
@@ -83,7 +113,7 @@ def create_user(
 def authenticate(email: str, password: str) -> User | None:
     """Return the active user with these credentials, or None."""
     user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
-    if user is None:
+    if user is None or not user.password_set:
         check_password_hash(_dummy_hash(), password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
@@ -126,9 +156,11 @@ def issue_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    """Return the active user owning a valid, unexpired, unrevoked token."""
+    """Return the active user owning a valid, unexpired, unrevoked token; note its use."""
     if not token:
         return None
+    # loaded before the view runs: nothing of the request's own work is pending yet
+    fresh = not db.session().in_transaction()
     row = db.session.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == _digest(token),
@@ -138,6 +170,11 @@ def user_for_token(token: str) -> User | None:
     )
     if row is None or not row.user.active:
         return None
+    now = utcnow()
+    # at most once a minute, so that a busy client does not write on every request
+    if fresh and (row.last_used_at is None or row.last_used_at < now - timedelta(minutes=1)):
+        row.last_used_at = now
+        db.session.commit()
     return row.user
 
 
@@ -149,9 +186,22 @@ def token_expires_at(token: str) -> datetime | None:
 
 
 def deactivate_user(user: User) -> None:
-    """Stop a user from signing in; their tokens stop working too (user_for_token checks)."""
+    """Stop a user from signing in: end their sessions and revoke their API tokens."""
     user.active = False
+    revoke_user_tokens(user)
+    end_sessions(user)
+
+
+def revoke_user_tokens(user: User) -> int:
+    """Revoke every live API token of the user; return how many."""
+    rows = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
     db.session.flush()
+    return len(rows)
 
 
 def revoke_token(token: str) -> bool:

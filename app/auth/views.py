@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
-from app.auth import service
+from app.auth import accounts, links, lockout, service, signins
 from app.auth.models import User
 from app.auth.roles import ADMIN, AGENT, CREW, DISPATCHER, MANAGER
+from app.core.errors import DomainError
+from app.core.limits import RateLimited, limited
 from app.extensions import db
 
 bp = Blueprint("auth", __name__)
@@ -51,7 +53,8 @@ def home_for(user: User) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+@limited("RATELIMIT_SIGN_IN", methods=["POST"], shared="sign-in")
+def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or home_for(current_user))
@@ -59,7 +62,17 @@ def login() -> Response | str | tuple[str, int]:
     error = None
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()
-        user = service.authenticate(email, request.form.get("password") or "")
+        try:
+            user = lockout.authenticate(email, request.form.get("password") or "")
+        except RateLimited as locked:
+            signins.record(email, None, via="form", outcome=signins.LOCKED)
+            db.session.commit()
+            page = render_template(
+                "auth/login.html", email=email, error=locked.message, next_url=next_url
+            )
+            return page, 429, locked.headers
+        signins.record(email, user, via="form")
+        db.session.commit()
         if user is not None:
             login_user(user)
             return redirect(next_url or home_for(user))
@@ -77,3 +90,40 @@ def logout() -> Response:
         logout_user()
         flash("You are signed out.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password/set/<token>", methods=["GET", "POST"])
+def set_password(token: str) -> Response:
+    """Choose a password from the link of an invitation or a reset; the link then dies."""
+    user = links.user_for_token(token)  # a used or expired link: 404 with what to do
+    error = None
+    if request.method == "POST":
+        password = request.form.get("password") or ""
+        if password != (request.form.get("confirm") or ""):
+            error = "The two passwords differ: type the same one twice."
+        else:
+            try:
+                accounts.set_password_from_link(token, password)
+            except DomainError as err:
+                db.session.rollback()
+                error = err.message
+            else:
+                db.session.commit()
+                if current_user.is_authenticated:
+                    logout_user()
+                flash("Your password is set: sign in with it.", "success")
+                return redirect(url_for("auth.login"), 303)
+    page = make_response(
+        render_template(
+            "auth/set_password.html",
+            user=user,
+            token=token,
+            error=error,
+            min_length=service.MIN_PASSWORD_LENGTH,
+        ),
+        400 if error else 200,
+    )
+    # the URL is the credential: keep it out of caches and of the Referer of any next page
+    page.headers["Cache-Control"] = "no-store"
+    page.headers["Referrer-Policy"] = "no-referrer"
+    return page

@@ -76,11 +76,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def handle_domain_error(err: DomainError) -> ResponseReturnValue:
+        # e.g. Retry-After on a 429
+        headers: dict[str, str] = getattr(err, "headers", None) or {}
         if wants_json():
-            return jsonify(err.to_dict()), err.status_code
+            return jsonify(err.to_dict()), err.status_code, headers
         return (
             render_template("error.html", status=err.status_code, message=err.message),
             err.status_code,
+            headers,
         )
 
     @app.errorhandler(HTTPException)

@@ -28,6 +28,17 @@ HEADER = "Idempotency-Key"
 MAX_KEY = 200
 
 
+#: the OpenAPI parameter of the header, for the endpoints that take it
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": MAX_KEY},
+    "description": "A key of the client's own, new for each action: the same key again "
+    "gets the first answer (same status and body) and changes nothing.",
+}
+
+
 class IdempotencyKey(Model):
     """The first successful answer to a request made with an Idempotency-Key header."""
 

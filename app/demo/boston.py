@@ -1,19 +1,12 @@
 """Boston as the demo city, built from the city's own 2011 311 export and ward polygons.
 
-Departments, service types and SLA targets come from the export itself; wards from the
-boundary file. Quirks of the data, handled here:
+Departments, service types and SLA targets come from the export itself, wards from the
+boundary file, and the history is imported by the Boston importer (app.imports), exactly as
+`flask import requests --format boston` does. Quirks of the data handled here:
 
-- 8% of rows carry City Hall's coordinates (42.3594, -71.0587) as a placeholder for "no
-  location"; they are skipped.
 - `ward` is spelled "Ward 17" or "17" (or "03"); only the number counts.
-- Some target dates lie decades ahead; a target counts only if 0 < target - open < 365 days,
-  otherwise the type's SLA (the median of the sane targets) gives the due time.
-- Times are Boston local time without an offset.
-
-Closure texts map to our closure reasons by their leading phrase (checked in this order):
-"duplicate" anywhere -> duplicate; "refer" or "external" (Case Referred, ROA: Refer to other
-agency) -> referred; "Case Noted", "Case Invalid", "NOVIO: No violation" -> no_action_needed;
-everything else (Case Resolved, Case Scheduled, Internal Case, violation issued, …) -> fixed.
+- Some target dates lie decades ahead: for a type's SLA a target counts only if
+  0 < target - open < 365 days, and the type's SLA is the median of those.
 """
 
 from __future__ import annotations
@@ -22,21 +15,19 @@ import csv
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from app.auth.roles import AGENT
-from app.demo import builtin, loader
+from app.demo import boston_gazetteer, builtin, loader
 from app.extensions import db
-from app.requests import importer
+from app.imports import boston as boston_format
+from app.imports import driver
+from app.imports.rows import RowError, parse_time
 
 CSV_PATH = Path("boston_311_2011") / "311_service_requests_2011.csv"
 WARDS_PATH = Path("boston_boundaries") / "boston_wards.geojson"
-BOSTON_TZ = ZoneInfo("America/New_York")
-CITY_HALL = (42.3594, -71.0587)
 DEFAULT_SLA_HOURS = 72
 MAX_SANE_TARGET = timedelta(days=365)
 
@@ -87,37 +78,11 @@ def ward_number(value: str) -> str | None:
     return str(int(digits)) if digits else None
 
 
-def parse_time(value: str) -> datetime | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BOSTON_TZ)
-
-
-def closure_reason(value: str) -> str:
-    """Map Boston's closure text to one of our closure reasons (see the module docstring)."""
-    t = value.lower()
-    if "duplicate" in t:
-        return "duplicate"
-    if "refer" in t or "external" in t:
-        return "referred"
-    if "case noted" in t or "case invalid" in t or "novio:" in t:
-        return "no_action_needed"
-    return "fixed"
-
-
-def closure_note(value: str) -> str:
-    note = " ".join(value.split())
-    note = re.sub(r"^Case Closed\.?\s*", "", note)
-    return note[:2000]
-
-
-def is_placeholder(row: dict[str, str]) -> bool:
+def _time(row: dict[str, str], column: str) -> datetime | None:
     try:
-        point = (round(float(row["latitude"]), 4), round(float(row["longitude"]), 4))
-    except ValueError:
-        return True
-    return point == CITY_HALL
+        return parse_time(row, column, boston_format.TZ, boston_format.TIME_FORMATS)
+    except RowError:
+        return None
 
 
 def sane_target(opened: datetime | None, target: datetime | None) -> datetime | None:
@@ -142,12 +107,12 @@ def build_catalogue(rows: list[dict[str, str]]) -> Catalogue:
     type_reasons: dict[str, Counter[str]] = defaultdict(Counter)
     type_hours: dict[str, list[float]] = defaultdict(list)
     for row in rows:
-        dept, kind = row["department"].strip(), row["type"].strip()
+        dept, kind = row["department"].strip(), " ".join(row["type"].split())
         subjects[dept][row["subject"].strip()] += 1
         type_depts[kind][dept] += 1
         type_reasons[kind][row["reason"].strip()] += 1
-        opened = parse_time(row["open_dt"])
-        target = sane_target(opened, parse_time(row["target_dt"]))
+        opened = _time(row, "open_dt")
+        target = sane_target(opened, _time(row, "target_dt"))
         if opened and target:
             type_hours[kind].append((target - opened).total_seconds() / 3600)
 
@@ -177,39 +142,17 @@ def build_catalogue(rows: list[dict[str, str]]) -> Catalogue:
     return cat
 
 
-def history_rows(
-    rows: list[dict[str, str]], cat: Catalogue, limit: int
-) -> Iterator[importer.HistoricalRequest]:
-    """Yield up to `limit` located rows, spread evenly over the export (not its first days)."""
-    usable = [r for r in rows if not is_placeholder(r) and parse_time(r["open_dt"])]
-    if limit < len(usable):
-        usable = [usable[i * len(usable) // limit] for i in range(limit)]
-    for row in usable:
-        opened = parse_time(row["open_dt"])
-        assert opened is not None
-        closed = parse_time(row["closed_dt"]) if row["case_status"] == "Closed" else None
-        yield importer.HistoricalRequest(
-            service_code=cat.types[row["type"].strip()][0],
-            department_code=row["department"].strip(),
-            description=(row["case_title"] or row["type"]).strip(),
-            lat=float(row["latitude"]),
-            long=float(row["longitude"]),
-            address=" ".join(row["location"].split()),
-            requested_at=opened,
-            due_at=sane_target(opened, parse_time(row["target_dt"])),
-            closed_at=closed,
-            closure_reason=closure_reason(row["closure_reason"]) if closed else None,
-            closure_note=closure_note(row["closure_reason"]) if closed else "",
-            source={
-                "source": "boston_311_2011",
-                "source_id": row["case_enquiry_id"],
-                "source_channel": row["source"],
-            },
-        )
+def _unlocated(row: dict[str, str]) -> bool:
+    """Tell whether an export row has no usable point (none, or City Hall's placeholder)."""
+    try:
+        lat, long = float(row["latitude"]), float(row["longitude"])
+    except (KeyError, ValueError):
+        return True
+    return boston_format.is_placeholder(lat, long)
 
 
 def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.LoadReport:
-    """Build Boston in the current transaction (the caller commits)."""
+    """Build Boston; the history import commits batch by batch, the caller commits the rest."""
     rows = read_rows(data_dir)
     cat = build_catalogue(rows)
 
@@ -227,15 +170,18 @@ def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.Loa
     crews = loader.add_crews(pothole_dept, main)
     accounts = loader.add_accounts(pothole_dept, crews["Pothole Crew 1"])
 
-    imported = importer.ImportResult(imported=0, outside=0, ids=[])
+    imported = None
     if history > 0:
-        imported = importer.import_requests(history_rows(rows, cat, history))
+        # one row in so many, so that the sample spans the whole half-year
+        imported = driver.import_file(
+            data_dir / CSV_PATH, boston_format.FORMAT, every=max(1, len(rows) // history)
+        )
     made = 0
     if recent > 0:
         made = loader.add_recent_requests(
             RECENT_SAMPLES, wards, count=recent, agent_id=loader.account_id(accounts, AGENT)
         )
-    placeholder = sum(1 for r in rows if is_placeholder(r))
+    places = loader.add_gazetteer(*boston_gazetteer.places(rows, _unlocated))
     return loader.LoadReport(
         city="Boston (2011 open data)",
         departments=len(depts),
@@ -243,10 +189,12 @@ def load(data_dir: Path, *, history: int = 5000, recent: int = 30) -> loader.Loa
         districts=len(wards),
         crews=len(crews),
         requests=made,
-        imported=imported.imported,
+        imported=imported.imported if imported else 0,
         skipped={
-            "City Hall placeholder location (whole export)": placeholder,
-            "outside every ward": imported.outside,
+            "bad rows": imported.bad if imported else 0,
+            "batches not stored": imported.failed_rows if imported else 0,
         },
+        unlocated=imported.unlocated if imported else 0,
         accounts=accounts,
+        places=places,
     )

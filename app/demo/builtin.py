@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 
 from app.auth.roles import AGENT
-from app.demo import loader
+from app.demo import loader, riverton_streets
 from app.extensions import db
 from app.requests import routing
 
@@ -217,6 +217,7 @@ def load(*, requests: int = 40) -> loader.LoadReport:
     accounts = loader.add_accounts(pwd, crews["Pothole Crew 1"])
     agent_id = loader.account_id(accounts, AGENT)
     made = loader.add_recent_requests(SAMPLES, wards, count=requests, agent_id=agent_id)
+    places = loader.add_gazetteer(*riverton_streets.build(WARDS_FILE))
     return loader.LoadReport(
         city=current_app.config["CITY_NAME"],
         departments=len(depts),
@@ -227,4 +228,5 @@ def load(*, requests: int = 40) -> loader.LoadReport:
         imported=0,
         skipped={},
         accounts=accounts,
+        places=places,
     )

@@ -34,7 +34,8 @@ def default_data_dir() -> Path:
     type=click.IntRange(min=0),
     default=5000,
     show_default=True,
-    help="Boston only: how many historical 2011 requests to import (0 to skip).",
+    help="Boston only: about how many historical 2011 requests to import, spread over the "
+    "half-year (0 to skip; 60000 for all).",
 )
 def load_cmd(data_dir: Path | None, use_builtin: bool, reset: bool, history: int) -> None:
     """Load a demo city: Boston's real 2011 data when available, else a built-in one.
@@ -88,6 +89,8 @@ def _print_report(report: loader.LoadReport, seconds: float) -> None:
         f"{report.service_types} service types, {report.districts} wards, {report.crews} crews, "
         f"{report.requests} recent requests"
         + (f", {report.imported} historical requests" if report.imported else "")
+        + (f" ({report.unlocated} with the location unknown)" if report.unlocated else "")
+        + (f", {report.places} gazetteer addresses and intersections" if report.places else "")
         + "."
     )
     for what, count in report.skipped.items():

@@ -19,7 +19,9 @@ from app.auth.models import User
 from app.auth.roles import ADMIN, AGENT, CREW, DISPATCHER, MANAGER
 from app.core.clock import utcnow
 from app.extensions import db
+from app.geo import gazetteer
 from app.geo import service as geo
+from app.geo.gazetteer import Crossing, Located
 from app.geo.models import District
 from app.org import service as org
 from app.org.models import Crew, Department
@@ -27,6 +29,8 @@ from app.requests import service as requests_service
 from app.requests.models import ServiceType
 
 DEMO_EMAIL_DOMAIN = "demo.city311.org"
+#: gazetteer rows written per statement batch
+GAZETTEER_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,18 @@ class LoadReport:
     imported: int
     skipped: dict[str, int]
     accounts: list[Account]
+    #: imported with the location unknown (the export had no usable point)
+    unlocated: int = 0
+    #: gazetteer entries: addresses and intersections
+    places: int = 0
+
+
+def add_gazetteer(addresses: list[Located], crossings: list[Crossing]) -> int:
+    """Load the city's addresses and intersections, in batches; return how many."""
+    for start in range(0, len(addresses), GAZETTEER_BATCH):
+        gazetteer.load_addresses(addresses[start : start + GAZETTEER_BATCH])
+    gazetteer.load_intersections(crossings)
+    return len(addresses) + len(crossings)
 
 
 def city_counts() -> dict[str, int]:

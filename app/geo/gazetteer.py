@@ -104,3 +104,53 @@ def load_addresses(entries: list[Located]) -> int:
         ],
     )
     return len(entries)
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """Where two named streets meet."""
+
+    street_a: str
+    street_b: str
+    lat: float
+    long: float
+
+
+_UPSERT_CROSSING = text(
+    """
+    INSERT INTO intersections (street_a, street_b, normalized_a, normalized_b, geom)
+    VALUES (:street_a, :street_b, :normalized_a, :normalized_b,
+            ST_SetSRID(ST_MakePoint(:long, :lat), 4326))
+    ON CONFLICT (normalized_a, normalized_b) DO UPDATE
+    SET street_a = EXCLUDED.street_a, street_b = EXCLUDED.street_b, geom = EXCLUDED.geom
+    """
+)
+
+
+def load_intersections(entries: list[Crossing]) -> int:
+    """Add or replace intersections (one per pair of streets, either order); return how many.
+
+    The pair is stored in alphabetical order of its matching forms, so "Main St & Broad St"
+    and "Broad St & Main St" are one row.
+    """
+    rows = []
+    for e in entries:
+        pair = sorted(
+            [
+                (normalize_address(e.street_a), e.street_a.strip()),
+                (normalize_address(e.street_b), e.street_b.strip()),
+            ]
+        )
+        rows.append(
+            {
+                "street_a": pair[0][1][:200],
+                "street_b": pair[1][1][:200],
+                "normalized_a": pair[0][0][:200],
+                "normalized_b": pair[1][0][:200],
+                "lat": e.lat,
+                "long": e.long,
+            }
+        )
+    if rows:
+        db.session.execute(_UPSERT_CROSSING, rows)
+    return len(rows)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Model
+
+
+def _trigram_index(name: str, column: str) -> Index:
+    """A GIN trigram index: LIKE 'prefix%' and the similarity operators (%, <%) use it."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
 
 
 class District(Model):
@@ -19,6 +24,9 @@ class District(Model):
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+    #: dropped by a boundary replacement but kept for the closed requests it still names;
+    #: a retired district has no routing pieces, so nothing new is ever tagged with it
+    retired: Mapped[bool] = mapped_column(default=False, server_default="false")
 
     def __repr__(self) -> str:
         return f"<District {self.kind} {self.code}>"
@@ -46,6 +54,8 @@ class Address(Model):
     """A gazetteer entry: one address of the city's master address list and its point."""
 
     __tablename__ = "addresses"
+    # trigram index: typed addresses are found by prefix and despite typos (pg_trgm)
+    __table_args__ = (_trigram_index("ix_addresses_normalized_trgm", "normalized"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the id in the city's master address repository (Open311 address_id)
@@ -57,3 +67,25 @@ class Address(Model):
 
     def __repr__(self) -> str:
         return f"<Address {self.address_id} {self.address}>"
+
+
+class Intersection(Model):
+    """A gazetteer point where two named streets meet, found as "Main St & Broad St"."""
+
+    __tablename__ = "intersections"
+    __table_args__ = (
+        UniqueConstraint("normalized_a", "normalized_b", name="uq_intersections_ab"),
+        _trigram_index("ix_intersections_normalized_a_trgm", "normalized_a"),
+        _trigram_index("ix_intersections_normalized_b_trgm", "normalized_b"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_a: Mapped[str] = mapped_column(String(200))
+    street_b: Mapped[str] = mapped_column(String(200))
+    #: the streets' matching forms (gazetteer.normalize_address), street_a's first
+    normalized_a: Mapped[str] = mapped_column(String(200))
+    normalized_b: Mapped[str] = mapped_column(String(200))
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<Intersection {self.street_a} & {self.street_b}>"

@@ -51,7 +51,7 @@ _MAP_FRAME = text(
            ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
     FROM (
         SELECT ST_Centroid(ST_Collect(geom)) AS c, ST_Extent(geom)::box3d AS e
-        FROM districts WHERE kind = :kind
+        FROM districts WHERE kind = :kind AND NOT retired
     ) AS frame
     """
 )

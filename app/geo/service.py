@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from geoalchemy2.shape import from_shape
-from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
-from shapely.validation import make_valid
 from sqlalchemy import select, text
 
 from app.core.errors import Conflict, DomainError
 from app.extensions import db
+from app.geo.boundaries import district_area
 from app.geo.models import District
 
 
@@ -25,17 +25,7 @@ def create_district(kind: str, code: str, name: str, geometry: BaseGeometry | An
     for field, value, limit in (("kind", kind, 40), ("code", code, 40), ("name", name, 200)):
         if not value or len(value) > limit:
             raise DomainError(f"A district {field} has 1 to {limit} characters.", field=field)
-    if isinstance(geometry, Polygon):
-        geometry = MultiPolygon([geometry])
-    if not isinstance(geometry, MultiPolygon):
-        kind_of = getattr(geometry, "geom_type", type(geometry).__name__)
-        raise DomainError(f"A district must be a polygon, not a {kind_of}.", field="geometry")
-    if not geometry.is_valid:
-        # published boundaries often have self-touching rings; repair rather than refuse,
-        # keeping only the areas (make_valid may add stray lines or points)
-        geometry = _polygonal(make_valid(geometry))
-    if geometry.is_empty:
-        raise DomainError(f"District {code}'s polygon is empty.", field="geometry")
+    geometry, _ = district_area(geometry, code)
     taken = db.session.scalar(
         select(District.id).where(District.kind == kind, District.code == code)
     )
@@ -69,12 +59,28 @@ def split_districts(ids: list[int]) -> None:
     db.session.execute(_SPLIT, {"ids": ids, "vertices": PART_VERTICES})
 
 
-def _polygonal(geometry: BaseGeometry) -> MultiPolygon:
-    parts = getattr(geometry, "geoms", [geometry])
-    polygons: list[Polygon] = []
-    for part in parts:
-        if isinstance(part, Polygon):
-            polygons.append(part)
-        elif isinstance(part, MultiPolygon):
-            polygons.extend(part.geoms)
-    return MultiPolygon(polygons)
+#: degrees (about 10 m): outlines drawn on a city map need no finer detail
+OUTLINE_TOLERANCE = 0.0001
+
+_OUTLINES = text(
+    """
+    SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tolerance), 6)
+    FROM districts WHERE kind = :kind AND NOT retired ORDER BY code
+    """
+)
+
+
+def district_outlines(kind: str) -> dict[str, Any]:
+    """Return the districts of `kind` as a GeoJSON FeatureCollection, simplified for a map."""
+    rows = db.session.execute(_OUTLINES, {"kind": kind, "tolerance": OUTLINE_TOLERANCE})
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": json.loads(geometry),
+                "properties": {"code": code, "name": name},
+            }
+            for code, name, geometry in rows
+        ],
+    }

@@ -8,8 +8,9 @@ from app.media import models as models  # noqa: F401  (registers the tables)
 def init_app(app: Flask) -> None:
     """Register this feature's blueprints, signals and commands."""
     from app.core.queue import register_periodic
-    from app.media import tasks, views
+    from app.media import storage, tasks, views
 
+    storage.check_settings(app)
     app.register_blueprint(views.bp)
     # re-make derivatives whose job Redis lost
     register_periodic(app, tasks.sweep_unprocessed, app.config["OUTBOX_SWEEP_SECONDS"])

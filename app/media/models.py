@@ -10,7 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.models import created_at_column, enum_check
 from app.extensions import Model
 
-PHOTO_KINDS = ("report", "before", "after")
+#: report: the resident's; before/after: the crew's; note: with a public staff note;
+#: internal: with an internal note, for staff only (never served at the public URLs)
+PHOTO_KINDS = ("report", "before", "after", "note", "internal")
+#: photos whose copies only staff may see
+STAFF_ONLY_KINDS = ("internal",)
 
 
 class Photo(Model):

@@ -11,10 +11,8 @@ import io
 import secrets
 import warnings
 from datetime import timedelta
-from pathlib import Path
 from typing import Literal, overload
 
-from flask import current_app
 from PIL import Image
 from sqlalchemy import select
 
@@ -35,6 +33,7 @@ from app.media.validation import (
     max_pixels,
     validate_photo,
     validate_photos,
+    validate_uploads,
 )
 
 __all__ = [
@@ -45,13 +44,16 @@ __all__ = [
     "ValidatedPhoto",
     "attach_photo",
     "check_photo_bytes",
-    "derivative_path",
+    "delete_files",
+    "derivative_key",
     "make_derivatives",
-    "original_path",
-    "public_photo_file",
     "max_photos",
+    "original_key",
+    "public_photo_bytes",
+    "read_original",
     "validate_photo",
     "validate_photos",
+    "validate_uploads",
 ]
 
 #: longest side, in pixels, of each public derivative
@@ -67,10 +69,6 @@ class DerivativeError(OSError):
     """A stored original could not be turned into public copies."""
 
 
-def media_root() -> Path:
-    return Path(current_app.config["MEDIA_ROOT"])
-
-
 def original_key(stored_name: str) -> str:
     return f"{ORIGINALS}/{stored_name[:2]}/{stored_name}"
 
@@ -79,12 +77,9 @@ def derivative_key(stored_name: str, size: str) -> str:
     return f"{size}/{stored_name[:2]}/{stored_name}.jpg"
 
 
-def original_path(stored_name: str) -> Path:
-    return get_storage().local_path(original_key(stored_name))
-
-
-def derivative_path(stored_name: str, size: str) -> Path:
-    return get_storage().local_path(derivative_key(stored_name, size))
+def read_original(stored_name: str) -> bytes | None:
+    """Return the uploaded file as it was sent (private: it may carry GPS); None if gone."""
+    return get_storage().read(original_key(stored_name))
 
 
 def attach_photo(
@@ -122,10 +117,14 @@ def make_derivatives(photo: Photo) -> None:
 
     :raises DerivativeError: the original cannot be decoded within the pixel budget.
     """
-    dests = {size: derivative_path(photo.stored_name, size) for size in DERIVATIVES}
-    if not all(dest.exists() for dest in dests.values()):
+    storage = get_storage()
+    keys = {size: derivative_key(photo.stored_name, size) for size in DERIVATIVES}
+    if not all(storage.exists(key) for key in keys.values()):
+        original = storage.read(original_key(photo.stored_name))
+        if original is None:
+            raise DerivativeError(f"photo {photo.id}: the original is missing from the store")
         try:
-            display = _display_pixels(original_path(photo.stored_name))
+            display = _display_pixels(original)
         except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
             raise DerivativeError(f"photo {photo.id}: {exc}") from exc
         for size, longest in DERIVATIVES.items():
@@ -134,17 +133,17 @@ def make_derivatives(photo: Photo) -> None:
             buf = io.BytesIO()
             # no exif/icc/comment arguments and a fresh image: the file carries pixels only
             img.save(buf, "JPEG", quality=85, optimize=True, progressive=True)
-            get_storage().write(derivative_key(photo.stored_name, size), buf.getvalue())
+            storage.write(keys[size], buf.getvalue())
     photo.processed_at = utcnow()
     photo.failed_at = None
 
 
-def _display_pixels(src: Path) -> Image.Image:
+def _display_pixels(src: bytes) -> Image.Image:
     """Decode an original, as small as its display size allows, upright and metadata-free."""
     longest = DERIVATIVES["display"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(src, formats=OPEN_FORMATS) as original:
+        with Image.open(io.BytesIO(src), formats=OPEN_FORMATS) as original:
             width, height = original.size
             if width * height > max_pixels():
                 raise ValueError(f"{width}×{height} is over the pixel limit")
@@ -159,20 +158,24 @@ def _display_pixels(src: Path) -> Image.Image:
 
 
 @overload
-def public_photo_file(
+def public_photo_bytes(
     photo_id: int, size: str = ..., *, make_if_missing: Literal[True] = ...
-) -> Path: ...
+) -> bytes: ...
 @overload
-def public_photo_file(photo_id: int, size: str = ..., *, make_if_missing: bool) -> Path | None: ...
-def public_photo_file(
+def public_photo_bytes(
+    photo_id: int, size: str = ..., *, make_if_missing: bool
+) -> bytes | None: ...
+def public_photo_bytes(
     photo_id: int, size: str = "display", *, make_if_missing: bool = True
-) -> Path | None:
-    """Return the path of a public derivative; None when it is not made yet and must not be.
+) -> bytes | None:
+    """Return a public derivative (a metadata-free JPEG); None when it is not made yet and must
+    not be.
 
     Jobs pass make_if_missing=True (a mail job needs the photo now); the web view passes
     False, so that no resizing ever happens on a request.
 
     :raises NotFound: no such photo or size.
+    :raises DerivativeError: the copy had to be made and the original cannot be.
     """
     if size not in DERIVATIVES:
         raise NotFound(f"Unknown photo size {size!r}; use one of {', '.join(DERIVATIVES)}.")
@@ -181,12 +184,16 @@ def public_photo_file(
         raise NotFound(f"There is no photo {photo_id}.")
     if photo.failed_at is not None:
         raise NotFound(f"Photo {photo_id} could not be processed.")
-    path = derivative_path(photo.stored_name, size)
-    if not path.exists():
+    key = derivative_key(photo.stored_name, size)
+    data = get_storage().read(key)
+    if data is None:
         if not make_if_missing:
             return None
         make_derivatives(photo)
-    return path
+        data = get_storage().read(key)
+        if data is None:
+            raise DerivativeError(f"photo {photo_id}: its {size} copy was not stored")
+    return data
 
 
 def delete_unattached(older_than: timedelta = UNATTACHED_TTL) -> int:
@@ -204,7 +211,7 @@ def delete_unattached(older_than: timedelta = UNATTACHED_TTL) -> int:
         )
     ).all()
     for row in rows:
-        _delete_files(row.stored_name)
+        delete_files(row.stored_name)
         db.session.delete(row)
         removed += 1
     old = {key.rsplit("/", 1)[-1]: key for key in storage.older_than(ORIGINALS, cutoff)}
@@ -218,13 +225,14 @@ def delete_unattached(older_than: timedelta = UNATTACHED_TTL) -> int:
             if name.endswith(".part"):
                 storage.delete(old[name])  # a write that died half-way
             elif name not in known:
-                _delete_files(name)
+                delete_files(name)
                 removed += 1
     db.session.flush()
     return removed
 
 
-def _delete_files(stored_name: str) -> None:
+def delete_files(stored_name: str) -> None:
+    """Delete a photo's original and public copies from the store (no error if gone)."""
     storage = get_storage()
     storage.delete(original_key(stored_name))
     for size in DERIVATIVES:

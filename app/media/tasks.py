@@ -11,6 +11,7 @@ from app.core.queue import enqueue_now
 from app.extensions import db
 from app.media import service
 from app.media.models import Photo
+from app.media.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,12 @@ def make_derivatives(photo_id: int) -> None:
     db.session.commit()
     try:
         service.make_derivatives(photo)
+    except StorageUnavailable:
+        # the store failed, not the photo: an outage must not use up its attempts
+        db.session.rollback()
+        photo.attempts -= 1
+        db.session.commit()
+        raise  # the sweep tries again later
     except service.DerivativeError as exc:
         db.session.rollback()
         if photo.attempts >= service.MAX_ATTEMPTS:

@@ -17,6 +17,7 @@ from typing import IO
 
 from flask import current_app
 from PIL import Image, UnidentifiedImageError
+from werkzeug.datastructures import FileStorage
 
 from app.core.errors import InvalidPhoto, PhotoTooLarge
 from app.media.metadata import PhotoLocation, read_location
@@ -95,6 +96,24 @@ def validate_photos(streams: Sequence[IO[bytes]], *, field: str = "photo") -> li
             field=field,
         )
     return [validate_photo(stream, field=field) for stream in streams]
+
+
+def validate_uploads(
+    uploads: Sequence[FileStorage], *, field: str = "photo"
+) -> list[ValidatedPhoto]:
+    """Check the files of a form field that may be repeated (see validate_photos); [] for none.
+
+    A browser with no file chosen still sends the part, with no file name and no bytes:
+    such parts are skipped.
+    """
+    streams = []
+    for upload in uploads:
+        if not upload.filename:
+            if not upload.stream.read(1):
+                continue
+            upload.stream.seek(0)
+        streams.append(upload.stream)
+    return validate_photos(streams, field=field)
 
 
 def max_pixels() -> int:

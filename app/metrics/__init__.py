@@ -10,9 +10,10 @@ def init_app(app: Flask) -> None:
     from app.auth.api import register_bearer_scheme
     from app.extensions import api, csrf
     from app.metrics import api as metrics_api
-    from app.metrics import views
+    from app.metrics import opendata_views, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(opendata_views.bp)
     register_bearer_scheme(api)
     csrf.exempt(metrics_api.blp)
     api.register_blueprint(metrics_api.blp)

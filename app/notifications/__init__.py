@@ -16,14 +16,18 @@ def init_app(app: Flask) -> None:
         digest,
         follow_views,
         service,
+        staff,
         survey,
         survey_views,
         tasks,
         updates,
         views,
+        wording,
     )
 
+    app.add_template_filter(wording.long_datetime, "long_datetime")
     service.connect_signals(app)
+    staff.connect_signals(app)
     updates.connect_signals(app)
     app.register_blueprint(views.admin_bp)
     app.register_blueprint(survey_views.bp)

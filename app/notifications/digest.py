@@ -137,6 +137,8 @@ def compose(department: Department, day: date, now: datetime) -> Digest:
             sr.status != "closed",  # as the partial index of the open queue says it
             sr.status != "on_hold",
             sr.channel.not_in(service.SILENT_CHANNELS),
+            # imported history keeps the city's channel; its old open rows are not today's work
+            ~sr.is_imported,
             sr.due_at < due_by(day),
         )
         .order_by(sr.due_at, sr.id)
@@ -248,7 +250,7 @@ def _send_one(department_id: int, day: date, now: datetime) -> int:
     payload = digest.payload()
     key = dedupe_key(department, day)
     queued = [
-        service.queue_email(DIGEST_EVENT, None, email, payload, dedupe_key=key) for email in to
+        service.queue_notice(DIGEST_EVENT, None, email, payload, dedupe_key=key) for email in to
     ]
     log.info(
         "overdue digest of %s for %s: %s overdue, %s due by tomorrow, to %s",

@@ -23,6 +23,7 @@ from app.notifications.models import Unsubscribe
 from app.requests import service as requests_service
 from app.requests import subscribers
 from app.requests.presenters import public_url
+from app.requests.words import pick_language
 
 FOLLOW_EVENT = "follow_confirm"
 #: a confirmation link older than this is refused (ask again from the tracking page)
@@ -33,6 +34,8 @@ CONFIRM_MAX_AGE = 7 * 24 * 3600
 class Who:
     request_id: int
     email: str
+    #: the language the follower's messages are written in
+    language: str = "en"
 
 
 def _follow_signer() -> URLSafeTimedSerializer:
@@ -50,7 +53,8 @@ def _url(endpoint: str, token: str) -> str:
 
 def confirm_url(who: Who) -> str:
     """Return the link that confirms following."""
-    return _url("follow.confirm", _follow_signer().dumps([who.request_id, who.email]))
+    token = _follow_signer().dumps([who.request_id, who.email, who.language])
+    return _url("follow.confirm", token)
 
 
 def unsubscribe_url(who: Who) -> str:
@@ -60,12 +64,13 @@ def unsubscribe_url(who: Who) -> str:
 
 def _read(loads: Any, token: str) -> Who:
     try:
-        request_id, email = loads(token)
+        # a confirmation link carries the follower's language too
+        request_id, email, *language = loads(token)
     except (BadSignature, ValueError, TypeError):
         raise NotFound(
             "This link is not valid or has expired: use the link in the email as it was."
         ) from None
-    return Who(int(request_id), str(email))
+    return Who(int(request_id), str(email), pick_language(*language))
 
 
 def read_confirm(token: str) -> Who:
@@ -78,21 +83,22 @@ def read_unsubscribe(token: str) -> Who:
     return _read(_unsubscribe_signer().loads, token)
 
 
-def ask_to_follow(request_id: int, email: str) -> bool:
+def ask_to_follow(request_id: int, email: str, language: str = "en") -> bool:
     """Owe a confirmation link to an address that wants to follow a request.
 
     Return False when one was already sent to it for this request.
 
     :raises DomainError: not an email address.
     """
-    from app.notifications.service import queue_email
+    from app.notifications.service import queue_notice
 
     email = (email or "").strip()
     address = parseaddr(email)[1]
     if not address or address != email or "@" not in address or len(address) > 254:
         raise DomainError("Enter an email address, such as name@example.org.", field="email")
     requests_service.get_request(request_id)  # NotFound (404) for a number that is not ours
-    return queue_email(FOLLOW_EVENT, request_id, address, {"request_id": request_id}) is not None
+    payload = {"request_id": request_id, "lang": pick_language(language)}
+    return queue_notice(FOLLOW_EVENT, request_id, address, payload) is not None
 
 
 def confirm(who: Who) -> bool:
@@ -102,7 +108,7 @@ def confirm(who: Who) -> bool:
             Unsubscribe.request_id == who.request_id, Unsubscribe.email == who.email.lower()
         )
     )
-    return subscribers.follow(who.request_id, who.email)
+    return subscribers.follow(who.request_id, who.email, who.language)
 
 
 def unsubscribe(who: Who) -> None:

@@ -6,17 +6,22 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.core.errors import DomainError, NotFound
+from app.core.limits import limited
 from app.extensions import db
 from app.notifications import follow
+from app.requests.words import pick_language
 
 bp = Blueprint("follow", __name__)
 
 
 @bp.post("/requests/<int:request_id>/follow")
+@limited("RATELIMIT_FOLLOW", shared="follow")
 def ask(request_id: int) -> Response:
     """Send a confirmation link to the address given on the tracking page."""
     try:
-        follow.ask_to_follow(request_id, request.form.get("email", ""))
+        # the follower's messages speak the language their browser prefers
+        language = pick_language(*request.accept_languages.values())
+        follow.ask_to_follow(request_id, request.form.get("email", ""), language)
     except NotFound:
         raise  # no such request: a 404, not a message on a page that does not exist
     except DomainError as err:

@@ -26,11 +26,12 @@ from flask import current_app, render_template
 from app.core.clock import utcnow
 from app.core.errors import NotFound
 from app.media import service as media
-from app.notifications import follow, messages, survey
+from app.notifications import follow, messages, staff, survey, wording
 from app.notifications.models import Outbox
 from app.requests import service as requests_service
+from app.requests.models import ServiceRequest
 from app.requests.presenters import tracking_url
-from app.requests.words import CLOSURE_EMAIL_WORDS
+from app.requests.words import closure_email_words
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ def build_message(row: Outbox) -> EmailMessage:
     if row.event == DIGEST_EVENT:
         context = _digest_context(row.payload)
         ident = f"{row.id}.{row.event}"
+    elif row.event == staff.STAFF_PASSWORD_EVENT:
+        context = staff.password_context(row.payload, row.recipient)
+        ident = f"{row.id}.{row.event}"
     else:
         context = _request_context(row, attachments)
         ident = f"{row.id}.{row.event}.{context['request_number']}"
@@ -75,9 +79,10 @@ def build_message(row: Outbox) -> EmailMessage:
         # RFC 2369 and RFC 8058: the mail client's own "unsubscribe" button, one click
         msg["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(render_template(f"notifications/{row.event}.txt", **context))
+    lang = context.get("lang", wording.DEFAULT_LANGUAGE)
+    msg.set_content(render_template(wording.template(row.event, "txt", lang), **context))
     msg.add_alternative(
-        render_template(f"notifications/{row.event}.html", **context), subtype="html"
+        render_template(wording.template(row.event, "html", lang), **context), subtype="html"
     )
     if context.get("photo_cid") and attachments:
         # shown in the HTML body (multipart/related) and attached too, for clients that
@@ -94,6 +99,8 @@ def build_message(row: Outbox) -> EmailMessage:
         msg.add_attachment(
             item.data, maintype=item.maintype, subtype=item.subtype, filename=item.filename
         )
+    # set last: setting and adding parts moves Content-* headers into the parts
+    msg["Content-Language"] = lang
     return msg
 
 
@@ -102,8 +109,10 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
     if row.request_id is None:
         raise NotFound(f"Outbox row {row.id} names no service request.")
     sr = requests_service.get_request(row.request_id)
+    lang = recipient_language(row, sr)
     context: dict[str, Any] = {
         "sr": sr,
+        "lang": lang,
         "request_number": sr.id,
         "tracking_url": tracking_url(sr.id),
         "city_name": current_app.config["CITY_NAME"],
@@ -119,10 +128,10 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
             address=sr.address,
             due_at=sr.due_at,
         )
-        subject = f"We received your report {sr.id}: {sr.service_type.name}"
+        subject = wording.subject("receipt", lang, n=sr.id, category=sr.service_type.name)
     elif row.event == "closed":
         reason = row.payload.get("reason") or sr.closure_reason or "fixed"
-        phrase, lead = CLOSURE_EMAIL_WORDS.get(reason, ("was closed", "Your request was closed."))
+        phrase, lead = closure_email_words(reason, lang)
         photo = _completion_photo(row.payload.get("photo_id"), sr.id)
         if photo is not None:
             attachments.append(photo)
@@ -138,15 +147,15 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
         # a merged duplicate's reporter knows their own number, not the original's
         own = row.payload.get("own_request_id")
         context["merged_from"] = own if own and own != sr.id else None
-        subject = f"Your request {own or sr.id} {phrase}"
+        subject = wording.subject("closed", lang, n=own or sr.id, phrase=phrase)
     elif row.event == "merged":
         subject = _merged_context(row, sr, context)
     elif row.event == follow.FOLLOW_EVENT:
         context.update(
             category=sr.service_type.name,
-            confirm_url=follow.confirm_url(follow.Who(sr.id, row.recipient)),
+            confirm_url=follow.confirm_url(follow.Who(sr.id, row.recipient, lang)),
         )
-        subject = f"Confirm: follow request {sr.id}"
+        subject = wording.subject(follow.FOLLOW_EVENT, lang, n=sr.id)
     elif row.event == survey.SURVEY_EVENT:
         subject = survey.survey_context(row, sr, context)
     elif row.event in messages.UPDATE_EVENTS:
@@ -157,6 +166,11 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
     if row.event != follow.FOLLOW_EVENT:
         context["unsubscribe_url"] = follow.unsubscribe_url(follow.Who(sr.id, row.recipient))
     return context
+
+
+def recipient_language(row: Outbox, sr: ServiceRequest) -> str:
+    """Return the language of a notice: the one its row was owed in, else the request's."""
+    return wording.language_of(row.payload.get("lang") or sr.language)
 
 
 def _digest_context(payload: dict[str, Any]) -> dict[str, Any]:
@@ -217,7 +231,7 @@ def _merged_context(row: Outbox, sr: Any, context: dict[str, Any]) -> str:
         note=(row.payload.get("note") or "").strip(),
         category=sr.service_type.name,
     )
-    return f"Your request {own} was merged into request {into}"
+    return wording.subject("merged", context["lang"], n=own, into=into)
 
 
 def _completion_photo(photo_id: int | None, request_id: int) -> Attachment | None:
@@ -225,7 +239,7 @@ def _completion_photo(photo_id: int | None, request_id: int) -> Attachment | Non
     if not photo_id:
         return None
     try:
-        data = media.public_photo_file(int(photo_id), "display").read_bytes()
+        data = media.public_photo_bytes(int(photo_id), "display")
     except (NotFound, OSError):
         # A lost photo must not hold back the notice itself.
         log.warning("completion photo %s of request %s is unavailable", photo_id, request_id)

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.notifications import follow, survey
+from app.notifications import follow, survey, wording
 from app.notifications.models import Outbox
 from app.requests.models import ServiceRequest
-from app.requests.words import HOLD_WORDS
+from app.requests.words import hold_word
 
 #: the history events residents hear about, and the outbox event (template) each becomes
 STATUS_EVENTS = {
@@ -68,18 +68,12 @@ def update_context(row: Outbox, sr: ServiceRequest, context: dict[str, Any]) -> 
         due_at=sr.due_at,
         merged_from=own if own and own != sr.id else None,
     )
-    if row.event == "acknowledged":
-        return f"Your request {number} has been seen by {department}"
-    if row.event == "assigned":
-        return f"A crew is scheduled for your request {number}"
+    if row.event not in UPDATE_EVENTS:
+        raise ValueError(f"outbox row {row.id} has an unknown event {row.event!r}")
+    reason = ""
     if row.event == "on_hold":
-        reason = HOLD_WORDS.get(payload.get("reason") or "other", "Other")
-        context["hold_reason"] = reason
-        return f"Your request {number} is on hold: {reason.lower()}"
-    if row.event == "resumed":
-        return f"Work on your request {number} has resumed"
-    if row.event == "transferred":
-        return f"Your request {number} is now handled by {department}"
-    if row.event == "reopened":
-        return f"Your request {number} was reopened"
-    raise ValueError(f"outbox row {row.id} has an unknown event {row.event!r}")
+        context["hold_reason"] = hold_word(payload.get("reason") or "other", context["lang"])
+        reason = context["hold_reason"].lower()
+    return wording.subject(
+        row.event, context["lang"], n=number, department=department, reason=reason
+    )

@@ -39,8 +39,9 @@ OUTBOX_EVENTS = (
     "closed",
     "merged",
     "overdue_digest",
+    "staff_password",
 )
-CHANNELS = ("email",)
+CHANNELS = ("email", "sms")
 
 
 class Outbox(Model):

@@ -17,7 +17,7 @@ from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound
 from app.core.queue import call_after_commit
 from app.extensions import db
-from app.notifications import follow, tasks
+from app.notifications import follow, sms, tasks
 from app.notifications.models import Outbox
 from app.requests import signals, subscribers
 from app.requests.models import ServiceRequest
@@ -32,7 +32,8 @@ _INSERT_OUTBOX = text(
     INSERT INTO outbox (event, request_id, recipient, dedupe_key, channel, payload, status,
                         attempts, next_attempt_at)
     SELECT CAST(:event AS varchar), CAST(:request_id AS bigint), CAST(:recipient AS varchar),
-           CAST(:dedupe_key AS varchar), 'email', CAST(:payload AS jsonb), 'pending', 0,
+           CAST(:dedupe_key AS varchar), CAST(:channel AS varchar), CAST(:payload AS jsonb),
+           'pending', 0,
            CAST(:now AS timestamptz)
     WHERE CAST(:always AS boolean) OR NOT EXISTS (
         SELECT 1 FROM unsubscribes u
@@ -45,15 +46,19 @@ _INSERT_OUTBOX = text(
 )
 
 
-def queue_email(
+def queue_notice(
     event: str,
     request_id: int | None,
     recipient: str,
     payload: dict[str, Any],
     *,
     dedupe_key: str = "",
+    channel: str = "email",
 ) -> int | None:
     """Write an outbox row and enqueue its delivery after commit; return its id.
+
+    The recipient is an email address, or a phone number in E.164 form for channel "sms";
+    payload["lang"] is the language the notice is written in (else the request's).
 
     Return None when the same notice is already owed to this recipient (one receipt per
     request, one closure notice per closing, one digest per department and day), so that
@@ -69,6 +74,7 @@ def queue_email(
             "request_id": request_id,
             "recipient": recipient,
             "dedupe_key": dedupe_key,
+            "channel": channel,
             "payload": json.dumps(payload, separators=(",", ":")),
             "now": utcnow(),
             "always": request_id is None or event == follow.FOLLOW_EVENT,
@@ -79,13 +85,54 @@ def queue_email(
     return outbox_id
 
 
-def on_request_submitted(
-    sender: Flask, *, request_id: int, reporter_email: str, channel: str, **_: Any
+def owe_everyone(
+    event: str, sr: ServiceRequest, payload: dict[str, Any], *, dedupe_key: str
 ) -> None:
-    """Owe the reporter a receipt with the request number and a tracking link."""
-    if not reporter_email or channel in SILENT_CHANNELS:
+    """Owe a notice to everyone the request tells: by email, and by text to reporters who chose.
+
+    Each recipient gets it in their own language, and a merged duplicate's reporter hears
+    of it under the number they know.
+    """
+    # (recipient, channel, the number they know it by if another, language)
+    owed = [
+        (person.email, "email", person.own_request_id, person.language)
+        for person in subscribers.recipients(sr)
+    ]
+    if event in sms.SMS_EVENTS:
+        owed += [(t.phone, "sms", t.own_request_id, t.language) for t in subscribers.texted(sr)]
+    for recipient, channel, own, language in owed:
+        mine = {"own_request_id": own} if own else {}
+        queue_notice(
+            event,
+            sr.id,
+            recipient,
+            {**payload, **mine, "lang": language},
+            dedupe_key=dedupe_key,
+            channel=channel,
+        )
+
+
+def on_request_submitted(
+    sender: Flask,
+    *,
+    request_id: int,
+    reporter_email: str,
+    channel: str,
+    reporter_phone: str = "",
+    language: str = "en",
+    **_: Any,
+) -> None:
+    """Owe the reporter a receipt with the request number and a tracking link.
+
+    By email and by text, as the reporter chose (intake passes only the chosen contacts).
+    """
+    if channel in SILENT_CHANNELS:
         return
-    queue_email("receipt", request_id, reporter_email, {"request_id": request_id})
+    payload = {"request_id": request_id, "lang": language}
+    if reporter_email:
+        queue_notice("receipt", request_id, reporter_email, payload)
+    if reporter_phone:
+        queue_notice("receipt", request_id, reporter_phone, payload, channel="sms")
 
 
 def on_request_closed(
@@ -101,9 +148,10 @@ def on_request_closed(
 ) -> None:
     """Owe a closure notice, with the crew's note and photo, to everyone the request tells.
 
-    That is its reporter and its subscribers (the reporters of duplicates merged into it),
-    one notice each. A duplicate closing because it was merged owes a 'merged' notice
-    instead: "your report now follows request N", never a word that it was fixed.
+    That is its reporter (by email, text or both, as chosen) and its subscribers (the
+    reporters of duplicates merged into it, followers), one notice each. A duplicate
+    closing because it was merged owes a 'merged' notice instead: "your report now follows
+    request N", never a word that it was fixed.
     """
     sr = db.session.get(ServiceRequest, request_id)  # the closing verb has it loaded
     if sr is None:
@@ -118,15 +166,9 @@ def on_request_closed(
     }
     if merged_into is not None:
         payload["into"] = merged_into
-    for person in subscribers.recipients(sr):
-        mine = {"own_request_id": person.own_request_id} if person.own_request_id else {}
-        queue_email(
-            "merged" if merged_into is not None else "closed",
-            request_id,
-            person.email,
-            {**payload, **mine},
-            dedupe_key=str(event_id),
-        )
+    owe_everyone(
+        "merged" if merged_into is not None else "closed", sr, payload, dedupe_key=str(event_id)
+    )
 
 
 def connect_signals(app: Flask) -> None:

@@ -1,9 +1,11 @@
 """Text messages: one small adapter interface, a development backend and Twilio's REST API.
 
-Not yet wired to the outbox: a request does not record that its reporter chose SMS (the
-report form has no such choice yet), and texting every phone number left on a report would
-be unasked for. What is here is the channel itself: the 160-character wording with a short
-tracking link, and the backends, chosen by SMS_BACKEND.
+A reporter who chose texts on the form (notify "sms" or "both") is owed an outbox row on
+the "sms" channel for each notice of SMS_EVENTS; the worker delivers it through the backend
+SMS_BACKEND names, once, like an email. Each text fits in one 160-character GSM-7 message,
+its short tracking link included: letters outside the GSM alphabet (á, í, ó, ú, curly
+quotes) are written without their accent, since one of them would make the whole message
+UCS-2 and cut it to 70 characters.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import json
 import os
 import re
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,19 +24,49 @@ from typing import Protocol
 from flask import current_app
 
 from app.core.clock import utcnow
+from app.notifications import wording
+from app.notifications.models import OUTBOX_EVENTS, Outbox
+from app.requests.words import closure_email_words
 
 SMS_LIMIT = 160
-_WORDS = {
-    "receipt": "{city}: we got your report {n}.",
-    "acknowledged": "{city}: report {n} was seen by the department.",
-    "assigned": "{city}: a crew is scheduled for report {n}.",
-    "on_hold": "{city}: report {n} is on hold.",
-    "resumed": "{city}: work on report {n} has resumed.",
-    "transferred": "{city}: report {n} moved to another department, same number.",
-    "reopened": "{city}: report {n} was reopened.",
-    "closed": "{city}: report {n} is closed.",
-    "merged": "{city}: report {n} was merged with an earlier one.",
-}
+#: what a reporter who chose texts is told by text; the survey's links and a follower's
+#: confirmation need an email
+SMS_EVENTS = frozenset(OUTBOX_EVENTS) - {"overdue_digest"}
+#: the GSM 03.38 default alphabet (one septet each) and its extension table (two each)
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+_PUNCTUATION = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def to_gsm7(text: str) -> str:
+    """Return the text in the GSM-7 alphabet: accents it lacks dropped, the rest as "?"."""
+    out = []
+    for char in text.translate(_PUNCTUATION).replace("…", "..."):
+        if char in GSM7_BASIC or char in GSM7_EXTENDED:
+            out.append(char)
+            continue
+        base = unicodedata.normalize("NFKD", char)[:1]
+        out.append(base if base in GSM7_BASIC else "?")
+    return "".join(out)
+
+
+def gsm7_length(text: str) -> int:
+    """Return how many septets the text takes in GSM-7.
+
+    :raises ValueError: a character outside the GSM-7 alphabet.
+    """
+    length = 0
+    for char in text:
+        if char in GSM7_BASIC:
+            length += 1
+        elif char in GSM7_EXTENDED:
+            length += 2
+        else:
+            raise ValueError(f"{char!r} is not in the GSM-7 alphabet")
+    return length
 
 
 class SmsRefused(Exception):
@@ -55,15 +88,33 @@ def short_link(request_id: int) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/r/{request_id}"
 
 
-def sms_text(event: str, request_id: int) -> str:
-    """Return the text of an event's SMS, at most 160 characters with its tracking link."""
+def sms_text(event: str, request_id: int, language: str = "en", *, phrase: str = "") -> str:
+    """Return the text of an event's SMS: one GSM-7 message of 160 characters at most.
+
+    The link always ends it; a long city name gives way to "311", and words to the link.
+    """
     link = short_link(request_id)
-    city = current_app.config["CITY_NAME"]
-    words = _WORDS.get(event, "{city}: news about report {n}.")
-    text = f"{words.format(city=city, n=request_id)} {link}"
-    if len(text) > SMS_LIMIT:  # a long city name gives way, never the number or the link
-        text = f"{words.format(city='311', n=request_id)} {link}"
-    return text[:SMS_LIMIT]
+    words = wording.sms_words(event, language)
+    for city in (current_app.config["CITY_NAME"], "311"):
+        text = to_gsm7(f"{words.format(city=city, n=request_id, phrase=phrase)} {link}")
+        if gsm7_length(text) <= SMS_LIMIT:
+            return text
+    room = SMS_LIMIT - gsm7_length(to_gsm7(link)) - 1
+    head = to_gsm7(words.format(city="311", n=request_id, phrase=phrase))
+    while gsm7_length(head) > room:  # only a PUBLIC_BASE_URL of ~100 characters gets here
+        head = head[:-1]
+    return f"{head.rstrip()} {link}"
+
+
+def build_text(row: Outbox) -> str:
+    """Return the text message an outbox row on the "sms" channel owes."""
+    payload = row.payload
+    language = wording.language_of(payload.get("lang"))
+    request_id = int(payload.get("own_request_id") or row.request_id or 0)
+    phrase = ""
+    if row.event == "closed":
+        phrase = closure_email_words(payload.get("reason") or "fixed", language)[0]
+    return sms_text(row.event, request_id, language, phrase=phrase)
 
 
 class FileBackend:

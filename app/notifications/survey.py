@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
+from app.notifications import wording
 from app.notifications.models import SatisfactionResponse
 from app.org.models import Department
 from app.requests import service as requests_service
@@ -75,7 +76,9 @@ _ASK_DUE = text(
     INSERT INTO outbox (event, request_id, recipient, dedupe_key, channel, payload, status,
                         attempts, next_attempt_at)
     SELECT :event, sr.id, btrim(sr.reporter_email), closing.id::text, 'email',
-           jsonb_build_object('request_id', sr.id, 'closed_event_id', closing.id),
+           jsonb_build_object(
+               'request_id', sr.id, 'closed_event_id', closing.id, 'lang', sr.language
+           ),
            'pending', 0, :now
     FROM service_requests sr
     CROSS JOIN LATERAL (
@@ -87,6 +90,7 @@ _ASK_DUE = text(
       AND sr.closure_reason = ANY(:reasons)
       AND sr.channel <> ALL(:silent)
       AND btrim(sr.reporter_email) <> ''
+      AND sr.notify IN ('email', 'both')
       AND closing.id IS NOT NULL
     ON CONFLICT (event, request_id, recipient, dedupe_key) DO NOTHING
     RETURNING id
@@ -227,4 +231,4 @@ def survey_context(row: Any, sr: ServiceRequest, context: dict[str, Any]) -> str
         not_fixed_url=survey_url(ask, answer="not_fixed"),
         rating_urls=[(n, survey_url(ask, rating=n)) for n in range(1, 6)],
     )
-    return f"Is it fixed? Your request {sr.id}"
+    return wording.subject(SURVEY_EVENT, context["lang"], n=sr.id)

@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 from app.core.clock import utcnow
 from app.core.queue import enqueue_now, redis_key, state
 from app.extensions import db
-from app.notifications import mail, messages
+from app.notifications import mail, messages, sms
 from app.notifications.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ def _claim(outbox_id: int, now: datetime) -> Outbox | None:
 
 
 def deliver(outbox_id: int) -> str:
-    """Send the email an outbox row owes, once; return what happened.
+    """Send the email or text message an outbox row owes, once; return what happened.
 
     The result is one of "sent", "retry" (a failure; the sweeper tries again later),
     "failed" (given up), "superseded" (a status update made moot by later news), or
@@ -189,8 +189,8 @@ def deliver(outbox_id: int) -> str:
         log.info("outbox %s (%s) superseded by later news; not sent", outbox_id, event)
         return "superseded"
     try:
-        where = mail.send(mail.build_message(row))
-    except mail.PermanentFailure as exc:
+        where = _send(row)
+    except (mail.PermanentFailure, sms.SmsRefused) as exc:
         _record_failure(outbox_id, exc, now, give_up=True)
         log.warning("outbox %s refused for good: %s", outbox_id, exc)
         return "failed"
@@ -205,6 +205,13 @@ def deliver(outbox_id: int) -> str:
     _mark(outbox_id, status="sent", sent_at=utcnow(), last_error="")
     log.info("outbox %s (%s) sent via %s", outbox_id, event, where)
     return "sent"
+
+
+def _send(row: Outbox) -> str:
+    """Hand a claimed row to its channel; return where it went."""
+    if row.channel == "sms":
+        return sms.backend().send(row.recipient, sms.build_text(row))
+    return mail.send(mail.build_message(row))
 
 
 def _mark(outbox_id: int, **values: object) -> None:

@@ -12,13 +12,13 @@ from flask import Flask
 
 from app.extensions import db
 from app.notifications.messages import STATUS_EVENTS
-from app.notifications.service import SILENT_CHANNELS, queue_email
-from app.requests import signals, subscribers
+from app.notifications.service import SILENT_CHANNELS, owe_everyone
+from app.requests import signals
 from app.requests.models import RequestEvent, ServiceRequest
 
 
 def _owe_update(event: str, sr: ServiceRequest, event_id: int, extra: dict[str, Any]) -> None:
-    if sr.channel in SILENT_CHANNELS:
+    if sr.channel in SILENT_CHANNELS or sr.is_imported:
         return
     history = db.session.get(RequestEvent, event_id)
     note = history.note.strip() if history is not None and history.public else ""
@@ -30,9 +30,7 @@ def _owe_update(event: str, sr: ServiceRequest, event_id: int, extra: dict[str, 
         "department": sr.department.name,
         **extra,
     }
-    for person in subscribers.recipients(sr):
-        mine = {"own_request_id": person.own_request_id} if person.own_request_id else {}
-        queue_email(event, sr.id, person.email, {**payload, **mine}, dedupe_key=str(event_id))
+    owe_everyone(event, sr, payload, dedupe_key=str(event_id))
 
 
 def on_status_changed(

@@ -39,20 +39,27 @@ def services() -> list[dict[str, Any]]:
             "keywords": st.keywords or None,
             "group": st.group or None,
         }
-        for st in requests_service.list_service_types()
+        for st in requests_service.list_service_types(public_only=True)
     ]
 
 
 def service_definition(code: str) -> dict[str, Any]:
     """Return the GeoReport definition (the questions) of a service.
 
-    :raises NotFound: no active service has this code.
+    :raises NotFound: no active public service has this code.
     """
     st = db.session.scalar(
-        select(ServiceType).where(ServiceType.code == code, ServiceType.active.is_(True))
+        select(ServiceType).where(
+            ServiceType.code == code, ServiceType.active.is_(True), ServiceType.public.is_(True)
+        )
     )
     if st is None:
         raise NotFound(f"There is no service {code!r}; services.xml lists them.")
+    return definition_of(st)
+
+
+def definition_of(st: ServiceType) -> dict[str, Any]:
+    """Return the GeoReport definition of a type as it stands (saved or being edited)."""
     attributes = []
     for index, q in enumerate(_questions(st), start=1):
         item: dict[str, Any] = {

@@ -40,7 +40,7 @@ def list_keys() -> None:
         used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
         click.echo(
             f"{row.key_prefix}  {row.client_name}  <{row.contact or '-'}>  {state}  "
-            f"last used {used}"
+            f"last used {used}  limit {row.rate_limit or 'none'}"
         )
 
 
@@ -54,3 +54,18 @@ def revoke_key(prefix: str) -> None:
         raise click.ClickException(err.message) from None
     db.session.commit()
     click.echo(f"Revoked {row.key_prefix} ({row.client_name}).")
+
+
+@keys_cli.command("limit")
+@click.option("--prefix", required=True, help="The key's prefix, as `keys list` shows it.")
+@click.option(
+    "--rate", required=True, help="e.g. '100/minute' or '100/minute;2000/day'; '' for unlimited."
+)
+def limit_key(prefix: str, rate: str) -> None:
+    """Limit how many requests a key's client may submit (keys are unlimited by default)."""
+    try:
+        row = keys.set_rate_limit(prefix, rate)
+    except DomainError as err:
+        raise click.ClickException(err.message) from None
+    db.session.commit()
+    click.echo(f"{row.key_prefix} ({row.client_name}): {row.rate_limit or 'unlimited'}.")

@@ -17,6 +17,7 @@ from app.open311.params import present
 from app.requests import service as requests_service
 from app.requests.models import ServiceType
 from app.requests.parsing import parse_attribute_fields, parse_coordinate
+from app.requests.words import pick_language
 
 
 def _coordinate(raw: str, name: str) -> float:
@@ -70,9 +71,15 @@ def _media_url(values: MultiDict[str, str]) -> str:
 
 
 def submit(
-    values: MultiDict[str, str], upload: FileStorage | list[FileStorage] | None = None
+    values: MultiDict[str, str],
+    upload: FileStorage | list[FileStorage] | None = None,
+    *,
+    browser_language: str | None = None,
 ) -> dict[str, Any]:
     """Store a request POSTed in GeoReport terms; return the GeoReport answer.
+
+    Beyond GeoReport: `notify` (email, sms, both or none) says how the reporter wants news,
+    and `locale` (else the Accept-Language header, `browser_language`) its language.
 
     :raises NotFound: unknown service_code (404, as the spec says).
     :raises DomainError: anything else the client must fix (400).
@@ -115,11 +122,14 @@ def submit(
         account_id=present(values.get("account_id")) or "",
         media_url=_media_url(values),
         attributes=parse_attribute_fields(values),
+        notify=present(values.get("notify")) or "",
+        language=pick_language(present(values.get("locale")), browser_language),
     )
     try:
         result = requests_service.submit_request(new, channel="open311", photos=photos)
     except DomainError as err:
-        if err.field == "service_code":
+        # an emergency type exists: the 400 tells the client to call instead
+        if err.field == "service_code" and not isinstance(err, requests_service.EmergencyService):
             raise NotFound(
                 f"There is no service {code!r}; services.xml lists them.", field="service_code"
             ) from None

@@ -7,8 +7,10 @@ import secrets
 import time
 
 from flask import current_app
+from limits import parse_many
 from sqlalchemy import select, text
 
+from app.core import limits
 from app.core.clock import utcnow
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
@@ -94,12 +96,13 @@ _USE_KEY = text(
           AND (open311_api_keys.last_used_at IS NULL
                OR open311_api_keys.last_used_at < now() - interval '1 minute')
     )
-    SELECT id FROM k
+    SELECT k.id, open311_api_keys.rate_limit
+    FROM k JOIN open311_api_keys ON open311_api_keys.id = k.id
     """
 )
 
 
-def _key_cache() -> dict[str, tuple[int, float]]:
+def _key_cache() -> dict[str, tuple[int, str | None, float]]:
     return current_app.extensions.setdefault("open311_keys", {})
 
 
@@ -108,8 +111,10 @@ def authenticate_key(key: str | None) -> int:
 
     A valid key is remembered for OPEN311_KEY_CACHE_SECONDS, sparing intake a round trip;
     a revocation therefore reaches other processes within that time, and this one at once.
+    Each call counts against the key's own rate limit, if it has one.
 
     :raises Forbidden: no key, or one that is unknown or revoked.
+    :raises RateLimited: the key's client went over its rate limit (429).
     """
     key = (key or "").strip()
     if not key:
@@ -119,14 +124,47 @@ def authenticate_key(key: str | None) -> int:
     digest = _digest(key)
     cache = _key_cache()
     now = time.monotonic()
-    hit = cache.get(digest)
-    if hit is not None and hit[1] > now:
-        return hit[0]
-    key_id = db.session.execute(_USE_KEY, {"key_hash": digest}).scalar()
-    if key_id is None:
-        cache.pop(digest, None)
-        raise Forbidden("The api_key is not valid or has been revoked.")
-    ttl = current_app.config["OPEN311_KEY_CACHE_SECONDS"]
-    if ttl > 0:
-        cache[digest] = (key_id, now + ttl)
+    cached = cache.get(digest)
+    if cached is not None and cached[2] > now:
+        key_id, rate_limit = cached[0], cached[1]
+    else:
+        row = db.session.execute(_USE_KEY, {"key_hash": digest}).one_or_none()
+        if row is None:
+            cache.pop(digest, None)
+            raise Forbidden("The api_key is not valid or has been revoked.")
+        key_id, rate_limit = int(row[0]), row[1]
+        ttl = current_app.config["OPEN311_KEY_CACHE_SECONDS"]
+        if ttl > 0:
+            cache[digest] = (key_id, rate_limit, now + ttl)
+    limits.hit(
+        rate_limit,
+        "open311-key",
+        str(key_id),
+        message=f"This API key may submit at most {rate_limit} requests; slow down and retry.",
+    )
     return key_id
+
+
+def set_rate_limit(prefix: str, rate_limit: str) -> ApiKey:
+    """Limit the requests a key's client may POST ("100/minute;1000/day"); blank: unlimited.
+
+    :raises NotFound: no key has this prefix.
+    :raises DomainError: the limit is not in the "count/period" form.
+    """
+    rate_limit = (rate_limit or "").strip()
+    if rate_limit:
+        try:
+            parse_many(rate_limit)
+        except ValueError:
+            raise DomainError(
+                f"{rate_limit!r} is not a rate limit: write it as 100/minute, or several "
+                "joined by ';' (100/minute;1000/day).",
+                field="rate_limit",
+            ) from None
+    rows = list(db.session.scalars(select(ApiKey).where(ApiKey.key_prefix == prefix.strip())))
+    if len(rows) != 1:
+        raise NotFound("No single API key has this prefix; `flask open311 keys list` shows them.")
+    rows[0].rate_limit = rate_limit[:100] or None
+    db.session.flush()
+    _key_cache().clear()
+    return rows[0]

@@ -27,6 +27,8 @@ class ApiKey(Model):
     created_at: Mapped[datetime] = created_at_column()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: requests this client may POST, as "100/minute" or "1000/day;100/minute"; none: unlimited
+    rate_limit: Mapped[str | None] = mapped_column(String(100))
 
     @property
     def active(self) -> bool:

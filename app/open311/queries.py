@@ -13,6 +13,7 @@ from werkzeug.datastructures import MultiDict
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
+from app.geo.privacy import public_point
 from app.media.models import Photo
 from app.open311.catalogue import service_notice
 from app.open311.formats import w3c_datetime
@@ -144,7 +145,11 @@ def read_query(args: MultiDict[str, str]) -> RequestQuery:
 
 def _request_columns() -> Select:
     sr = ServiceRequest
-    first_photo = select(func.min(Photo.id)).where(Photo.request_id == sr.id).scalar_subquery()
+    first_photo = (
+        select(func.min(Photo.id))
+        .where(Photo.request_id == sr.id, Photo.kind == "report")
+        .scalar_subquery()
+    )
     closure_photo = (
         select(RequestEvent.data["photo_id"].astext)
         .where(
@@ -178,6 +183,7 @@ def _request_columns() -> Select:
             ServiceType.name.label("service_name"),
             ServiceType.sla_value,
             ServiceType.sla_unit,
+            ServiceType.sensitive,
             sr.description,
             Department.name.label("agency"),
             sr.requested_at,
@@ -211,6 +217,7 @@ def _status_notes(row: Any) -> str | None:
 
 def _request_dict(row: Any) -> dict[str, Any]:
     media_url = photo_url(row.photo_id) if row.photo_id else (row.media_url or None)
+    lat, long = public_point(row.lat, row.long, sensitive=row.sensitive)
     return {
         "service_request_id": str(row.id),
         "status": "closed" if row.status == "closed" else "open",
@@ -225,11 +232,12 @@ def _request_dict(row: Any) -> dict[str, Any]:
         # changes (a note, a merge) move it past its close time
         "updated_datetime": w3c_datetime(row.updated_at),
         "expected_datetime": w3c_datetime(row.due_at),
-        "address": row.address or None,
-        "address_id": row.address_id or None,
+        "address": None if row.sensitive else row.address or None,
+        "address_id": None if row.sensitive else row.address_id or None,
         "zipcode": None,
-        "lat": round(row.lat, 7),
-        "long": round(row.long, 7),
+        # imported history may have no known location
+        "lat": round(lat, 7) if lat is not None else None,
+        "long": round(long, 7) if long is not None else None,
         "media_url": media_url,
     }
 
@@ -246,7 +254,10 @@ def _add_extensions(rows: list[Any], items: list[dict[str, Any]]) -> None:
         events[event.request_id].append(event)
     photos: dict[int, list[int]] = {i: [] for i in ids}
     for photo_id, request_id in db.session.execute(
-        select(Photo.id, Photo.request_id).where(Photo.request_id.in_(ids)).order_by(Photo.id)
+        select(Photo.id, Photo.request_id)
+        # notes' photos are not the reporter's; an internal note's are never public
+        .where(Photo.request_id.in_(ids), Photo.kind == "report")
+        .order_by(Photo.id)
     ):
         if request_id is not None:  # the IN never matches NULL; the check is for mypy
             photos[request_id].append(photo_id)

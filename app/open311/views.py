@@ -23,10 +23,12 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 from app.auth.permissions import roles_required
 from app.auth.roles import ADMIN
 from app.core.errors import DomainError, Forbidden, NotFound
+from app.core.limits import RateLimited
 from app.extensions import db
 from app.open311 import catalogue, intake, params, queries, updates
 from app.open311 import keys as api_keys  # the admin view below is named keys
 from app.open311.formats import render, render_errors
+from app.requests.words import pick_language
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,18 @@ def error_response(status: int, code: int, description: str) -> Response:
 # errors: always the spec's <errors>/[{code, description}], in the path's format
 
 
+def _too_many(err: RateLimited) -> Response:
+    # 429, not the spec's 400: clients and their HTTP libraries retry on it after Retry-After
+    response = error_response(429, 429, err.message)
+    response.headers.update(err.headers)
+    return response
+
+
 @bp.errorhandler(DomainError)
 def _domain_error(err: DomainError) -> Response:
     # nothing is committed: the session's teardown rolls back whatever the request began
+    if isinstance(err, RateLimited):
+        return _too_many(err)
     if isinstance(err, NotFound):
         status = 404
     elif isinstance(err, Forbidden):
@@ -191,7 +202,11 @@ def _uploads() -> list[FileStorage]:
 @bp.post(f"/v2/requests.{FMT}")
 def post_request(fmt: str) -> Response:
     api_keys.authenticate_key(_api_key())
-    result = intake.submit(request.values, _uploads())
+    result = intake.submit(
+        request.values,
+        _uploads(),
+        browser_language=pick_language(*request.accept_languages.values()),
+    )
     db.session.commit()
     return render(fmt, "service_requests", [result])
 

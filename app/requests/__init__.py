@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     )
     from app.requests import duplicates_api as duplicates_api  # noqa: F401  (endpoints on blp)
     from app.requests import history_api as history_api  # noqa: F401  (endpoints on blp)
+    from app.requests import public_api as public_api  # noqa: F401  (endpoints on blp)
     from app.requests import routing_api as routing_api  # noqa: F401  (endpoints on blp)
     from app.requests import staff_api as staff_api  # noqa: F401  (adds its endpoints to blp)
     from app.requests.models import MAX_TEXT

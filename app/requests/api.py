@@ -12,17 +12,18 @@ from flask import Response, jsonify, request
 from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from app.auth.permissions import can_see_department, roles_required
 from app.auth.roles import DISPATCH_ROLES
 from app.core.errors import DomainError, Forbidden
+from app.core.limits import limited
 from app.extensions import db
 from app.media import service as media
 from app.org import service as org
-from app.requests import service
+from app.requests import contact_cap, service
 from app.requests.models import MAX_TEXT, ServiceType
 from app.requests.parsing import parse_attribute_fields
 from app.requests.permissions import may_read_private
@@ -35,6 +36,7 @@ from app.requests.schemas import (
     ServiceTypeOut,
     SubmittedOut,
 )
+from app.requests.words import pick_language
 
 blp = Blueprint(
     "requests_api",
@@ -98,13 +100,21 @@ def parse_submission() -> tuple[dict[str, Any], list[FileStorage]]:
         raise UnsupportedBody(
             "Send the request as application/json, or as multipart/form-data when it has a photo."
         )
+    return load_fields(RequestIn(), body), photos
+
+
+def load_fields(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
+    """Load a request body with a schema, saying every field's problem in one message.
+
+    :raises InvalidInput: fields are missing or of the wrong type (422).
+    """
     try:
-        data = RequestIn().load(body)
+        data: dict[str, Any] = schema.load(body)
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_body": err.messages}
         summary = " ".join(_first_message(name, msgs) for name, msgs in messages.items())
         raise InvalidInput(summary, errors=messages) from None
-    return data, photos
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,8 +127,9 @@ def list_services() -> list[ServiceType]:
     """List the service types that can be requested.
 
     Each type names its department, its SLA target and the questions to answer with it.
+    Internal types (staff use only) are not listed.
     """
-    return service.list_service_types()
+    return service.list_service_types(public_only=True)
 
 
 @blp.route("/requests", methods=["POST"])
@@ -161,6 +172,12 @@ def list_services() -> list[ServiceType]:
 @blp.alt_response(413, response="DEFAULT_ERROR", description="The photo or body is too large.")
 @blp.alt_response(415, response="DEFAULT_ERROR", description="Neither JSON nor a form.")
 @blp.alt_response(422, response="DEFAULT_ERROR", description="A field is missing or mistyped.")
+@blp.alt_response(
+    429,
+    response="DEFAULT_ERROR",
+    description="Too many reports from this address, or from this email or phone today.",
+)
+@limited("RATELIMIT_REPORT")
 def create_request() -> dict[str, Any]:
     """Report a problem.
 
@@ -170,6 +187,8 @@ def create_request() -> dict[str, Any]:
     stay private.
     """
     data, uploads = parse_submission()
+    if not current_user.is_authenticated:
+        contact_cap.check(data["email"], data["phone"])
     photos = media.validate_photos([upload.stream for upload in uploads])
     new = service.NewRequest(
         service_code=data["service_code"],
@@ -181,6 +200,8 @@ def create_request() -> dict[str, Any]:
         email=data["email"],
         phone=data["phone"],
         attributes=data["attributes"],
+        notify=data["notify"],
+        language=data["language"] or pick_language(*request.accept_languages.values()),
     )
     actor_id = current_user.id if current_user.is_authenticated else None
     result = service.submit_request(new, channel="api", actor_id=actor_id, photos=photos)

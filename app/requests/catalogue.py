@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,12 +21,37 @@ from app.sla.calendar import SLA_UNITS
 ATTRIBUTE_DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 
 
-def list_service_types(*, include_inactive: bool = False) -> list[ServiceType]:
-    """Return the service catalogue ordered by group and name."""
+def list_service_types(
+    *, include_inactive: bool = False, public_only: bool = False
+) -> list[ServiceType]:
+    """Return the service catalogue ordered by group and name.
+
+    `public_only` leaves out internal types: residents and Open311 clients never see them,
+    staff intake and imports use them.
+    """
     stmt = select(ServiceType).order_by(ServiceType.group, ServiceType.name)
     if not include_inactive:
         stmt = stmt.where(ServiceType.active.is_(True))
+    if public_only:
+        stmt = stmt.where(ServiceType.public.is_(True))
     return list(db.session.scalars(stmt))
+
+
+#: the longest emergency notice (a sentence or two and a number to call)
+MAX_NOTICE = 1000
+
+
+def check_emergency_notice(notice: str | None) -> str:
+    """Return the emergency notice trimmed.
+
+    :raises DomainError: it is longer than MAX_NOTICE characters (400).
+    """
+    notice = (notice or "").strip()
+    if len(notice) > MAX_NOTICE:
+        raise DomainError(
+            f"The emergency notice has at most {MAX_NOTICE} characters.", field="emergency_notice"
+        )
+    return notice
 
 
 @dataclass(frozen=True)
@@ -42,6 +67,8 @@ class CatalogueEntry:
     sla_value: int
     sla_unit: str
     attributes: list[dict[str, Any]]
+    public: bool
+    emergency_notice: str
 
 
 def catalogue_entry(code: str, *, fresh: bool = False) -> CatalogueEntry:
@@ -74,6 +101,8 @@ def catalogue_entry(code: str, *, fresh: bool = False) -> CatalogueEntry:
             ServiceType.sla_value,
             ServiceType.sla_unit,
             ServiceType.attributes,
+            ServiceType.public,
+            ServiceType.emergency_notice,
         )
         .join(Department, Department.id == ServiceType.department_id)
         .where(ServiceType.code == code, ServiceType.active.is_(True))
@@ -103,6 +132,9 @@ def create_service_type(
     completion_photo_required: bool = True,
     triage: bool = False,
     active: bool = True,
+    public: bool = True,
+    sensitive: bool = False,
+    emergency_notice: str = "",
 ) -> ServiceType:
     """Add a service type to the catalogue, owned by a department, with its SLA and questions.
 
@@ -120,6 +152,7 @@ def create_service_type(
     if not isinstance(sla_value, int) or isinstance(sla_value, bool) or sla_value <= 0:
         raise DomainError("The SLA target is a whole number above 0.", field="sla_value")
     questions = check_questions(attributes or [])
+    emergency_notice = check_emergency_notice(emergency_notice)
     if db.session.get(Department, department_id) is None:
         raise NotFound(f"There is no department {department_id}.", field="department_id")
     if db.session.scalar(select(ServiceType.id).where(ServiceType.code == code)) is not None:
@@ -137,6 +170,9 @@ def create_service_type(
         completion_photo_required=completion_photo_required,
         triage=triage,
         active=active,
+        public=public,
+        sensitive=sensitive,
+        emergency_notice=emergency_notice,
     )
     db.session.add(st)
     db.session.flush()
@@ -273,124 +309,3 @@ def open_requests_of_department(department_id: int) -> int:
         )
         or 0
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# administration: edits that keep codes, history and promises made
-
-
-#: the fields of a service type an admin may change (never the code)
-EDITABLE = (
-    "name",
-    "description",
-    "group",
-    "keywords",
-    "department_id",
-    "sla_value",
-    "sla_unit",
-    "attributes",
-    "completion_photo_required",
-    "triage",
-    "active",
-)
-
-
-def service_type_view(st: ServiceType) -> dict[str, Any]:
-    """Return what the audit keeps of a service type."""
-    return {"code": st.code, **{name: getattr(st, name) for name in EDITABLE}}
-
-
-def search_service_types(query: str = "") -> list[ServiceType]:
-    """Return every type, active or not, whose code, name or group contains `query`."""
-    stmt = select(ServiceType).order_by(ServiceType.group, ServiceType.name)
-    if query.strip():
-        like = f"%{query.strip()}%"
-        stmt = stmt.where(
-            ServiceType.code.ilike(like)
-            | ServiceType.name.ilike(like)
-            | ServiceType.group.ilike(like)
-        )
-    return list(db.session.scalars(stmt))
-
-
-def get_service_type(code: str) -> ServiceType:
-    """Return a service type, active or not, by code.
-
-    :raises NotFound: there is no such type (404).
-    """
-    st = db.session.scalar(select(ServiceType).where(ServiceType.code == code))
-    if st is None:
-        raise NotFound(f"There is no service type {code!r}.", field="code")
-    return st
-
-
-def open_requests_of_type(st: ServiceType) -> int:
-    """Return how many open requests of this type there are (an SLA edit may move them)."""
-    return (
-        db.session.scalar(
-            select(func.count(ServiceRequest.id)).where(
-                ServiceRequest.service_type_id == st.id, ServiceRequest.status != "closed"
-            )
-        )
-        or 0
-    )
-
-
-def update_service_type(
-    st: ServiceType, changes: dict[str, Any], *, move_open_due_times: bool = False
-) -> int:
-    """Change a type's editable fields (its code never changes); return the due times moved.
-
-    Open requests keep the due time they were promised unless `move_open_due_times`: then
-    each is counted again from when it was asked, plus its time on hold, as a transfer does.
-    Everything is checked before anything is written.
-
-    :raises DomainError: a bad name, SLA or question, or an unknown field (400).
-    :raises NotFound: no such department (404).
-    """
-    unknown = sorted(set(changes) - set(EDITABLE))
-    if unknown:
-        raise DomainError(
-            f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0]
-        )
-    merged = {**service_type_view(st), **changes}
-    name = str(merged["name"] or "").strip()
-    if not name or len(name) > 200:
-        raise DomainError("A service name has 1 to 200 characters.", field="name")
-    if merged["sla_unit"] not in SLA_UNITS:
-        raise DomainError(f"The SLA unit is one of {', '.join(SLA_UNITS)}.", field="sla_unit")
-    sla_value = merged["sla_value"]
-    if not isinstance(sla_value, int) or isinstance(sla_value, bool) or sla_value <= 0:
-        raise DomainError("The SLA target is a whole number above 0.", field="sla_value")
-    questions = check_questions(merged["attributes"] or [])
-    if changes.get("department_id", st.department_id) != st.department_id:
-        dept = db.session.get(Department, merged["department_id"])
-        if dept is None:
-            raise NotFound(
-                f"There is no department {merged['department_id']}.", field="department_id"
-            )
-        if not dept.active:
-            raise DomainError(f"{dept.name} is deactivated.", field="department_id")
-    for text_field, limit in (("group", 100), ("keywords", 400)):
-        if len(str(merged[text_field] or "")) > limit:
-            raise DomainError(f"The {text_field} has at most {limit} characters.", field=text_field)
-    sla_changed = (sla_value, merged["sla_unit"]) != (st.sla_value, st.sla_unit)
-    for field_name in EDITABLE:
-        setattr(st, field_name, merged[field_name])
-    st.name, st.attributes = name, questions
-    st.department = db.session.get(Department, st.department_id)
-    db.session.flush()
-    # this process sees the edit at once; the others within CATALOGUE_CACHE_SECONDS
-    current_app.extensions.get("city311_catalogue", {}).pop(st.code, None)
-    if not (sla_changed and move_open_due_times):
-        return 0
-    moved = 0
-    for sr in db.session.scalars(
-        select(ServiceRequest).where(
-            ServiceRequest.service_type_id == st.id, ServiceRequest.status != "closed"
-        )
-    ):
-        sr.due_at = compute_due_at(sr.requested_at + timedelta(seconds=sr.held_seconds), st)
-        moved += 1
-    db.session.flush()
-    return moved

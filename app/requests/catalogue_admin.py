@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core import audit
-from app.requests import catalogue
+from app.requests import catalogue, catalogue_edit
 from app.requests.models import ServiceType
 
 
@@ -20,16 +20,19 @@ def create(code: str, changes: dict[str, Any]) -> ServiceType:
         **fields,
     )
     audit.record(
-        None, "create", ("service_type", st.code, st.name), after=catalogue.service_type_view(st)
+        None,
+        "create",
+        ("service_type", st.code, st.name),
+        after=catalogue_edit.service_type_view(st),
     )
     return st
 
 
 def update(st: ServiceType, changes: dict[str, Any], *, move_open_due_times: bool = False) -> int:
     """Edit a service type and record what changed; return how many due times moved."""
-    before = catalogue.service_type_view(st)
-    moved = catalogue.update_service_type(st, changes, move_open_due_times=move_open_due_times)
-    after = catalogue.service_type_view(st)
+    before = catalogue_edit.service_type_view(st)
+    moved = catalogue_edit.update_service_type(st, changes, move_open_due_times=move_open_due_times)
+    after = catalogue_edit.service_type_view(st)
     if moved:
         after["due_times_moved"] = moved
     if after != before:

@@ -13,7 +13,7 @@ from app.auth.roles import ADMIN
 from app.core.apidocs import ADMIN_ERRORS, error_answers
 from app.extensions import db
 from app.org import service as org
-from app.requests import catalogue, catalogue_admin
+from app.requests import catalogue_admin, catalogue_edit, catalogue_preview
 from app.requests.models import ServiceType
 from app.requests.schemas import ServiceTypeOut
 from app.sla.calendar import SLA_UNITS
@@ -32,7 +32,10 @@ class AdminServiceTypeOut(ServiceTypeOut):
     keywords = fields.String()
     triage = fields.Boolean()
     active = fields.Boolean()
-    open_requests = fields.Function(catalogue.open_requests_of_type)
+    public = fields.Boolean()
+    sensitive = fields.Boolean()
+    emergency_notice = fields.String()
+    open_requests = fields.Function(catalogue_edit.open_requests_of_type)
 
 
 class AdminServiceTypePatch(Schema):
@@ -54,6 +57,16 @@ class AdminServiceTypePatch(Schema):
     completion_photo_required = fields.Boolean()
     triage = fields.Boolean()
     active = fields.Boolean(metadata={"description": "false hides it from residents and Open311."})
+    public = fields.Boolean(
+        metadata={"description": "false: an internal type, for staff intake and imports only."}
+    )
+    sensitive = fields.Boolean(
+        metadata={"description": "true: its locations are snapped to a grid in public data."}
+    )
+    emergency_notice = fields.String(
+        validate=validate.Length(max=1000),
+        metadata={"description": "Shown to residents instead of the form (e.g. call 911)."},
+    )
     move_open_due_times = fields.Boolean(
         load_default=False,
         metadata={"description": "With an SLA change: count open requests' due times again."},
@@ -74,13 +87,29 @@ class AdminServiceTypeArgs(Schema):
     q = fields.String(load_default="", metadata={"description": "Part of a code, name or group."})
 
 
+class PreviewIn(Schema):
+    code = fields.String(load_default="")
+    name = fields.String(load_default="")
+    attributes = fields.List(fields.Dict(), load_default=list)
+    emergency_notice = fields.String(load_default="")
+
+
+class PreviewOut(Schema):
+    form_html = fields.String(
+        metadata={"description": "The type's questions as the resident form renders them."}
+    )
+    definition = fields.Dict(
+        metadata={"description": "What GET /open311/v2/services/<code>.json would answer."}
+    )
+
+
 def _errors(*answers: tuple[int, str]) -> Any:
     """Document the error answers of an endpoint."""
     return error_answers(blp, *ADMIN_ERRORS, *answers)
 
 
 def _fields(data: dict[str, Any]) -> dict[str, Any]:
-    changes = {k: v for k, v in data.items() if k in catalogue.EDITABLE}
+    changes = {k: v for k, v in data.items() if k in catalogue_edit.EDITABLE}
     if "department" in data:
         changes["department_id"] = org.get_department(data["department"]).id
     return changes
@@ -94,7 +123,7 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
 @_errors()
 def list_types(args: dict[str, Any]) -> list[ServiceType]:
     """List every service type, active or not, with its open requests."""
-    return catalogue.search_service_types(args["q"])
+    return catalogue_edit.search_service_types(args["q"])
 
 
 @blp.route("/service-types/<code>", methods=["GET"])
@@ -104,7 +133,7 @@ def list_types(args: dict[str, Any]) -> list[ServiceType]:
 @_errors((404, "No such type."))
 def get_type(code: str) -> ServiceType:
     """Return one service type, active or not."""
-    return catalogue.get_service_type(code)
+    return catalogue_edit.get_service_type(code)
 
 
 @blp.route("/service-types", methods=["POST"])
@@ -133,7 +162,20 @@ def create_type(data: dict[str, Any]) -> ServiceType:
 @_errors((400, "A bad name, SLA or question."), (404, "No such type or department."))
 def change_type(data: dict[str, Any], code: str) -> ServiceType:
     """Edit a service type; open requests keep their due times unless move_open_due_times."""
-    st = catalogue.get_service_type(code)
+    st = catalogue_edit.get_service_type(code)
     catalogue_admin.update(st, _fields(data), move_open_due_times=data["move_open_due_times"])
     db.session.commit()
     return st
+
+
+@blp.route("/service-types/preview", methods=["POST"])
+@roles_required(ADMIN)
+@blp.doc(security=BEARER)
+@blp.arguments(PreviewIn)
+@blp.response(200, PreviewOut)
+@_errors((400, "A malformed question or notice."), (422, "A field of the wrong type."))
+def preview_type(data: dict[str, Any]) -> dict[str, Any]:
+    """Preview a type as edited (nothing saved): its resident form and Open311 definition."""
+    return catalogue_preview.preview(
+        data["code"], data["name"], data["attributes"], data["emergency_notice"]
+    )

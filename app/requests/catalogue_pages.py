@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -14,14 +23,14 @@ from app.auth.roles import ADMIN
 from app.core.errors import DomainError
 from app.extensions import db
 from app.org import service as org
-from app.requests import catalogue, catalogue_admin
+from app.requests import catalogue, catalogue_admin, catalogue_edit, catalogue_preview
 from app.requests.models import ServiceType
 from app.sla.calendar import SLA_UNITS
 
 bp = Blueprint("catalogue_admin", __name__, url_prefix="/admin/service-types")
 
-_TEXT = ("name", "description", "group", "keywords")
-_FLAGS = ("completion_photo_required", "triage", "active")
+_TEXT = ("name", "description", "group", "keywords", "emergency_notice")
+_FLAGS = ("completion_photo_required", "triage", "active", "public", "sensitive")
 
 
 def _values(text: str) -> list[dict[str, str]]:
@@ -90,12 +99,22 @@ def _edit_page(
     errors: Mapping[str, str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
+    try:
+        shown = catalogue_preview.preview(
+            str(form.get("code") or ""),
+            str(form.get("name") or ""),
+            questions,
+            str(form.get("emergency_notice") or ""),
+        )
+    except DomainError:
+        shown = None  # the form shows what is wrong; the preview waits for a fix
     page = render_template(
         "admin/service_type.html",
         st=st,
+        preview=shown,
         form=form,
         questions=[*sorted(questions, key=lambda q: q.get("order", 0)), {}],
-        open_requests=catalogue.open_requests_of_type(st) if st is not None else 0,
+        open_requests=catalogue_edit.open_requests_of_type(st) if st is not None else 0,
         departments=org.search_departments(include_inactive=False),
         datatypes=catalogue.ATTRIBUTE_DATATYPES,
         sla_units=SLA_UNITS,
@@ -122,11 +141,11 @@ def _refused(st: ServiceType | None, err: DomainError) -> tuple[str, int]:
 def service_types() -> str:
     """List the service types, active or not, with a search."""
     q = request.args.get("q", "")
-    types = catalogue.search_service_types(q)
+    types = catalogue_edit.search_service_types(q)
     return render_template(
         "admin/service_types.html",
         types=types,
-        open_requests={st.id: catalogue.open_requests_of_type(st) for st in types},
+        open_requests={st.id: catalogue_edit.open_requests_of_type(st) for st in types},
         q=q,
     )
 
@@ -135,7 +154,7 @@ def service_types() -> str:
 @roles_required(ADMIN)
 def new() -> tuple[str, int]:
     """Show the form of a new service type."""
-    form = {"sla_unit": "hours", "completion_photo_required": True, "active": True}
+    form = {"sla_unit": "hours", "completion_photo_required": True, "active": True, "public": True}
     return _edit_page(None, form=form, questions=[])
 
 
@@ -156,7 +175,7 @@ def create() -> Response | tuple[str, int]:
 @roles_required(ADMIN)
 def edit(code: str) -> tuple[str, int]:
     """Show a service type's form."""
-    st = catalogue.get_service_type(code)
+    st = catalogue_edit.get_service_type(code)
     return _edit_page(st, form=_form_of(st), questions=list(st.attributes or []))
 
 
@@ -164,7 +183,7 @@ def edit(code: str) -> tuple[str, int]:
 @roles_required(ADMIN)
 def update(code: str) -> Response | tuple[str, int]:
     """Save a service type's form; due times move only when the admin ticked the box."""
-    st = catalogue.get_service_type(code)
+    st = catalogue_edit.get_service_type(code)
     try:
         moved = catalogue_admin.update(
             st, _changes(request.form), move_open_due_times=bool(request.form.get("move_due"))
@@ -175,3 +194,20 @@ def update(code: str) -> Response | tuple[str, int]:
     note = f"; {moved} open requests have new due times" if moved else ""
     flash(f"Saved {st.name} ({st.code}){note}.", "success")
     return redirect(url_for("catalogue_admin.edit", code=st.code), 303)
+
+
+@bp.post("/preview")
+@roles_required(ADMIN)
+def preview() -> Response | tuple[Response, int]:
+    """Answer the edit page's live preview: the resident form and Open311 definition, as JSON."""
+    form = request.form
+    try:
+        answer = catalogue_preview.preview(
+            form.get("code", ""),
+            form.get("name", ""),
+            _questions(form),
+            form.get("emergency_notice", ""),
+        )
+    except DomainError as err:
+        return jsonify(error=err.message), err.status_code
+    return jsonify(answer)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import text
 
+from app.core.clock import utcnow
 from app.extensions import db
 from app.requests.models import ServiceRequest
 
@@ -19,6 +20,7 @@ from app.requests.models import ServiceRequest
 # the search first through the ST_DWithin on geometry with a degree bound (1 degree of
 # latitude is about 111 km, so radius/100000 degrees safely covers `radius` metres).
 # `o` is a likely duplicate of `s`: same type, still open, near, reported close in time.
+# `s` is a stored request, or (find_near) the report a resident is about to send.
 _LIKELY = """
     JOIN service_requests o
       ON o.service_type_id = s.service_type_id
@@ -28,6 +30,18 @@ _LIKELY = """
      AND ST_DWithin(o.location::geography, s.location::geography, :radius_m)
      AND o.requested_at BETWEEN s.requested_at - :window AND s.requested_at + :window
 """
+_NEAR_POINT = text(
+    f"""
+    WITH s AS (
+        SELECT st.id AS service_type_id, 0 AS id, :now AS requested_at,
+               ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS location
+        FROM service_types st WHERE st.code = :code AND st.active
+    )
+    SELECT o.id, ST_Distance(o.location::geography, s.location::geography) FROM s {_LIKELY}
+    ORDER BY 2, o.id
+    LIMIT :limit
+    """
+)
 _CANDIDATES = text(
     f"""
     SELECT o.id FROM service_requests s {_LIKELY}
@@ -64,6 +78,27 @@ def find_candidates(
         for r in db.session.scalars(db.select(ServiceRequest).where(ServiceRequest.id.in_(ids)))
     }
     return [found[i] for i in ids if i in found]
+
+
+def find_near(
+    service_code: str, lat: float, long: float, *, limit: int = 10
+) -> list[tuple[ServiceRequest, float]]:
+    """Return the open requests a report of this type at this point would likely duplicate.
+
+    Each comes with its distance in metres, nearest first: what a resident is shown before
+    sending ("is it one of these?"). An unknown or inactive type has none.
+    """
+    params = {**_params(), "code": service_code, "lat": lat, "long": long}
+    rows = db.session.execute(_NEAR_POINT, {**params, "now": utcnow(), "limit": limit}).all()
+    if not rows:
+        return []
+    found = {
+        r.id: r
+        for r in db.session.scalars(
+            db.select(ServiceRequest).where(ServiceRequest.id.in_([row[0] for row in rows]))
+        )
+    }
+    return [(found[rid], float(metres)) for rid, metres in rows if rid in found]
 
 
 def candidate_counts(request_ids: Sequence[int]) -> dict[int, int]:

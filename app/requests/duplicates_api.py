@@ -19,7 +19,7 @@ from app.requests.api import BEARER, blp
 from app.requests.models import MAX_TEXT, ServiceRequest
 from app.requests.permissions import ACTION_ROLES, DESK_ROLES, merge_request
 from app.requests.presenters import code_name, lat_long
-from app.requests.schemas import CodeNameOut
+from app.requests.schemas import UNKNOWN_PLACE, CodeNameOut
 
 #: the widest search a caller may ask for: beyond it "the same problem" means little
 MAX_RADIUS_METRES = 1000
@@ -51,8 +51,8 @@ class CandidateOut(Schema):
     due_at = fields.AwareDateTime()
     address = fields.String()
     description = fields.String()
-    lat = fields.Float()
-    long = fields.Float()
+    lat = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
+    long = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
     department = fields.Nested(CodeNameOut)
 
 

@@ -26,10 +26,42 @@ from app.requests.catalogue import (
     compute_due_at,
     validate_attributes,
 )
-from app.requests.models import CHANNELS, MAX_TEXT
+from app.requests.models import CHANNELS, MAX_TEXT, NOTIFY_CHOICES
 from app.requests.routing import rule_sql
+from app.requests.words import LANGUAGE_NAMES, LANGUAGES
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: what may separate the digits of a phone number as people type it
+_PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
+
+
+class EmergencyService(DomainError):
+    """The type is an emergency: the reporter must call, not file a request."""
+
+    code = "call_emergency"
+
+
+def public_channel(channel: str, actor_id: int | None) -> bool:
+    """Tell whether a request comes from the public (not a member of staff, not an import)."""
+    return channel in ("web", "mobile", "open311") or (channel == "api" and actor_id is None)
+
+
+def check_offered(st: CatalogueEntry) -> None:
+    """Refuse a public report of an internal type, or of an emergency (which needs a call).
+
+    :raises DomainError: the type is internal: to the public it does not exist (400).
+    :raises EmergencyService: the type has an emergency notice, given as the message (400).
+    """
+    if not st.public:
+        raise DomainError(
+            f"Unknown service code {st.code!r}: GET /api/v1/services lists the valid codes.",
+            field="service_code",
+        )
+    if st.emergency_notice:
+        raise EmergencyService(
+            f"{st.emergency_notice} (This is not reported online: {st.name} needs a call.)",
+            field="service_code",
+        )
 
 
 @dataclass
@@ -52,6 +84,12 @@ class NewRequest:
     account_id: str = ""
     #: a public URL of a photo hosted by the client (Open311 media_url)
     media_url: str = ""
+    #: how the reporter wants news: email, sms, both or none; empty: by email if given one
+    notify: str = ""
+    #: the language of the reporter's messages (words.LANGUAGES); empty: the default
+    language: str = ""
+    #: staff only: the message the request came from (a social media post's link)
+    source_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,13 +126,15 @@ _INSERT_REQUEST = text(
             service_type_id, department_id, district_id, description, location, address,
             status, channel, reporter_name, reporter_email, reporter_phone, attributes,
             requested_at, due_at, updated_at, created_by_id,
-            address_id, reporter_device_id, reporter_account_id, media_url, crew_id
+            address_id, reporter_device_id, reporter_account_id, media_url, crew_id,
+            notify, language, source_url
         )
         SELECT :service_type_id, COALESCE(rule.department_id, :department_id), district.id,
                :description, point.geom, :address,
                'new', :channel, :name, :email, :phone, CAST(:attributes AS jsonb),
                :requested_at, :due_at, :requested_at, :actor_id,
-               :address_id, :device_id, :account_id, :media_url, rule.crew_id
+               :address_id, :device_id, :account_id, :media_url, rule.crew_id,
+               :notify, :language, :source_url
         FROM district CROSS JOIN point LEFT JOIN rule ON true
         -- the caller's (possibly cached) view of the service type must still be true
         WHERE EXISTS (
@@ -177,23 +217,32 @@ def submit_request(
     email = (new.email or "").strip().lower()
     if email and not _EMAIL.match(email):
         raise DomainError(f"{new.email!r} is not an email address.", field="email")
+    notify, phone = _channels(new, email)
+    language = new.language or LANGUAGES[0]
+    if language not in LANGUAGES:
+        choices = ", ".join(f"{code} ({LANGUAGE_NAMES[code]})" for code in LANGUAGES)
+        raise DomainError(f"language must be one of {choices}.", field="language")
+    contact = _Contact(email, phone, notify, language)
     requested_at = requested_at or utcnow()
     # A refusal may come from a cached view of the type that has since changed (its
     # questions, department or activity): then decide again on the type as it is now.
     st = catalogue_entry(new.service_code)
+    if public_channel(channel, actor_id) and (not st.public or st.emergency_notice):
+        st = catalogue_entry(new.service_code, fresh=True)
+        check_offered(st)
     try:
-        row = _insert(new, st, channel, description, email, requested_at, actor_id)
+        row = _insert(new, st, channel, description, contact, requested_at, actor_id)
     except DomainError:
         fresh = catalogue_entry(new.service_code, fresh=True)
         if fresh == st:
             raise
-        st, row = fresh, _insert(new, fresh, channel, description, email, requested_at, actor_id)
+        st, row = fresh, _insert(new, fresh, channel, description, contact, requested_at, actor_id)
     else:
         if row is None:
             fresh = catalogue_entry(new.service_code, fresh=True)
             if fresh != st:
                 st = fresh
-                row = _insert(new, st, channel, description, email, requested_at, actor_id)
+                row = _insert(new, st, channel, description, contact, requested_at, actor_id)
     if row is None:
         raise OutsideJurisdiction(
             f"The location ({new.lat:.5f}, {new.long:.5f}) is outside "
@@ -208,7 +257,9 @@ def submit_request(
     signals.request_submitted.send(
         app_object(),
         request_id=request_id,
-        reporter_email=email,
+        reporter_email=email if notify in ("email", "both") else "",
+        reporter_phone=phone if notify in ("sms", "both") else "",
+        language=language,
         channel=channel,
     )
     return SubmittedRequest(
@@ -228,12 +279,64 @@ def submit_request(
     )
 
 
+@dataclass(frozen=True)
+class _Contact:
+    """The reporter's contact as stored: checked, normalised, with the channels chosen."""
+
+    email: str
+    phone: str
+    notify: str
+    language: str
+
+
+def sms_number(phone: str) -> str:
+    """Return a phone number in E.164 form (+16175550199), as SMS providers take it.
+
+    Ten digits are a North American number (country code SMS_COUNTRY_CODE, 1 by default).
+
+    :raises DomainError: not a number a text message can be sent to.
+    """
+    digits = _PHONE_PUNCTUATION.sub("", phone or "")
+    country = current_app.config["SMS_COUNTRY_CODE"]
+    if digits.startswith("+") and digits[1:].isdigit() and 8 <= len(digits) - 1 <= 15:
+        return digits
+    if digits.isdigit() and len(digits) == 10 and country == "1":
+        return f"+1{digits}"
+    if digits.isdigit() and len(digits) == 11 and digits.startswith("1") and country == "1":
+        return f"+{digits}"
+    raise DomainError(
+        "To get text messages, give a mobile number such as (617) 555-0199 or +1 617 555 0199.",
+        field="phone",
+    )
+
+
+def _channels(new: NewRequest, email: str) -> tuple[str, str]:
+    """Return (notify, phone) as stored; a phone that gets texts is kept in E.164 form.
+
+    :raises DomainError: an unknown choice, or a channel chosen without its contact.
+    """
+    phone = (new.phone or "").strip()[:40]
+    notify = (new.notify or "").strip().lower() or "email"
+    if notify not in NOTIFY_CHOICES:
+        raise DomainError(
+            f"notify must be one of {', '.join(NOTIFY_CHOICES)}, not {new.notify!r}.",
+            field="notify",
+        )
+    if notify in ("email", "both") and not email and new.notify:
+        raise DomainError("Give an email address to get updates by email.", field="email")
+    if notify in ("sms", "both"):
+        if not phone:
+            raise DomainError("Give a mobile number to get updates by text.", field="phone")
+        phone = sms_number(phone)
+    return notify, phone
+
+
 def _insert(
     new: NewRequest,
     st: CatalogueEntry,
     channel: str,
     description: str,
-    email: str,
+    contact: _Contact,
     requested_at: datetime,
     actor_id: int | None,
 ) -> tuple[int, str, str, datetime, _Routed] | None:
@@ -252,8 +355,10 @@ def _insert(
             "address": (new.address or "").strip()[:400],
             "channel": channel,
             "name": (new.name or "").strip()[:200],
-            "email": email[:254],
-            "phone": (new.phone or "").strip()[:40],
+            "email": contact.email[:254],
+            "phone": contact.phone,
+            "notify": contact.notify,
+            "language": contact.language,
             "attributes": json.dumps(answers),
             "requested_at": requested_at,
             "due_at": due_at,
@@ -262,6 +367,7 @@ def _insert(
             "device_id": (new.device_id or "").strip()[:200],
             "account_id": (new.account_id or "").strip()[:200],
             "media_url": (new.media_url or "").strip(),
+            "source_url": (new.source_url or "").strip()[:2000],
             "event_data": json.dumps(
                 {"channel": channel, "department": st.department_code}, separators=(",", ":")
             ),

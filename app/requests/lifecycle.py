@@ -6,6 +6,7 @@ caller (a view, a job, a command) owns the transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from app.core import app_object
 from app.core.clock import utcnow
 from app.core.errors import Conflict, DomainError
 from app.extensions import db
+from app.media import service as media
 from app.requests import signals, subscribers
 from app.requests.models import (
     CLOSURE_REASONS,
@@ -365,11 +367,36 @@ def reopen(sr: ServiceRequest, *, actor_id: int | None, note: str) -> RequestEve
     return event
 
 
-def add_note(sr: ServiceRequest, *, actor_id: int | None, note: str, public: bool) -> RequestEvent:
-    """Add a public or internal note to a request's history."""
+def add_note(
+    sr: ServiceRequest,
+    *,
+    actor_id: int | None,
+    note: str,
+    public: bool,
+    photos: Sequence[media.ValidatedPhoto] = (),
+) -> RequestEvent:
+    """Add a public or internal note, with photos as public as the note, to the history.
+
+    :raises DomainError: an empty or overlong note, or too many photos (400).
+    """
     if not note.strip():
         raise DomainError("The note is empty.", field="note")
     check_note_length(note)
-    event = record_event(sr, "note", actor_id=actor_id, note=note.strip(), public=public)
+    if len(photos) > media.max_photos():
+        raise DomainError(
+            f"Send at most {media.max_photos()} photos with a note; this one has {len(photos)}.",
+            field="photo",
+        )
+    # an internal note's photos are never served at the public photo URLs
+    kind = "note" if public else "internal"
+    photo_ids = [media.attach_photo(p, kind=kind, request_id=sr.id).id for p in photos]
+    event = record_event(
+        sr,
+        "note",
+        actor_id=actor_id,
+        note=note.strip(),
+        public=public,
+        data={"photo_ids": photo_ids} if photo_ids else None,
+    )
     db.session.flush()
     return event

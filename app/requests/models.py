@@ -36,7 +36,28 @@ MAX_TEXT = 4000
 STATUSES = ("new", "acknowledged", "assigned", "in_progress", "on_hold", "closed")
 OPEN_STATUSES = STATUSES[:-1]
 CLOSURE_REASONS = ("fixed", "no_action_needed", "duplicate", "referred", "could_not_locate")
-CHANNELS = ("web", "phone", "api", "mobile", "open311", "import")
+#: how a request reached the city. Imports map a city's own words onto these (app/imports);
+#: "import" is history whose export did not say, "staff" what an employee logged while out.
+CHANNELS = (
+    "web",
+    "phone",
+    "api",
+    "mobile",
+    "open311",
+    "import",
+    "email",
+    "social",
+    "staff",
+    "walk_in",
+    "other",
+)
+#: the channels a call-taker records a request from, as the call form offers them
+AGENT_CHANNELS = {
+    "phone": "Phone call",
+    "walk_in": "Walk-in",
+    "email": "Email",
+    "social": "Social media",
+}
 EVENT_KINDS = (
     "created",
     "routed",
@@ -55,6 +76,8 @@ EVENT_KINDS = (
 HOLD_REASONS = ("waiting_on_resident", "other_agency", "materials", "weather", "other")
 #: how a subscriber came to follow a request
 SUBSCRIPTION_SOURCES = ("duplicate", "follow")
+#: how the reporter asked to hear about the request: by email, text message, both or not
+NOTIFY_CHOICES = ("email", "sms", "both", "none")
 
 
 class ServiceType(Model):
@@ -84,6 +107,12 @@ class ServiceType(Model):
     #: "Other / not sure": requests land in the 311 triage queue for an agent to recategorise
     triage: Mapped[bool] = mapped_column(default=False, server_default="false")
     active: Mapped[bool] = mapped_column(default=True, server_default="true")
+    #: offered to residents and Open311 clients; internal types are for staff and imports
+    public: Mapped[bool] = mapped_column(default=True, server_default="true")
+    #: its locations are generalised (snapped to a grid) in everything published
+    sensitive: Mapped[bool] = mapped_column(default=False, server_default="false")
+    #: when set, residents are told this ("call 911") instead of being offered a form
+    emergency_notice: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     department = relationship("Department", lazy="joined")
 
@@ -106,6 +135,16 @@ class ServiceRequest(Model):
             f"hold_reason IS NULL OR {enum_check('hold_reason', HOLD_REASONS)}", name="hold_reason"
         ),
         CheckConstraint("held_seconds >= 0", name="held_seconds_positive"),
+        # history may have no usable location ("location unknown"); a live request always has
+        CheckConstraint(
+            "location IS NOT NULL OR import_source IS NOT NULL", name="location_unless_imported"
+        ),
+        CheckConstraint(
+            "external_id IS NULL OR import_source IS NOT NULL", name="external_id_has_source"
+        ),
+        # the city's own case number: importing the same export twice adds nothing
+        UniqueConstraint("import_source", "external_id", name="uq_service_requests_external_id"),
+        CheckConstraint(enum_check("notify", NOTIFY_CHOICES), name="notify"),
         # the dispatcher queue: open requests of a department, most overdue first
         Index(
             "ix_service_requests_open_queue",
@@ -124,7 +163,8 @@ class ServiceRequest(Model):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
-    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    #: NULL only for imported history whose export had no usable point (see the check)
+    location = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
     address: Mapped[str] = mapped_column(String(400), default="", server_default="")
     #: the city gazetteer's id of the address, when the location came from it
     address_id: Mapped[str] = mapped_column(String(100), default="", server_default="")
@@ -134,11 +174,18 @@ class ServiceRequest(Model):
     reporter_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     reporter_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     reporter_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: the channels the reporter chose for news (NOTIFY_CHOICES); texts go to reporter_phone
+    notify: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    #: the language of the reporter's messages (app/requests/words.py LANGUAGES)
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     #: private identifiers an Open311 client app sends for its user
     reporter_device_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
     reporter_account_id: Mapped[str] = mapped_column(String(200), default="", server_default="")
     #: public: a photo URL the client supplied (Open311 media_url) instead of an upload
     media_url: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: staff only: the message the request came from (a social media post, an email
+    #: archive link), so staff can answer the resident where they wrote
+    source_url: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: answers to the service type's questions, keyed by attribute code
     attributes: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, server_default=text("'{}'::jsonb")
@@ -166,6 +213,9 @@ class ServiceRequest(Model):
     hold_reason: Mapped[str | None] = mapped_column(String(30))
     #: the time spent on hold, summed over every hold; due_at already moved by it
     held_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: imported history: the system it came from ("boston", "nyc", …) and its case number there
+    import_source: Mapped[str | None] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(100))
 
     service_type = relationship("ServiceType", lazy="joined")
     department = relationship("Department", lazy="joined")
@@ -192,6 +242,16 @@ class ServiceRequest(Model):
     @classmethod
     def _is_overdue_expression(cls) -> ColumnElement[bool]:
         return and_(cls.status != "closed", cls.due_at < func.now())
+
+    @hybrid_property
+    def is_imported(self) -> bool:
+        """History brought in from another system, not a request made here."""
+        return self.import_source is not None
+
+    @is_imported.inplace.expression
+    @classmethod
+    def _is_imported_expression(cls) -> ColumnElement[bool]:
+        return cls.import_source.is_not(None)
 
     def __repr__(self) -> str:
         return f"<ServiceRequest {self.id} {self.status}>"
@@ -275,6 +335,8 @@ class RequestSubscriber(Model):
     #: private, like the reporter's own contact
     email: Mapped[str] = mapped_column(String(254))
     source: Mapped[str] = mapped_column(String(20))
+    #: the language of this person's messages
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     #: the request whose reporter this is, for a merged duplicate
     from_request_id: Mapped[int | None] = mapped_column(
         ForeignKey("service_requests.id", ondelete="SET NULL")

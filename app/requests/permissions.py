@@ -6,10 +6,13 @@ request?", whichever way they ask.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask_login import current_user
 
 from app.auth.roles import AGENT, CREW, DEPARTMENT_BOUND, DISPATCH_ROLES, ROLES, SUPERVISORS
 from app.core.errors import Forbidden
+from app.media import service as media
 from app.org import service as org
 from app.requests import lifecycle, merging, transfer
 from app.requests.models import ServiceRequest
@@ -182,13 +185,20 @@ def transfer_request(sr: ServiceRequest, *, service_code: str, note: str) -> Non
     transfer.transfer(sr, service_code=service_code, note=note, actor_id=current_user.id)
 
 
-def add_request_note(sr: ServiceRequest, *, note: str, public: bool) -> None:
-    """Add a public or internal note to the request's history.
+def add_request_note(
+    sr: ServiceRequest,
+    *,
+    note: str,
+    public: bool,
+    photos: Sequence[media.ValidatedPhoto] = (),
+) -> None:
+    """Add a public or internal note, with its photos, to the request's history.
 
     :raises Forbidden: the user may not (403).
+    :raises DomainError: an empty or overlong note, or too many photos (400).
     """
     check_may_handle(sr, "note")
-    lifecycle.add_note(sr, actor_id=current_user.id, note=note, public=public)
+    lifecycle.add_note(sr, actor_id=current_user.id, note=note, public=public, photos=photos)
 
 
 def merge_request(sr_id: int, into_id: int, *, note: str) -> merging.Merged:

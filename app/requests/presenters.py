@@ -12,9 +12,10 @@ from flask import current_app, has_request_context, url_for
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point
 
+from app.geo.privacy import public_point
 from app.requests import queries
 from app.requests.models import ServiceRequest
-from app.requests.queue import IMPORT_CHANNEL, QueuePage
+from app.requests.queue import QueuePage
 
 
 def public_url(path: str) -> str:
@@ -39,10 +40,26 @@ def photo_urls(photo_id: int) -> dict[str, Any]:
     }
 
 
-def lat_long(sr: ServiceRequest) -> tuple[float, float]:
-    """Return the request's location as (latitude, longitude)."""
+def lat_long(sr: ServiceRequest) -> tuple[float, float] | tuple[None, None]:
+    """Return the request's location as (latitude, longitude).
+
+    (None, None) for imported history whose location is unknown: only imports may lack one.
+    """
+    if sr.location is None:
+        return None, None
     point = cast(Point, to_shape(sr.location))  # location is a POINT column
     return point.y, point.x
+
+
+def public_lat_long(sr: ServiceRequest) -> tuple[float, float] | tuple[None, None]:
+    """Return the location the public sees: generalised when the type is sensitive."""
+    lat, long = lat_long(sr)
+    return public_point(lat, long, sensitive=sr.service_type.sensitive)
+
+
+def public_address(sr: ServiceRequest) -> str:
+    """Return the address the public sees: none for a sensitive type (it would pinpoint it)."""
+    return "" if sr.service_type.sensitive else sr.address
 
 
 def code_name(obj: Any) -> dict[str, str] | None:
@@ -57,7 +74,7 @@ def reporter(sr: ServiceRequest) -> dict[str, str]:
 
 def request_view(sr: ServiceRequest, *, staff: bool) -> dict[str, Any]:
     """Return the fields of a request for RequestPublicOut, or RequestStaffOut when staff."""
-    lat, long = lat_long(sr)
+    lat, long = lat_long(sr) if staff else public_lat_long(sr)
     view: dict[str, Any] = {
         "id": sr.id,
         "status": sr.status,
@@ -65,7 +82,7 @@ def request_view(sr: ServiceRequest, *, staff: bool) -> dict[str, Any]:
         "description": sr.description,
         "lat": lat,
         "long": long,
-        "address": sr.address,
+        "address": sr.address if staff else public_address(sr),
         "department": code_name(sr.department),
         "district": code_name(sr.district),
         "requested_at": sr.requested_at,
@@ -116,7 +133,7 @@ def queue_page_items(page: QueuePage) -> list[dict[str, Any]]:
         item.update(
             duplicates=page.duplicate_counts.get(sr.id, 0),
             proposed_crew={"id": crew.id, "name": crew.name} if crew else None,
-            imported=sr.channel == IMPORT_CHANNEL,
+            imported=sr.is_imported,
         )
         if sr.id in page.distances:
             item["distance_m"] = round(page.distances[sr.id], 1)

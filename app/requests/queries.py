@@ -44,16 +44,29 @@ def public_events(sr: ServiceRequest) -> list[RequestEvent]:
 
 
 def public_photos(sr: ServiceRequest) -> list[tuple[int, str]]:
-    """Return (id, kind) of the photos the public may see: the report's, then each fix's."""
+    """Return (id, kind) of the photos the public may see: the report's, then each fix's and
+    each public note's, in the order of the history."""
+    return request_photos(sr, private=False)
+
+
+def request_photos(sr: ServiceRequest, *, private: bool) -> list[tuple[int, str]]:
+    """Return (id, kind) of a request's photos; with `private`, internal notes' too (staff)."""
     photos = [
         (pid, "report")
         for pid in db.session.scalars(
-            select(Photo.id).where(Photo.request_id == sr.id).order_by(Photo.id)
+            select(Photo.id)
+            .where(Photo.request_id == sr.id, Photo.kind == "report")
+            .order_by(Photo.id)
         )
     ]
-    photos += [
-        (e.data["photo_id"], "after") for e in sr.events if e.public and e.data.get("photo_id")
-    ]
+    for e in sr.events:
+        if not (e.public or private):
+            continue
+        data = e.data or {}
+        if data.get("photo_id"):
+            photos.append((int(data["photo_id"]), "after"))
+        kind = "note" if e.public else "internal"
+        photos += [(int(pid), kind) for pid in data.get("photo_ids") or []]
     return list(dict.fromkeys(photos))
 
 

@@ -131,7 +131,7 @@ def find_queue(
     """
     conditions = _conditions(department, filters)
     point = _point(filters)
-    imported = ServiceRequest.channel == IMPORT_CHANNEL
+    imported = ServiceRequest.is_imported
     matching, matching_imported = db.session.execute(
         select(func.count(), func.count().filter(imported)).where(*conditions)
     ).one()
@@ -179,7 +179,9 @@ def filter_choices(department: Department) -> QueueChoices:
         .order_by(ServiceType.name)
     )
     districts = db.session.scalars(
-        select(District).where(District.kind == routing_kind()).order_by(District.code)
+        select(District)
+        .where(District.kind == routing_kind(), District.retired.is_(False))
+        .order_by(District.code)
     )
     crews = db.session.scalars(
         select(Crew).where(Crew.department_id == department.id).order_by(Crew.name)

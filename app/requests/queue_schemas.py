@@ -16,7 +16,7 @@ from marshmallow import (
 
 from app.requests.models import OPEN_STATUSES
 from app.requests.queue import SORTS
-from app.requests.schemas import CodeNameOut, ReporterOut
+from app.requests.schemas import UNKNOWN_PLACE, CodeNameOut, ReporterOut
 
 
 class IdNameOut(Schema):
@@ -29,8 +29,8 @@ class QueueItemOut(Schema):
     service = fields.Nested(CodeNameOut)
     description = fields.String()
     address = fields.String()
-    lat = fields.Float()
-    long = fields.Float()
+    lat = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
+    long = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
     district = fields.Nested(CodeNameOut, allow_none=True)
     status = fields.String()
     requested_at = fields.AwareDateTime()
@@ -49,13 +49,19 @@ class QueueItemOut(Schema):
     )
 
 
-def _coordinate_arg(name: str, limit: int) -> fields.Float:
+def coordinate_arg(name: str, limit: int, *, required: bool = False) -> fields.Float:
+    """A lat or long query argument, in range, with messages that name it."""
     words = f"{name} must be a number from -{limit} to {limit}"
+    presence: dict[str, Any] = {"required": True} if required else {"load_default": None}
     return fields.Float(
-        load_default=None,
+        **presence,
         allow_nan=False,
         validate=validate.Range(min=-limit, max=limit, error=f"{words}."),
-        error_messages={"invalid": f"{words}.", "special": f"{words}."},
+        error_messages={
+            "invalid": f"{words}.",
+            "special": f"{words}.",
+            "required": f"{name} is required, in decimal degrees.",
+        },
         metadata={"description": f"{'Latitude' if name == 'lat' else 'Longitude'}, WGS84."},
     )
 
@@ -104,8 +110,8 @@ class QueueArgs(Schema):
             "distance (nearest to lat/long first)."
         },
     )
-    lat = _coordinate_arg("lat", 90)
-    long = _coordinate_arg("long", 180)
+    lat = coordinate_arg("lat", 90)
+    long = coordinate_arg("long", 180)
     include_imported = fields.Boolean(
         load_default=False,
         error_messages={"invalid": "include_imported must be true or false."},

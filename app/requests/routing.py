@@ -70,10 +70,12 @@ def route_for(service_type: ServiceType, district_id: int | None) -> Route:
 
 
 def routing_districts() -> list[District]:
-    """Return the districts a rule may name: those of the routing kind, by id."""
+    """Return the districts a rule may name: the current ones of the routing kind, by id."""
     return list(
         db.session.scalars(
-            select(District).where(District.kind == routing_kind()).order_by(District.id)
+            select(District)
+            .where(District.kind == routing_kind(), District.retired.is_(False))
+            .order_by(District.id)
         )
     )
 

@@ -12,10 +12,15 @@ from marshmallow import (
     EXCLUDE,
     Schema,
     fields,
+    validate,
 )
 
-from app.requests.models import MAX_TEXT
+from app.requests.models import MAX_TEXT, NOTIFY_CHOICES
 from app.requests.parsing import COORDINATE_MESSAGES, CoordinateError, parse_coordinate
+from app.requests.words import LANGUAGES
+
+#: what the API says of a null lat/long
+UNKNOWN_PLACE = "null for imported history whose location the old system did not know"
 
 
 class Coordinate(fields.Float):
@@ -61,8 +66,27 @@ class RequestIn(Schema):
     long = Coordinate("long")
     address = fields.String(load_default="", metadata={"description": "Address or landmark."})
     email = fields.String(load_default="", metadata={"description": "Private; gets updates."})
-    phone = fields.String(load_default="", metadata={"description": "Private."})
+    phone = fields.String(
+        load_default="",
+        metadata={"description": "Private; gets text messages when notify is sms or both."},
+    )
     name = fields.String(load_default="", metadata={"description": "Private."})
+    notify = fields.String(
+        load_default="",
+        validate=validate.OneOf(NOTIFY_CHOICES),
+        metadata={
+            "description": "How the reporter wants news: email (the default), sms (to "
+            "phone), both, or none."
+        },
+    )
+    language = fields.String(
+        load_default="",
+        validate=validate.OneOf(LANGUAGES),
+        metadata={
+            "description": "The language of the reporter's messages; by default the best "
+            "match of the Accept-Language header, else en."
+        },
+    )
     attributes = fields.Dict(
         keys=fields.String(),
         load_default=dict,
@@ -155,8 +179,8 @@ class RequestPublicOut(Schema):
     status = fields.String()
     service = fields.Nested(CodeNameOut)
     description = fields.String()
-    lat = fields.Float()
-    long = fields.Float()
+    lat = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
+    long = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
     address = fields.String()
     department = fields.Nested(CodeNameOut)
     district = fields.Nested(CodeNameOut, allow_none=True)

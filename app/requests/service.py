@@ -14,7 +14,13 @@ from app.requests.catalogue import (
     list_service_types,
     validate_attributes,
 )
-from app.requests.intake import NewRequest, SubmittedRequest, check_location, submit_request
+from app.requests.intake import (
+    EmergencyService,
+    NewRequest,
+    SubmittedRequest,
+    check_location,
+    submit_request,
+)
 from app.requests.lifecycle import (
     TRANSITIONS,
     acknowledge,
@@ -38,6 +44,7 @@ from app.requests.queries import (
     public_events,
     public_photo_ids,
     public_photos,
+    request_photos,
     search_requests,
 )
 from app.requests.queue import (
@@ -78,6 +85,7 @@ __all__ = [
     "find_queue",
     "get_request",
     "list_service_types",
+    "EmergencyService",
     "mark_assigned",
     "mark_in_progress",
     "note_required",
@@ -85,6 +93,7 @@ __all__ = [
     "public_events",
     "public_photo_ids",
     "public_photos",
+    "request_photos",
     "put_on_hold",
     "resume",
     "reopen",

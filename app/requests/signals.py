@@ -7,7 +7,9 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: sent after a request is stored. kwargs: request_id, reporter_email, channel
+#: sent after a request is stored. kwargs: request_id, channel, language (of the reporter's
+#: messages), and reporter_email and reporter_phone: the contacts that asked for news (each
+#: empty when the reporter did not choose that channel)
 request_submitted = _signals.signal("request-submitted")
 
 #: sent after a request closes. kwargs: request_id, event_id (of the 'closed' event), reason,

@@ -9,19 +9,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask import request
 from flask_smorest.pagination import PaginationParameters
 
 from app.auth.permissions import roles_required
 from app.core.apidocs import error_answers
+from app.core.errors import DomainError
+from app.core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from app.extensions import db
+from app.media import service as media
 from app.requests import service
-from app.requests.api import BEARER, blp
-from app.requests.models import ServiceRequest
+from app.requests.api import (
+    BEARER,
+    FORM_CONTENT_TYPES,
+    UnsupportedBody,
+    blp,
+    load_fields,
+)
+from app.requests.models import MAX_TEXT, ServiceRequest
 from app.requests.permissions import (
     ACTION_ROLES,
     STAFF_ROLES,
     acknowledge_request,
     add_request_note,
+    check_may_handle,
     close_request,
     hold_request,
     reopen_request,
@@ -167,18 +178,80 @@ def resume_endpoint(data: dict[str, Any], request_id: int):  # type: ignore[no-u
     return _act(request_id, lambda sr: resume_request(sr, note=data["note"]))
 
 
+def _note_body() -> tuple[dict[str, Any], list[media.ValidatedPhoto]]:
+    """Read a note from a JSON body, or from form fields with its `photo` files.
+
+    :raises UnsupportedBody: neither JSON nor a form (415).
+    :raises InvalidInput: no note, or `public` not a boolean (422).
+    :raises InvalidPhoto: too many photos, or one not a whole image (400).
+    :raises PhotoTooLarge: a photo over MAX_PHOTO_BYTES (413).
+    """
+    uploads = []
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise DomainError('The JSON body must be an object such as {"note": "..."}.')
+    elif request.mimetype in FORM_CONTENT_TYPES:
+        body = {k: v for k, v in request.form.items() if k in ("note", "public")}
+        uploads = request.files.getlist("photo")
+    else:
+        raise UnsupportedBody(
+            "Send the note as application/json, or as multipart/form-data with photos."
+        )
+    data = load_fields(NoteIn(), body)
+    # every file is checked before anything is stored: one bad file keeps them all out
+    return data, media.validate_uploads(uploads, field="photo")
+
+
 @blp.route("/requests/<int:request_id>/notes", methods=["POST"])
 @roles_required(*ACTION_ROLES["note"])
-@blp.doc(security=BEARER)
-@blp.arguments(NoteIn)
+@idempotent
+@blp.doc(
+    security=BEARER,
+    parameters=[IDEMPOTENCY_HEADER],
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {"schema": NoteIn},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["note"],
+                    "properties": {
+                        "note": {"type": "string", "maxLength": MAX_TEXT},
+                        "public": {"type": "boolean"},
+                        "photo": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "JPEG, PNG or WebP, as public as the note; repeat "
+                            "the field for up to MAX_PHOTOS_PER_UPLOAD photos.",
+                        },
+                    },
+                }
+            },
+        },
+    },
+)
 @blp.response(201, RequestStaffOut)
-@_staff_errors((422, "No note."))
-def add_note_endpoint(data: dict[str, Any], request_id: int) -> tuple[dict[str, Any], int]:
+@_staff_errors(
+    (400, "Too many photos, or a file that is not a whole JPEG, PNG or WebP photo."),
+    (413, "A photo or the body is too large."),
+    (415, "Neither JSON nor a form."),
+    (422, "No note."),
+)
+def add_note_endpoint(request_id: int) -> tuple[dict[str, Any], int]:
     """Add a note to a request's history: internal by default, public with "public": true.
 
-    Dispatchers and crew may add notes to their own department's requests; agents,
-    managers and admins to any.
+    Send JSON, or multipart/form-data with up to MAX_PHOTOS_PER_UPLOAD `photo` files: the
+    photos are as public as the note (an internal note's are shown to staff only). With an
+    Idempotency-Key header a retry gets the first answer and adds nothing. Dispatchers and
+    crew may add notes to their own department's requests; agents, managers and admins to
+    any.
     """
-    return _act(
-        request_id, lambda sr: add_request_note(sr, note=data["note"], public=data["public"])
-    ), 201
+    sr = service.get_request(request_id, for_update=True)
+    check_may_handle(sr, "note")  # refuse a stranger before reading their upload
+    data, photos = _note_body()
+    add_request_note(sr, note=data["note"], public=data["public"], photos=photos)
+    # the idempotency decorator commits after the view: read the new event without it
+    db.session.expire(sr, ["events"])
+    return request_view(sr, staff=True), 201

@@ -12,6 +12,7 @@ from flask import current_app
 
 from app.auth.models import User
 from app.extensions import db
+from app.media import service as media
 from app.org.models import Crew
 from app.requests import duplicates, merging, service, subscribers
 from app.requests.models import RequestEvent, ServiceRequest
@@ -31,12 +32,14 @@ def detail_context(sr: ServiceRequest, *, private: bool = True) -> dict[str, Any
         "sr": sr,
         "lat": lat,
         "long": long,
-        "map_url": map_link(lat, long),
+        "map_url": map_link(lat, long) if lat is not None and long is not None else "",
         "answers": answered_questions(sr),
         "created_by": db.session.get(User, sr.created_by_id) if sr.created_by_id else None,
         "orders": work_orders(sr),
-        "photos": service.public_photos(sr),
+        "photos": service.request_photos(sr, private=private),
         "private": private,
+        "photo_originals": private,
+        "max_photos": media.max_photos(),
         "history": [(e, event_facts(e)) for e in sr.events if private or e.public],
         "held_for": duration(sr.held_seconds),
         "proposed_crew": db.session.get(Crew, sr.crew_id) if sr.crew_id else None,
@@ -118,6 +121,7 @@ _TOLD = {
     "due_at",
     "work_order_id",
     "photo_id",
+    "photo_ids",
     "previous_reason",
     "subscribed",
     "into",
@@ -145,6 +149,9 @@ def event_facts(e: RequestEvent) -> list[str]:
         facts.append(f"Work order #{d['work_order_id']}{crew}")
     if d.get("photo_id"):
         facts.append("With the crew's photo")
+    if d.get("photo_ids"):
+        n = len(d["photo_ids"])
+        facts.append(f"With {n} photo{'s' if n != 1 else ''}")
     if d.get("previous_reason"):
         facts.append(f"Had been closed: {closure_word(d['previous_reason'])}")
     if d.get("subscribed"):

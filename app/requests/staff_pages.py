@@ -13,6 +13,7 @@ from app.auth.permissions import roles_required
 from app.auth.roles import DEPARTMENT_BOUND
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
+from app.media import service as media
 from app.requests import service
 from app.requests.lifecycle import check_note_length, note_required
 from app.requests.models import (
@@ -200,10 +201,15 @@ def note(request_id: int) -> Response | tuple[str, int]:
     def do(sr: ServiceRequest) -> str:
         text = _note_field(required="Write the note.")
         public = request.form.get("public") in ("1", "on", "true", "yes")
-        add_request_note(sr, note=text, public=public)
+        # every file is checked before anything is stored: one bad file keeps them all out
+        photos = media.validate_uploads(request.files.getlist("photo"), field="photo")
+        add_request_note(sr, note=text, public=public, photos=photos)
+        with_photos = (
+            f" with {len(photos)} photo{'s' if len(photos) != 1 else ''}" if photos else ""
+        )
         if public:
-            return "Public note added: the reporter can read it on the tracking page."
-        return "Internal note added: only staff can read it."
+            return f"Public note added{with_photos}: the reporter can read it on the tracking page."
+        return f"Internal note added{with_photos}: only staff can read it."
 
     return _act(request_id, "note", do)
 

@@ -21,21 +21,57 @@ class Recipient:
     email: str
     #: the request this person reported, when it is not the one closing (a merged duplicate)
     own_request_id: int | None = None
+    #: the language of this person's messages
+    language: str = "en"
 
 
 def recipients(sr: ServiceRequest) -> list[Recipient]:
-    """Return everyone told when `sr` closes, reporter first, each address once."""
+    """Return everyone `sr` emails, reporter first, each address once.
+
+    The reporter is among them when they chose news by email (not only by text, or none).
+    """
     found: dict[str, Recipient] = {}
-    if sr.reporter_email.strip():
+    if sr.reporter_email.strip() and sr.notify in ("email", "both"):
         email = sr.reporter_email.strip()
-        found[email.lower()] = Recipient(email)
+        found[email.lower()] = Recipient(email, language=sr.language)
     rows = db.session.execute(
-        select(RequestSubscriber.email, RequestSubscriber.from_request_id)
+        select(
+            RequestSubscriber.email, RequestSubscriber.from_request_id, RequestSubscriber.language
+        )
         .where(RequestSubscriber.request_id == sr.id)
         .order_by(RequestSubscriber.id)
     )
-    for email, from_request_id in rows:
-        found.setdefault(email.lower(), Recipient(email, from_request_id))
+    for email, from_request_id, language in rows:
+        found.setdefault(email.lower(), Recipient(email, from_request_id, language))
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class Texted:
+    #: E.164, as intake stored it
+    phone: str
+    language: str
+    #: the request this person reported, when it is not `sr` (a merged duplicate)
+    own_request_id: int | None = None
+
+
+def texted(sr: ServiceRequest) -> list[Texted]:
+    """Return everyone `sr` texts: its reporter and the reporters of requests merged into it
+    who chose text messages, each number once, the request's own reporter first."""
+    ids = [sr.id, *sorted(_descendants(sr.id))]
+    rows = db.session.execute(
+        select(ServiceRequest.id, ServiceRequest.reporter_phone, ServiceRequest.language)
+        .where(
+            ServiceRequest.id.in_(ids),
+            ServiceRequest.notify.in_(("sms", "both")),
+            func.btrim(ServiceRequest.reporter_phone) != "",
+        )
+        .order_by(ServiceRequest.id != sr.id, ServiceRequest.id)
+    )
+    found: dict[str, Texted] = {}
+    for request_id, phone, language in rows:
+        own = request_id if request_id != sr.id else None
+        found.setdefault(phone.strip(), Texted(phone.strip(), language, own))
     return list(found.values())
 
 
@@ -70,6 +106,7 @@ def carry_over(duplicate: ServiceRequest, into: ServiceRequest) -> int:
                 email=person.email,
                 source="duplicate",
                 from_request_id=person.own_request_id or duplicate.id,
+                language=person.language,
             )
             .on_conflict_do_nothing(constraint="uq_request_subscribers_request_id_email")
             .returning(RequestSubscriber.id)
@@ -78,7 +115,7 @@ def carry_over(duplicate: ServiceRequest, into: ServiceRequest) -> int:
     return added
 
 
-def follow(request_id: int, email: str) -> bool:
+def follow(request_id: int, email: str, language: str = "en") -> bool:
     """Subscribe an address to a request's news (a confirmed follower); return if it is new."""
     if email.strip().lower() in {
         r.email.lower() for r in recipients(db.session.get_one(ServiceRequest, request_id))
@@ -86,7 +123,7 @@ def follow(request_id: int, email: str) -> bool:
         return False
     stmt = (
         insert(RequestSubscriber)
-        .values(request_id=request_id, email=email.strip(), source="follow")
+        .values(request_id=request_id, email=email.strip(), source="follow", language=language)
         .on_conflict_do_nothing(constraint="uq_request_subscribers_request_id_email")
         .returning(RequestSubscriber.id)
     )

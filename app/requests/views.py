@@ -20,21 +20,36 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.auth.permissions import roles_required
-from app.core.errors import DomainError, InvalidPhoto, PhotoTooLarge
+from app.core.errors import DomainError, InvalidPhoto, NotFound, PhotoTooLarge
+from app.core.limits import limited
 from app.extensions import db
 from app.geo.routing import map_frame
 from app.media import service as media
-from app.requests import service
-from app.requests.models import ServiceType
+from app.requests import contact_cap, service
+from app.requests.models import AGENT_CHANNELS, STATUSES, ServiceType
 from app.requests.parsing import CoordinateError, parse_attribute_fields, parse_coordinate
 from app.requests.permissions import INTAKE_ROLES
-from app.requests.presenters import lat_long
+from app.requests.presenters import public_address, public_lat_long
+from app.requests.words import pick_language
 
 bp = Blueprint("requests", __name__)
 
-TEXT_FIELDS = ("service_code", "description", "lat", "long", "address", "name", "email", "phone")
+TEXT_FIELDS = (
+    "service_code",
+    "description",
+    "lat",
+    "long",
+    "address",
+    "name",
+    "email",
+    "phone",
+    "notify",
+    "language",
+)
+#: what only the call form has: how the request came in, and a link to the message
+AGENT_FIELDS = ("channel", "source_url")
 #: fields the form shows errors next to; any other field named by an error is a question
-FORM_FIELDS = frozenset(TEXT_FIELDS) | {"location", "photo"}
+FORM_FIELDS = frozenset(TEXT_FIELDS) | frozenset(AGENT_FIELDS) | {"location", "photo"}
 
 
 def grouped_service_types(types: list[ServiceType]) -> list[tuple[str, list[ServiceType]]]:
@@ -74,7 +89,8 @@ def _render_form(
     errors: dict[str, str],
     status: int = 200,
 ) -> tuple[str, int]:
-    types = service.list_service_types()
+    # staff log calls of internal types too; residents see only the public catalogue
+    types = service.list_service_types(public_only=not agent)
     page = render_template(
         "requests/form.html",
         agent=agent,
@@ -88,8 +104,14 @@ def _render_form(
         max_photo_bytes=current_app.config["MAX_PHOTO_BYTES"],
         max_photo_mb=current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024),
         max_photos=media.max_photos(),
+        agent_channels=AGENT_CHANNELS,
     )
     return page, status
+
+
+def _browser_language() -> str:
+    """Return the supported language the browser prefers: the form's first choice."""
+    return pick_language(*request.accept_languages.values())
 
 
 def _too_large_message() -> str:
@@ -106,10 +128,11 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
         return _render_form(
             agent=agent, values={}, answers={}, errors={"photo": _too_large_message()}, status=413
         )
-    values = {name: form.get(name, "") for name in TEXT_FIELDS}
+    values = {name: form.get(name, "") for name in TEXT_FIELDS + (AGENT_FIELDS if agent else ())}
     answers = parse_attribute_fields(form)
     errors: dict[str, str] = {}
     status = 400
+    channel = intake_channel(values, errors) if agent else "web"
 
     if not values["service_code"]:
         errors["service_code"] = "Choose the category of the problem."
@@ -136,6 +159,8 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
 
     if not errors:
         assert lat is not None and long is not None
+        if not agent:
+            contact_cap.check(values["email"], values["phone"])  # 429 past the day's cap
         new = service.NewRequest(
             service_code=values["service_code"],
             description=values["description"],
@@ -146,11 +171,14 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
             email=values["email"],
             phone=values["phone"],
             attributes=answers,
+            notify=values["notify"],
+            language=values["language"] or _browser_language(),
+            source_url=values.get("source_url", ""),
         )
         try:
             result = service.submit_request(
                 new,
-                channel="phone" if agent else "web",
+                channel=channel,
                 actor_id=current_user.id if agent else None,
                 photos=photos,
             )
@@ -190,12 +218,27 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
     return _render_form(agent=agent, values=values, answers=answers, errors=errors, status=status)
 
 
+def intake_channel(values: dict[str, str], errors: dict[str, str]) -> str:
+    """Return the channel a call-taker chose (phone by default); check the message link."""
+    channel = values.get("channel") or "phone"
+    if channel not in AGENT_CHANNELS:
+        errors["channel"] = (
+            "Choose how the request came in: " + ", ".join(AGENT_CHANNELS.values()).lower() + "."
+        )
+    link = values.get("source_url", "").strip()
+    if link and (not link.startswith(("https://", "http://")) or len(link) > 2000 or " " in link):
+        errors["source_url"] = "The link must be a web address starting with https://."
+    return channel
+
+
 @bp.route("/", methods=["GET", "POST"])
+@limited("RATELIMIT_REPORT", methods=["POST"])
 def report() -> Response | tuple[str, int]:
     """Let a resident report a problem."""
     if request.method == "POST":
         return _intake(agent=False)
-    return _render_form(agent=False, values={}, answers={}, errors={})
+    values = {"language": _browser_language()}
+    return _render_form(agent=False, values=values, answers={}, errors={})
 
 
 @bp.route("/agent/requests/new", methods=["GET", "POST"])
@@ -211,12 +254,43 @@ def agent_new() -> Response | tuple[str, int]:
 def track(request_id: int) -> str:
     """Show the public status page of a request; the reporter's details are never on it."""
     sr = service.get_request(request_id)
-    lat, long = lat_long(sr)
+    lat, long = public_lat_long(sr)
     return render_template(
         "requests/track.html",
         sr=sr,
+        address=public_address(sr),
         lat=lat,
         long=long,
         events=service.public_events(sr),
         photos=service.public_photos(sr),
+    )
+
+
+@bp.get("/track")
+def track_lookup() -> Response | tuple[str, int]:
+    """Go to the tracking page of the request number typed in the home page's box."""
+    raw = (request.args.get("number") or "").strip().lstrip("#")
+    if raw.isdigit() and 0 < int(raw) < 2**63:
+        try:
+            service.get_request(int(raw))
+        except NotFound:
+            pass
+        else:
+            return redirect(url_for("requests.track", request_id=int(raw)), 303)
+    message = (
+        f"There is no request number {raw}: check the number in your receipt."
+        if raw.isdigit()
+        else "Type the request number from your receipt, e.g. 1042."
+    )
+    return render_template("error.html", status=404, message=message), 404
+
+
+@bp.get("/map")
+def public_map() -> str:
+    """Show recent requests on a map, by category and status; nothing about who reported."""
+    return render_template(
+        "requests/map.html",
+        frame=map_frame(),
+        service_types=service.list_service_types(),
+        statuses=STATUSES,
     )

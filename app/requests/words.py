@@ -2,9 +2,23 @@
 
 Public pages, staff pages and the reporter's emails say the same thing the same way: they
 take their words from here. Codes without words (a newer status) are shown as they are.
+Residents' messages come in every language of LANGUAGES: the tables they use have a form
+in each, in the *_BY_LANGUAGE mappings below (staff pages are in English).
 """
 
 from __future__ import annotations
+
+#: the languages a reporter's messages are written in; the first is the default
+LANGUAGES = ("en", "es")
+#: each language in its own words, for the choice on the report form
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+#: how a reporter chose to get updates (service_requests.notify)
+NOTIFY_WORDS = {
+    "email": "Email only",
+    "sms": "Text message only",
+    "both": "Email and text message",
+    "none": "No updates",
+}
 
 #: the words residents read for each status
 STATUS_WORDS = {
@@ -43,6 +57,42 @@ CLOSURE_EMAIL_WORDS: dict[str, tuple[str, str]] = {
         "The crew could not find the problem at the location given.",
     ),
 }
+#: the same words in Spanish (Latin American usage, as US cities write to residents)
+STATUS_WORDS_ES = {
+    "new": "Recibida",
+    "acknowledged": "Confirmada por el departamento",
+    "assigned": "Se asignó una cuadrilla",
+    "in_progress": "Trabajo en curso",
+    "on_hold": "En espera",
+    "closed": "Cerrada",
+}
+CLOSURE_WORDS_ES = {
+    "fixed": "Reparado",
+    "no_action_needed": "No fue necesario hacer nada",
+    "duplicate": "Duplicado de otro reporte",
+    "referred": "Remitido a otra agencia",
+    "could_not_locate": "No se pudo encontrar el problema",
+}
+#: (subject phrase after "Su solicitud N", first line)
+CLOSURE_EMAIL_WORDS_ES: dict[str, tuple[str, str]] = {
+    "fixed": ("está resuelta", "El problema que usted reportó ya fue reparado."),
+    "no_action_needed": (
+        "se cerró: no hizo falta ningún trabajo",
+        "Revisamos su reporte y determinamos que no se necesitaba ningún trabajo.",
+    ),
+    "duplicate": (
+        "se cerró por estar duplicada",
+        "Alguien ya había reportado este problema; el trabajo se sigue en ese reporte.",
+    ),
+    "referred": (
+        "se remitió a otra agencia",
+        "Este problema lo atiende otra agencia, y le enviamos su reporte.",
+    ),
+    "could_not_locate": (
+        "se cerró: no se encontró el problema",
+        "La cuadrilla no pudo encontrar el problema en el lugar indicado.",
+    ),
+}
 #: each kind of history event, as the timeline heads it
 EVENT_WORDS = {
     "created": "Report received",
@@ -66,16 +116,60 @@ HOLD_WORDS = {
     "weather": "Waiting for the weather",
     "other": "Other",
 }
+HOLD_WORDS_ES = {
+    "waiting_on_resident": "En espera de información del residente",
+    "other_agency": "En espera de otra agencia",
+    "materials": "En espera de materiales",
+    "weather": "En espera de buen tiempo",
+    "other": "Otro motivo",
+}
+
+STATUS_WORDS_BY_LANGUAGE = {"en": STATUS_WORDS, "es": STATUS_WORDS_ES}
+CLOSURE_WORDS_BY_LANGUAGE = {"en": CLOSURE_WORDS, "es": CLOSURE_WORDS_ES}
+CLOSURE_EMAIL_WORDS_BY_LANGUAGE = {"en": CLOSURE_EMAIL_WORDS, "es": CLOSURE_EMAIL_WORDS_ES}
+HOLD_WORDS_BY_LANGUAGE = {"en": HOLD_WORDS, "es": HOLD_WORDS_ES}
+#: the closure notice of a reason without words of its own (a newer reason)
+CLOSED_EMAIL_WORDS_BY_LANGUAGE = {
+    "en": ("was closed", "Your request was closed."),
+    "es": ("se cerró", "Su solicitud se cerró."),
+}
 
 
-def status_word(status: str) -> str:
+def pick_language(*candidates: str | None, default: str = LANGUAGES[0]) -> str:
+    """Return the first candidate that names a language we write in ("es-MX" is "es").
+
+    Candidates are tags as clients send them (BCP 47 or POSIX: "es", "es-MX", "es_US").
+    """
+    for candidate in candidates:
+        primary = (candidate or "").strip().replace("_", "-").split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return default
+
+
+def status_word(status: str, language: str = "en") -> str:
     """Return the words for a status, or the status itself when it has none."""
-    return STATUS_WORDS.get(status, status)
+    return STATUS_WORDS_BY_LANGUAGE.get(language, STATUS_WORDS).get(status, status)
 
 
-def closure_word(reason: str) -> str:
+def closure_word(reason: str, language: str = "en") -> str:
     """Return the label of a closure reason, or the reason spelled out when it has none."""
-    return CLOSURE_WORDS.get(reason, reason.replace("_", " "))
+    table = CLOSURE_WORDS_BY_LANGUAGE.get(language, CLOSURE_WORDS)
+    return table.get(reason, reason.replace("_", " "))
+
+
+def hold_word(reason: str, language: str = "en") -> str:
+    """Return why a request is on hold, in a language; "other" for a reason without words."""
+    table = HOLD_WORDS_BY_LANGUAGE.get(language, HOLD_WORDS)
+    return table.get(reason) or table["other"]
+
+
+def closure_email_words(reason: str, language: str = "en") -> tuple[str, str]:
+    """Return (subject phrase, first line) of the closure notice for a reason, in a language."""
+    table = CLOSURE_EMAIL_WORDS_BY_LANGUAGE.get(language, CLOSURE_EMAIL_WORDS)
+    return table.get(reason) or CLOSED_EMAIL_WORDS_BY_LANGUAGE.get(
+        language, CLOSED_EMAIL_WORDS_BY_LANGUAGE["en"]
+    )
 
 
 def words_context() -> dict[str, dict[str, str]]:
@@ -85,4 +179,6 @@ def words_context() -> dict[str, dict[str, str]]:
         "closure_words": CLOSURE_WORDS,
         "event_words": EVENT_WORDS,
         "hold_words": HOLD_WORDS,
+        "notify_words": NOTIFY_WORDS,
+        "language_names": LANGUAGE_NAMES,
     }

@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from app.auth.api import BEARER
 from app.auth.permissions import roles_required
 from app.core.errors import DomainError, Forbidden
-from app.core.idempotency import HEADER, MAX_KEY, idempotent
+from app.core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from app.extensions import db
 from app.org import service as org
 from app.workorders import permissions, service
@@ -24,7 +24,6 @@ from app.workorders.presenters import (
     present,
     present_close_out,
     present_crew_list,
-    uploaded_photo,
     uploaded_photos,
 )
 from app.workorders.schemas import (
@@ -130,17 +129,6 @@ def get_work_order(work_order_id: int) -> dict[str, Any]:
     return present([wo])[0]
 
 
-#: documents the header that makes a retried start, complete or photo upload safe
-IDEMPOTENCY_HEADER = {
-    "in": "header",
-    "name": HEADER,
-    "required": False,
-    "schema": {"type": "string", "maxLength": MAX_KEY},
-    "description": "A key of the client's own, new for each action: the same key again "
-    "gets the first answer (same status and body) and changes nothing.",
-}
-
-
 @blp.route("/workorders/<int:work_order_id>/start", methods=["POST"])
 @roles_required(*permissions.WORK_ROLES)
 @idempotent
@@ -193,7 +181,7 @@ def complete_work_order(work_order_id: int) -> dict[str, Any]:
 @idempotent
 @blp.doc(
     security=BEARER,
-    summary="Add a photo of the site before the work or of the finished work",
+    summary="Add photos of the site before the work or of the finished work",
     requestBody={"required": True, "content": {"multipart/form-data": {"schema": PhotoForm}}},
     parameters=[IDEMPOTENCY_HEADER],
 )
@@ -202,16 +190,19 @@ def complete_work_order(work_order_id: int) -> dict[str, Any]:
 @blp.alt_response(409, description="The order is completed or cancelled")
 @blp.alt_response(413, description="The photo is too large")
 def add_work_order_photo(work_order_id: int) -> tuple[dict[str, Any], int]:
-    """An after photo added before completing is the completion photo, if none comes with it."""
+    """Repeat `photo` for up to MAX_PHOTOS_PER_UPLOAD photos of the same kind; none is kept
+    if one is refused. An after photo added before completing is the completion photo, if
+    none comes with it."""
     wo = service.get_work_order(work_order_id, for_update=True)
     permissions.check_can_work(current_user, wo, "add photos to")
     kind = request.form.get("kind", "")
     if kind not in service.WORK_PHOTO_KINDS:
         raise DomainError("Say which photo this is: kind is before or after.", field="kind")
-    photo = uploaded_photo()
-    if photo is None:
+    photos = uploaded_photos()
+    if not photos:
         raise DomainError("Attach the photo.", field="photo")
-    service.add_photo(wo, actor=current_user, photo=photo, kind=kind)
+    for photo in photos:
+        service.add_photo(wo, actor=current_user, photo=photo, kind=kind)
     return present([wo])[0], 201
 
 

@@ -115,30 +115,9 @@ def age(moment: datetime | None, now: datetime | None = None) -> str:
     return f"{seconds // 60} min"
 
 
-def uploaded_photo() -> media.ValidatedPhoto | None:
-    """Validate the `photo` file of a multipart request; None when no file was chosen."""
-    upload = request.files.get("photo")
-    if upload is None:
-        return None
-    # a browser with no file chosen still sends the part: no file name, no bytes
-    if not upload.filename:
-        if not upload.stream.read(1):
-            return None
-        upload.stream.seek(0)
-    return media.validate_photo(upload.stream, field="photo")
-
-
 def uploaded_photos() -> list[media.ValidatedPhoto]:
     """Validate the `photo` files of a multipart request (the field repeated); [] for none."""
-    uploads = []
-    for upload in request.files.getlist("photo"):
-        # a browser with no file chosen still sends the part: no file name, no bytes
-        if not upload.filename:
-            if not upload.stream.read(1):
-                continue
-            upload.stream.seek(0)
-        uploads.append(upload.stream)
-    return media.validate_photos(uploads, field="photo")
+    return media.validate_uploads(request.files.getlist("photo"), field="photo")
 
 
 def materials_field() -> object:

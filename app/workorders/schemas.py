@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.requests.models import MAX_TEXT
-from app.requests.schemas import PhotoOut
+from app.requests.schemas import UNKNOWN_PLACE, PhotoOut
 from app.workorders.models import PRIORITIES, WORK_ORDER_STATUSES
 
 
@@ -51,8 +51,8 @@ class WorkOrderRequestOut(Schema):
     address = fields.String()
     description = fields.String()
     due_at = fields.DateTime()
-    lat = fields.Float()
-    long = fields.Float()
+    lat = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
+    long = fields.Float(allow_none=True, metadata={"description": UNKNOWN_PLACE})
     hold_reason = fields.String(allow_none=True, metadata={"description": "while on hold"})
     closure_reason = fields.String(allow_none=True)
     parent_id = fields.Integer(
@@ -190,7 +190,13 @@ class PhotoForm(Schema):
     """multipart/form-data body of POST /workorders/<id>/photos."""
 
     kind = fields.String(required=True, metadata={"enum": ["before", "after"]})
-    photo = Upload(required=True, metadata={"description": "JPEG, PNG or WebP"})
+    photo = Upload(
+        required=True,
+        metadata={
+            "description": "JPEG, PNG or WebP; repeat the field for up to "
+            "MAX_PHOTOS_PER_UPLOAD photos"
+        },
+    )
 
 
 class CancelIn(Schema):

@@ -26,7 +26,6 @@ from app.workorders.presenters import (
     distance_words,
     material_rows,
     position,
-    uploaded_photo,
     uploaded_photos,
 )
 
@@ -257,11 +256,13 @@ def add_photo(work_order_id: int) -> Response:
 
     def action() -> str:
         kind = request.form.get("kind", "before")
-        photo = uploaded_photo()
-        if photo is None:
+        photos = uploaded_photos()
+        if not photos:
             raise DomainError("Choose a photo to add.", field="photo")
-        service.add_photo(wo, actor=current_user, photo=photo, kind=kind)
-        return f"Photo added to work order #{wo.id}."
+        for photo in photos:
+            service.add_photo(wo, actor=current_user, photo=photo, kind=kind)
+        added = "Photo" if len(photos) == 1 else f"{len(photos)} photos"
+        return f"{added} added to work order #{wo.id}."
 
     return _act_and_return(action)
 

@@ -25,6 +25,7 @@ def _form(**overrides: str) -> dict[str, str]:
         "sla_value": "48",
         "sla_unit": "hours",
         "active": "1",
+        "public": "1",
         "q-count": "1",
         "q-0-code": "blocking",
         "q-0-description": "Is it blocking the road?",

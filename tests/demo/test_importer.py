@@ -28,7 +28,7 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def test_import_keeps_history_routes_and_drops_outside_points(city):
+def test_import_keeps_history_routes_and_keeps_outside_points_unlocated(city):
     closed_at = OPENED + timedelta(hours=5)
     result = import_requests(
         [
@@ -44,8 +44,10 @@ def test_import_keeps_history_routes_and_drops_outside_points(city):
             row(WARD_1_POINT, service_code="graffiti", department_code="PWD"),
         ]
     )
-    assert (result.imported, result.outside) == (2, 1)
-    closed, open_ = (db.session.get(ServiceRequest, i) for i in result.ids)
+    assert (result.imported, result.unlocated) == (3, 1)
+    closed, outside, open_ = (db.session.get(ServiceRequest, i) for i in result.ids)
+    # kept, so that the figures count it, but placed nowhere
+    assert (outside.location, outside.district_id) == (None, None)
 
     assert (closed.status, closed.channel, closed.district_id) == (
         "closed",

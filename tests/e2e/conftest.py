@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,16 @@ E2E_REDIS = os.environ.get("TEST_E2E_REDIS_URL", "redis://127.0.0.1:6379/14")
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[2]
 E2E_TILE_HOST = "http://tiles.e2e.invalid"
+E2E_LIMITS = {
+    name: "1000/minute"
+    for name in (
+        "RATELIMIT_REPORT",
+        "RATELIMIT_ADDRESS_SEARCH",
+        "RATELIMIT_PUBLIC_READ",
+        "RATELIMIT_FOLLOW",
+        "RATELIMIT_SIGN_IN",
+    )
+} | {"REPORTS_PER_CONTACT_PER_DAY": "1000"}
 
 
 @dataclass
@@ -78,6 +89,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None
 
 @pytest.fixture(scope="module")
 def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
+    with running_stack(smtp_server, tmp_path_factory) as stack:
+        yield stack
+
+
+@contextmanager
+def running_stack(
+    smtp_server, tmp_path_factory, extra_env: dict[str, str] | None = None
+) -> Iterator[LiveStack]:
+    """Start gunicorn and a worker on a fresh database; extra_env adds or overrides settings."""
     recreate_database(E2E_DB)
     port = free_port()
     media = tmp_path_factory.mktemp("e2e-media")
@@ -93,11 +113,16 @@ def live_stack(smtp_server, tmp_path_factory) -> Iterator[LiveStack]:
         "SMTP_PORT": str(smtp_server[1]),
         "MAIL_FROM": "City 311 <311@city.test>",
         "MEDIA_ROOT": str(media),
+        # the development SMS backend writes each text here
+        "SMS_OUTBOX_DIR": str(tmp_path_factory.mktemp("e2e-sms")),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "OUTBOX_SWEEP_SECONDS": "2",
         "OUTBOX_BACKOFF_SECONDS": "1",
         # never fetch real map tiles; browser tests answer this host with a blank tile
         "MAP_TILE_URL": f"{E2E_TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
+        # every client of the tests is 127.0.0.1: the limits are tested on their own
+        **E2E_LIMITS,
+        **(extra_env or {}),
     }
     app = create_app(
         "development",

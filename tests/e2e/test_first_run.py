@@ -23,7 +23,15 @@ import pytest
 from redis import Redis
 
 from tests.conftest import TEST_DB, db_url, free_port, recreate_database
-from tests.e2e.conftest import BIN, E2E_REDIS, E2E_TILE_HOST, ROOT, _wait_healthy, stop_processes
+from tests.e2e.conftest import (
+    BIN,
+    E2E_LIMITS,
+    E2E_REDIS,
+    E2E_TILE_HOST,
+    ROOT,
+    _wait_healthy,
+    stop_processes,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -93,6 +101,7 @@ def first_run(tmp_path_factory) -> Iterator[FirstRun]:
         RQ_QUEUE_PREFIX=FIRST_RUN_DB,
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         MAP_TILE_URL=f"{E2E_TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
+        **E2E_LIMITS,
     )
     _flask(env, "db", "upgrade")
     accounts = _printed_accounts(_flask(env, "demo", "load", "--builtin"))

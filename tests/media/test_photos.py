@@ -11,6 +11,7 @@ from app.extensions import db
 from app.media import service as media
 from app.media import tasks
 from app.media.models import Photo
+from app.media.storage import get_storage
 from tests.factories import WARD_1_POINT, jpeg_bytes
 from tests.requests.test_api import post_form
 
@@ -51,7 +52,7 @@ def test_before_the_worker_resizes_the_jpeg_url_redirects_to_a_placeholder(clien
     assert placeholder.status_code == 200
     assert placeholder.mimetype == "image/svg+xml"
     assert b"being processed" in placeholder.data
-    assert not media.derivative_path(photo.stored_name, "thumb").exists()
+    assert not get_storage().exists(media.derivative_key(photo.stored_name, "thumb"))
     db.session.refresh(photo)
     assert photo.processed_at is None
 
@@ -59,7 +60,7 @@ def test_before_the_worker_resizes_the_jpeg_url_redirects_to_a_placeholder(clien
 def test_phone_photo_is_served_without_exif_or_gps_and_at_most_1600px(client, city):
     photo = upload(client, jpeg_bytes((2400, 1800), gps=True))
     # the stored original still has its GPS: the stripping below is what protects the reporter
-    with Image.open(media.original_path(photo.stored_name)) as original:
+    with Image.open(io.BytesIO(media.read_original(photo.stored_name) or b"")) as original:
         assert original.getexif().get_ifd(GPS_IFD)
     tasks.make_derivatives(photo.id)  # the worker's job
 

@@ -121,6 +121,24 @@ def crew_page_photo(client: FlaskClient, city, tokens, data: bytes, wo) -> TestR
     )
 
 
+def notes_api(client: FlaskClient, city, tokens, data: bytes, wo) -> TestResponse:
+    return client.post(
+        f"/api/v1/requests/{wo.requests[0].id}/notes",
+        data={"note": "Kerb damaged too", "photo": _file(data)},
+        content_type="multipart/form-data",
+        headers=bearer(tokens["dispatcher"]),
+    )
+
+
+def staff_page_note(client: FlaskClient, city, tokens, data: bytes, wo) -> TestResponse:
+    sign_in(client, city.users["dispatcher"])
+    return client.post(
+        f"/staff/requests/{wo.requests[0].id}/note",
+        data={"note": "Kerb damaged too", "photo": _file(data)},
+        content_type="multipart/form-data",
+    )
+
+
 UPLOAD_POINTS: dict[str, Callable[..., TestResponse]] = {
     "resident-form": resident_form,
     "json-api": json_api,
@@ -129,11 +147,20 @@ UPLOAD_POINTS: dict[str, Callable[..., TestResponse]] = {
     "work-order-photo-api": work_order_photo_api,
     "crew-page-completion": crew_page_completion,
     "crew-page-photo": crew_page_photo,
+    "notes-api": notes_api,
+    "staff-page-note": staff_page_note,
 }
 
 
-#: the points that take a photo of an existing work order
-ORDER_POINTS = {"completion-api", "work-order-photo-api", "crew-page-completion", "crew-page-photo"}
+#: the points that take a photo of an existing work order, or of its request (notes)
+ORDER_POINTS = {
+    "completion-api",
+    "work-order-photo-api",
+    "crew-page-completion",
+    "crew-page-photo",
+    "notes-api",
+    "staff-page-note",
+}
 
 
 def send(point: str, client: FlaskClient, city, tokens, data: bytes) -> TestResponse:
@@ -301,3 +328,96 @@ def _dms(value: float) -> tuple[float, float, float]:
     minutes = int((value - degrees) * 60)
     seconds = round(((value - degrees) * 60 - minutes) * 60, 2)
     return (float(degrees), float(minutes), seconds)
+
+
+#: the points that take several photos at once on an existing work order or request
+SEVERAL_POINTS = {
+    "notes-api": ("/api/v1/requests/{sr}/notes", "dispatcher", {"note": "Kerb damaged too"}),
+    "staff-page-note": ("/staff/requests/{sr}/note", "dispatcher", {"note": "Kerb damaged too"}),
+    "work-order-photo-api": ("/api/v1/workorders/{wo}/photos", "crew", {"kind": "before"}),
+    "crew-page-photo": ("/crew/workorders/{wo}/photos", "crew", {"kind": "before"}),
+}
+
+
+def _post_several(client, city, tokens, point: str, wo, body: MultiDict[str, object]):
+    url, role, _ = SEVERAL_POINTS[point]
+    url = url.format(sr=wo.requests[0].id, wo=wo.id)
+    if url.startswith("/api/"):
+        return client.post(
+            url, data=body, content_type="multipart/form-data", headers=bearer(tokens[role])
+        )
+    sign_in(client, city.users[role])
+    return client.post(url, data=body, content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("point", list(SEVERAL_POINTS))
+def test_notes_and_work_order_photos_take_several_photos(client, city, tokens, point):
+    wo = work_order(city)
+    before = counts()
+    body = _with_photos(SEVERAL_POINTS[point][2], "photo", 3)
+    resp = _post_several(client, city, tokens, point, wo, body)
+    assert resp.status_code in (201, 303), resp.get_data(as_text=True)[:1000]
+    db.session.expire_all()
+    assert counts()[1] == before[1] + 3
+    newest = db.session.scalars(select(Photo).order_by(Photo.id.desc()).limit(3)).all()
+    if point in ("notes-api", "staff-page-note"):
+        # an internal note (the default): its photos are the request's, for staff only
+        assert {p.kind for p in newest} == {"internal"}
+        assert {p.request_id for p in newest} == {wo.requests[0].id}
+        note = db.session.scalars(
+            select(RequestEvent).where(RequestEvent.kind == "note").order_by(RequestEvent.id.desc())
+        ).first()
+        assert note is not None and sorted(note.data["photo_ids"]) == sorted(p.id for p in newest)
+    else:
+        assert {p.kind for p in newest} == {"before"}
+        assert {p.work_order_id for p in newest} == {wo.id}
+
+
+@pytest.mark.parametrize("point", list(SEVERAL_POINTS))
+@pytest.mark.parametrize("bad", ["truncated", "too-many"])
+def test_one_bad_file_among_several_keeps_them_all_out(client, app, city, tokens, point, bad):
+    wo = work_order(city)
+    files = stored_files(app)
+    before = counts()
+    n = 2 if bad == "truncated" else app.config.get("MAX_PHOTOS_PER_UPLOAD", 3) + 1
+    body = _with_photos(SEVERAL_POINTS[point][2], "photo", n)
+    if bad == "truncated":
+        body.add("photo", _file(sample("truncated-jpeg"), "cut.jpg"))
+    resp = _post_several(client, city, tokens, point, wo, body)
+    page = html.unescape(resp.get_data(as_text=True))
+    if point == "crew-page-photo":
+        assert resp.status_code == 303  # back to the crew page, with the error flashed
+        page = html.unescape(client.get(resp.headers["Location"]).get_data(as_text=True))
+    else:
+        assert resp.status_code == 400, page[:500]
+    hint = "cut short" if bad == "truncated" else f"at most {n - 1} photos"
+    assert hint in page, page[:3000]
+    db.session.expire_all()
+    assert counts() == before
+    assert stored_files(app) == files
+
+
+@pytest.mark.parametrize("point", ["notes-api", "work-order-photo-api"])
+def test_a_retried_upload_of_several_photos_stores_them_once(client, city, tokens, point):
+    wo = work_order(city)
+    before = counts()
+    fields = {"note": "Kerb damaged too", "public": "true"} if point == "notes-api" else {}
+    body = {**SEVERAL_POINTS[point][2], **fields}
+    answers = []
+    for _ in range(2):
+        resp = client.post(
+            SEVERAL_POINTS[point][0].format(sr=wo.requests[0].id, wo=wo.id),
+            data=_with_photos(body, "photo", 2),
+            content_type="multipart/form-data",
+            headers={**bearer(tokens[SEVERAL_POINTS[point][1]]), "Idempotency-Key": "k-1"},
+        )
+        answers.append((resp.status_code, resp.get_json()))
+    assert answers[0] == answers[1] and answers[0][0] == 201
+    db.session.expire_all()
+    after = counts()
+    assert after[1] == before[1] + 2
+    if point == "notes-api":
+        assert after[2] == before[2] + 1  # one note
+        # a public note's photos are public: the tracking API lists them
+        public = client.get(f"/api/v1/requests/{wo.requests[0].id}").get_json()
+        assert len(public["photos"]) == 2

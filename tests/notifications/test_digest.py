@@ -198,9 +198,9 @@ def test_running_the_job_twice_sends_each_digest_once(city, pwd_requests, mailbo
 
 def test_the_outbox_owes_a_notice_about_no_request_once(city):
     """uq_outbox_once is NULLS NOT DISTINCT: a NULL request_id does not let a twin in."""
-    first = service.queue_email("overdue_digest", None, "a@city.test", {}, dedupe_key="k")
-    again = service.queue_email("overdue_digest", None, "a@city.test", {}, dedupe_key="k")
-    other = service.queue_email("overdue_digest", None, "b@city.test", {}, dedupe_key="k")
+    first = service.queue_notice("overdue_digest", None, "a@city.test", {}, dedupe_key="k")
+    again = service.queue_notice("overdue_digest", None, "a@city.test", {}, dedupe_key="k")
+    other = service.queue_notice("overdue_digest", None, "b@city.test", {}, dedupe_key="k")
     assert first is not None and again is None and other is not None
 
 

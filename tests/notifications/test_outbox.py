@@ -27,7 +27,7 @@ def test_intake_writes_a_receipt_row_and_enqueues_it_after_commit(city):
         "pending",
         0,
     )
-    assert row.payload == {"request_id": sr.id}
+    assert row.payload == {"request_id": sr.id, "lang": "en"}
     queue = get_queue("notifications")
     assert queue.count == 0  # nothing may reach Redis before the row is visible
     db.session.commit()
@@ -54,6 +54,7 @@ def test_closing_writes_one_closed_row_in_the_same_transaction(city):
     assert row.recipient == REPORTER
     assert row.payload == {
         "request_id": sr.id,
+        "lang": "en",
         "reason": "fixed",
         "note": "Patched",
         "photo_id": photo_id,
@@ -84,7 +85,7 @@ def test_imported_requests_do_not_email_a_receipt(city):
 def test_the_same_notice_is_owed_only_once(city):
     sr = submit()
     first = outbox_rows(sr.id, "receipt")[0].id
-    assert service.queue_email("receipt", sr.id, REPORTER, {"request_id": sr.id}) is None
+    assert service.queue_notice("receipt", sr.id, REPORTER, {"request_id": sr.id}) is None
     assert [r.id for r in outbox_rows(sr.id, "receipt")] == [first]
     db.session.commit()
     assert queued_drains() == 1

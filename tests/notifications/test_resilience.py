@@ -214,7 +214,7 @@ def test_a_message_that_cannot_be_built_counts_an_attempt_and_raises(city, mailb
     from app.notifications import service
 
     sr = submit()
-    outbox_id = service.queue_email("no-such-event", sr.id, "x@example.org", {})
+    outbox_id = service.queue_notice("no-such-event", sr.id, "x@example.org", {})
     db.session.commit()
     with pytest.raises(ValueError, match="unknown event"):
         tasks.deliver(outbox_id)

@@ -10,18 +10,48 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from app.notifications import sms
+from app.extensions import db
+from app.notifications import service, sms, tasks
+from app.requests.models import CLOSURE_REASONS
+from app.requests.words import LANGUAGES, closure_email_words
 from tests.conftest import free_port
+from tests.notifications.conftest import outbox_rows, submit
+
+#: the longest request number a city will reach, and a realistic public address
+LONG_NUMBER = 9_999_999_999
+BASE_URL = "https://311.riverton-city.gov"
 
 
-def test_every_event_fits_in_160_characters_with_its_short_link(app, restore_config):
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_event_fits_in_one_gsm7_message_with_its_short_link(app, restore_config, language):
     restore_config["CITY_NAME"] = "The Consolidated City and County of Somewhere Quite Long"
-    restore_config["PUBLIC_BASE_URL"] = "https://311.example.gov"
+    restore_config["PUBLIC_BASE_URL"] = BASE_URL
+    phrases = [""] + [closure_email_words(r, language)[0] for r in (*CLOSURE_REASONS, "new")]
     with app.test_request_context():
-        for event in (*sms._WORDS, "unknown"):
-            text = sms.sms_text(event, 1234567)
-            assert len(text) <= sms.SMS_LIMIT, text
-            assert "1234567" in text and text.endswith("https://311.example.gov/r/1234567")
+        for event in (*sms.SMS_EVENTS, "unknown"):
+            for phrase in phrases if event == "closed" else [""]:
+                text = sms.sms_text(event, LONG_NUMBER, language, phrase=phrase)
+                # gsm7_length raises on a character that would force UCS-2 (70 per message)
+                assert sms.gsm7_length(text) <= sms.SMS_LIMIT, text
+                assert str(LONG_NUMBER) in text
+                assert text.endswith(f"{BASE_URL}/r/{LONG_NUMBER}")
+                assert "{" not in text
+
+
+def test_a_short_city_name_is_kept_and_spanish_loses_only_the_accents_gsm7_lacks(
+    app, restore_config
+):
+    restore_config["CITY_NAME"] = "Riverton"
+    restore_config["PUBLIC_BASE_URL"] = BASE_URL
+    with app.test_request_context():
+        phrase = closure_email_words("could_not_locate", "es")[0]
+        text = sms.sms_text("closed", 1234, "es", phrase=phrase)
+    assert text == (
+        f"Riverton: su solicitud 1234 se cerro: no se encontro el problema. {BASE_URL}/r/1234"
+    )
+    assert sms.to_gsm7("¿Sí? Año, café, pingüino… “ok”") == '¿Si? Año, café, pingüino... "ok"'
+    with pytest.raises(ValueError):
+        sms.gsm7_length("está")
 
 
 def test_the_short_link_leads_to_the_tracking_page(client, city):
@@ -90,3 +120,26 @@ def test_the_twilio_backend_posts_the_message_and_sorts_failures(app, restore_co
     assert path == "/2010-04-01/Accounts/AC1/Messages.json"
     assert auth == "Basic " + base64.b64encode(b"AC1:secret").decode()
     assert form == {"To": ["+15550100"], "From": ["+15550001111"], "Body": ["hello"]}
+
+
+def test_a_number_the_provider_refuses_fails_at_once_and_is_listed(
+    app, city, restore_config, twilio_like
+):
+    restore_config.update(
+        SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID="AC1",
+        TWILIO_AUTH_TOKEN="secret",
+        SMS_FROM="+15550001111",
+        TWILIO_API_URL=twilio_like,
+    )
+    sr = submit(email="", phone="+1 000 000 0000", notify="sms")
+    db.session.commit()
+    [row] = outbox_rows(sr.id)
+    assert tasks.deliver(row.id) == "failed"
+    db.session.refresh(row)
+    assert (row.channel, row.status, row.attempts) == ("sms", "failed", 1)
+    assert "Twilio refused the message (400)" in row.last_error
+    assert [r.id for r in service.failed_rows()] == [row.id]
+    [(_, _, form)] = TwilioLike.received
+    assert form["To"] == ["+10000000000"]
+    assert form["Body"][0].startswith(f"City of Riverton: we got your report {sr.id}.")

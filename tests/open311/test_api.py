@@ -12,6 +12,7 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.geo import gazetteer
 from app.media.models import Photo
+from app.notifications.models import Outbox
 from app.requests import service as requests_service
 from app.requests.models import ServiceRequest
 from tests.factories import (
@@ -673,3 +674,35 @@ def test_reporter_data_never_appears_in_any_get(client, city, api_key):
             assert str(request_id) in body
             leaked = [s for s in secrets if s.lower() in body.lower()]
             assert not leaked, (path, fmt, leaked)
+
+
+def test_post_takes_the_reporters_channels_and_locale(client, city, api_key):
+    resp = post(
+        client,
+        api_key,
+        email="rosa@example.org",
+        phone="(617) 555-0199",
+        notify="both",
+        locale="es_US",
+    )
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    sr = stored(int(resp.get_json()[0]["service_request_id"]))
+    assert (sr.notify, sr.reporter_phone, sr.language) == ("both", "+16175550199", "es")
+    owed = db.session.execute(
+        select(Outbox.channel, Outbox.recipient).where(Outbox.request_id == sr.id)
+    ).all()
+    assert sorted(owed) == [("email", "rosa@example.org"), ("sms", "+16175550199")]
+    # no locale: the Accept-Language header, else English
+    resp = client.post(
+        f"{BASE}/requests.json",
+        data={
+            "service_code": "pothole",
+            "description": "Hole",
+            "api_key": api_key,
+            "lat": str(WARD_1_POINT[0]),
+            "long": str(WARD_1_POINT[1]),
+        },
+        headers={"Accept-Language": "es-MX, en;q=0.5"},
+    )
+    assert stored(int(resp.get_json()[0]["service_request_id"])).language == "es"
+    assert stored(submitted(client, api_key, locale="fr_CA")).language == "en"

@@ -3,7 +3,8 @@
 A Public Works pothole with a reporter and an internal note. Agents, managers, admins and
 Public Works' own dispatcher and crew read the reporter and the note; Parks' dispatcher and
 crew get the public view: the API's public fields and public events, a staff page without
-the reporter and the internal history (crews have no staff page: 403).
+the reporter and the internal history (crews have no staff page: 403). A photo as uploaded
+(it may carry GPS) goes to the readers of the reporter only.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import pytest
 from flask.testing import FlaskClient
 
 from app.auth import service as auth_service
+from app.extensions import db
+from app.media import service as media
 from app.requests import lifecycle
 from tests import factories
+from tests.factories import jpeg_bytes
 from tests.helpers import bearer, sign_in
 
 REPORTER_NAME = "Rita Reporter"
@@ -123,6 +127,24 @@ def test_staff_page(client, city, setup, who) -> None:
     else:
         assert resp.status_code == 403
         assert _private_fields_in(text) == set()
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_staff_photo_original(client, city, setup, who) -> None:
+    sr_id, _ = setup
+    sent = jpeg_bytes(gps=True)  # where the reporter stood
+    photo = media.attach_photo(media.check_photo_bytes(sent), kind="report", request_id=sr_id)
+    db.session.commit()
+    if who != "anonymous":
+        sign_in(client, city.users[who])
+    resp = client.get(f"/staff/photos/{photo.id}/original")
+    if who == "anonymous":
+        assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    elif who in PRIVATE_READERS:
+        assert resp.status_code == 200 and resp.data == sent
+        assert resp.headers["Cache-Control"] == "private, no-store"
+    else:
+        assert resp.status_code == 403 and sent not in resp.data
 
 
 @pytest.mark.parametrize("who", WHO)

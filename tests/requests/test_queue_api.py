@@ -48,6 +48,8 @@ def historical(n: int, *, channel: str, point=WARD_1_POINT, **kw) -> list[int]:
             # pairs share a time, so the order must break ties to page right
             requested_at=opened + timedelta(hours=i // 2),
             channel=channel,
+            # only "import" rows are history; the others stand for live requests
+            import_source="history" if channel == "import" else None,
         )
         for i in range(n)
     ]

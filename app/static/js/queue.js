@@ -50,6 +50,8 @@
     attribution: mapEl.getAttribute("data-attribution"),
     maxZoom: 19
   }).addTo(map);
+  // the wards' outlines: the queue's shape shows even without tiles
+  if (window.city311Outlines) city311Outlines(map, mapEl.getAttribute("data-outlines-url"));
   var tileFailures = 0;
   tiles.on("tileerror", function () {
     tileFailures += 1;

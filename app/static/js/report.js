@@ -21,6 +21,23 @@
     });
     var option = select.options[select.selectedIndex];
     hint.textContent = (option && option.getAttribute("data-description")) || "";
+    showEmergency(code);
+  }
+
+  // --- emergency types: the notice ("call 911") instead of the form -----------------------
+  // Agents keep the form (they may still log the call); residents see only the notice.
+  var notices = form.querySelectorAll("[data-emergency-for]");
+  var rest = form.querySelectorAll("[data-emergency-hide]");
+  var agent = form.hasAttribute("data-agent");
+  function showEmergency(code) {
+    var emergency = false;
+    notices.forEach(function (el) {
+      var mine = el.getAttribute("data-emergency-for") === code;
+      el.hidden = !mine;
+      emergency = emergency || mine;
+    });
+    if (agent) return;
+    rest.forEach(function (el) { el.hidden = emergency; });
   }
   select.addEventListener("change", showQuestions);
   showQuestions();
@@ -47,6 +64,8 @@
   function setInputs(latlng) {
     latInput.value = latlng.lat.toFixed(6);
     longInput.value = latlng.lng.toFixed(6);
+    // others (the nearby reports) follow the pin
+    form.dispatchEvent(new CustomEvent("city311:location"));
   }
 
   function placePin(latlng, zoom) {
@@ -89,12 +108,13 @@
       attribution: mapEl.getAttribute("data-attribution"),
       maxZoom: 19
     }).addTo(map);
+    if (window.city311Outlines) city311Outlines(map, mapEl.getAttribute("data-outlines-url"));
     var tileFailures = 0;
     tiles.on("tileerror", function () {
       tileFailures += 1;
       if (tileFailures === 3) {
-        status.textContent = "The map could not load. Type the latitude and longitude, " +
-          "or use your location.";
+        status.textContent = "The street map could not load; the outlines show the city. " +
+          "Search an address, tap the map, or use your location.";
       }
     });
     map.on("click", function (e) {
@@ -106,7 +126,8 @@
     [latInput, longInput].forEach(function (input) {
       input.addEventListener("change", function () {
         var ll = inputsLatLng();
-        if (ll) placePin(ll, 16);
+        if (ll) placePin(ll, 17);
+        form.dispatchEvent(new CustomEvent("city311:location"));
       });
     });
   }
@@ -151,5 +172,20 @@
         photo.removeAttribute("aria-invalid");
       }
     });
+  }
+
+  // --- updates by text: the phone number becomes required, and says what it is for -------
+  var phone = document.getElementById("phone");
+  var email = document.getElementById("email");
+  var channels = form.querySelectorAll("input[name=notify]");
+  function requireContacts() {
+    var chosen = form.querySelector("input[name=notify]:checked");
+    var value = chosen ? chosen.value : "";
+    phone.required = value === "sms" || value === "both";
+    email.required = value === "email" || value === "both";
+  }
+  if (phone && email) {
+    channels.forEach(function (input) { input.addEventListener("change", requireContacts); });
+    requireContacts();
   }
 })();

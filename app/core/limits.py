@@ -1,0 +1,162 @@
+"""Rate limits: Flask-Limiter counting in Redis, one 429 answer, and the client's address.
+
+Public endpoints are limited per client address with `limited(SETTING)`, where SETTING names
+a config value such as "10/minute;60/hour" (read at each request, so a test or an operator
+changes it without a restart). Limits per something else than the address (an Open311 key,
+an account) call `hit()`. Every limit answers 429 with Retry-After and a message saying when
+to try again: JSON for the APIs, a page for people.
+
+Redis down must not take the site down: Flask-Limiter then counts in this process's memory
+(RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and swallows storage errors; `hit()` lets the request
+through.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_login import current_user
+from limits import parse_many
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.core.errors import DomainError, wants_json
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def client_address() -> str:
+    """Return the client's IP address (X-Forwarded-For is read only behind trusted proxies)."""
+    return request.remote_addr or "unknown"
+
+
+#: the error answer limited endpoints document (core.apidocs.error_answers)
+TOO_MANY_ANSWER = (429, "Too many requests: wait as long as Retry-After says.")
+
+limiter = Limiter(key_func=client_address, strategy="fixed-window")
+
+
+class RateLimited(DomainError):
+    """Too many requests; `retry_after` is in seconds."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = max(1, int(retry_after))
+        self.headers = {"Retry-After": str(self.retry_after)}
+
+
+def wait_words(seconds: int) -> str:
+    """Say how long to wait, in the unit a person thinks in."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 90:
+        return f"{minutes} minutes"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
+def too_many_message(retry_after: int) -> str:
+    return (
+        f"Too many requests from your connection: please wait {wait_words(retry_after)} "
+        "and try again."
+    )
+
+
+def limited(
+    setting: str, *, methods: list[str] | None = None, shared: str | None = None
+) -> Callable[[F], F]:
+    """Limit a view per client address by the config value `setting`; staff are exempt.
+
+    Views given the same `shared` name count together (the sign-in page and the token
+    endpoint are one door). Signed-in staff (session or bearer token) are accountable and
+    work at volume (an agent logs calls all day), so they are not counted.
+    """
+
+    def value() -> str:
+        return str(current_app.config[setting])
+
+    def exempt() -> bool:
+        return bool(current_user.is_authenticated)
+
+    if shared:
+        return limiter.shared_limit(  # type: ignore[return-value]
+            value, scope=shared, methods=methods, exempt_when=exempt
+        )
+    return limiter.limit(  # type: ignore[return-value]
+        value, methods=methods, exempt_when=exempt
+    )
+
+
+def hit(limit: str | None, *identifiers: str, message: str | None = None) -> None:
+    """Count one request against `limit` ("100/minute;1000/day") for these identifiers.
+
+    No limit (None or blank) or RATELIMIT_ENABLED off counts nothing. If the storage
+    cannot be reached the request is let through: a Redis outage must not stop intake.
+
+    :raises RateLimited: over the limit.
+    """
+    if not limit or not limit.strip() or not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    try:
+        items = parse_many(limit)
+        strategy = limiter.limiter
+        for item in items:
+            if not strategy.hit(item, *identifiers):
+                reset = strategy.get_window_stats(item, *identifiers).reset_time
+                retry = max(1, math.ceil(reset - time.time()))
+                raise RateLimited(message or too_many_message(retry), retry_after=retry)
+    except RateLimited:
+        raise
+    except ValueError:
+        log.error("ignoring the malformed rate limit %r", limit)
+    except Exception:  # the storage is down: fail open
+        log.warning("rate limit storage unreachable; %r not counted", limit, exc_info=True)
+
+
+def _retry_after(err: RateLimitExceeded) -> int:
+    limits = limiter.current_limits
+    window = next((lim for lim in limits if lim.breached), limiter.current_limit)
+    if window is None:
+        return 60
+    return max(1, int(window.reset_at - time.time()))
+
+
+def _too_many(err: RateLimitExceeded) -> ResponseReturnValue:
+    retry = _retry_after(err)
+    message = too_many_message(retry)
+    headers = {"Retry-After": str(retry)}
+    if wants_json():
+        body = {"code": 429, "status": "too_many_requests", "message": message}
+        return jsonify(body), 429, headers
+    return render_template("error.html", status=429, message=message), 429, headers
+
+
+def init_app(app: Flask) -> None:
+    """Trust the configured proxies, bind the limiter to Redis, and answer 429s."""
+    proxies = int(app.config.get("TRUSTED_PROXY_COUNT", 0))
+    if proxies > 0:
+        # the last `proxies` hops of X-Forwarded-For are ours; the one before is the client
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", f"{app.config['RQ_QUEUE_PREFIX']}-limits")
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    # a Redis that does not answer costs at most this long per request, not a hung worker
+    app.config.setdefault(
+        "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+    )
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _too_many)

@@ -1,0 +1,174 @@
+"""The districts admin pages: list districts by kind, upload a boundary file, preview, confirm.
+
+An upload is kept in the instance folder under a random name between the preview and the
+confirmation, so the admin confirms exactly the file that was previewed; confirming reads
+and checks it again, since open requests may have moved in between.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from app.auth.permissions import roles_required
+from app.auth.roles import ADMIN
+from app.core.errors import DomainError
+from app.extensions import db
+from app.geo import boundaries, replace
+from app.geo.routing import routing_kind
+
+bp = Blueprint("districts_admin", __name__, url_prefix="/admin/districts")
+
+#: an upload not confirmed within this many seconds is forgotten
+UPLOAD_SECONDS = 24 * 3600
+_FIELDS = ("kind", "code_property", "name_property")
+
+
+def _uploads() -> Path:
+    folder = Path(current_app.instance_path) / "district_uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _keep(data: bytes) -> str:
+    """Keep an upload until it is confirmed; forget the stale ones. Return its token."""
+    folder = _uploads()
+    for old in folder.glob("*.geojson"):
+        if time.time() - old.stat().st_mtime > UPLOAD_SECONDS:
+            old.unlink(missing_ok=True)
+    token = secrets.token_urlsafe(16)
+    (folder / f"{token}.geojson").write_bytes(data)
+    return token
+
+
+def _kept(token: str) -> Path:
+    """Return the path of a kept upload. :raises DomainError: unknown or forgotten."""
+    path = _uploads() / f"{token}.geojson"
+    if not token.replace("-", "").replace("_", "").isalnum() or not path.is_file():
+        raise DomainError("That upload is no longer here: upload the file again.", field="file")
+    return path
+
+
+def _list_page(
+    *, form: dict[str, str] | None = None, errors: dict[str, str] | None = None, status: int = 200
+) -> tuple[str, int]:
+    page = render_template(
+        "admin/districts.html",
+        kinds=replace.districts_by_kind(),
+        routing_kind=routing_kind(),
+        without_district=replace.open_requests_without_district(),
+        form=form or {"kind": routing_kind()},
+        errors=errors or {},
+    )
+    return page, status
+
+
+def _refused(err: DomainError, form: dict[str, str]) -> tuple[str, int]:
+    db.session.rollback()
+    return _list_page(form=form, errors={err.field or "file": err.message}, status=400)
+
+
+def _read(data: bytes, form: dict[str, str]) -> list[boundaries.Boundary]:
+    return boundaries.read_boundaries(
+        data,
+        kind=replace.check_kind(form["kind"]),
+        code_property=form["code_property"],
+        name_property=form["name_property"],
+    )
+
+
+@bp.get("")
+@roles_required(ADMIN)
+def districts() -> tuple[str, int]:
+    """List the districts by kind with their open requests, and the upload form."""
+    return _list_page()
+
+
+@bp.post("/preview")
+@roles_required(ADMIN)
+def preview() -> tuple[str, int]:
+    """Check an uploaded boundary file and show what replacing the kind with it would do."""
+    form = {name: request.form.get(name, "").strip() for name in _FIELDS}
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise DomainError("Choose a GeoJSON file to upload.", field="file")
+        data = upload.read()
+        found = _read(data, form)
+        plan = replace.replace_districts(form["kind"], found, apply=False)
+    except DomainError as err:
+        return _refused(err, form)
+    token = _keep(data)
+    page = render_template(
+        "admin/districts_preview.html",
+        plan=plan,
+        found=found,
+        form=form,
+        token=token,
+        filename=upload.filename,
+        status_of=_status_of(plan),
+    )
+    return page, 200
+
+
+def _status_of(plan: replace.Replacement) -> dict[str, str]:
+    status = {code: "unchanged" for code in plan.unchanged}
+    status.update({code: "changed" for code in plan.changed})
+    status.update({code: "added" for code in plan.added})
+    return status
+
+
+@bp.get("/uploads/<token>.geojson")
+@roles_required(ADMIN)
+def upload_file(token: str) -> Response:
+    """Serve a kept upload to the preview map."""
+    try:
+        path = _kept(token)
+    except DomainError:
+        abort(404)
+    return Response(path.read_bytes(), mimetype="application/geo+json")
+
+
+@bp.post("/confirm")
+@roles_required(ADMIN)
+def confirm() -> Response | tuple[str, int]:
+    """Replace the kind's districts with the previewed file, all or nothing."""
+    form = {name: request.form.get(name, "").strip() for name in _FIELDS}
+    token = request.form.get("token", "")
+    try:
+        path = _kept(token)
+        found = _read(path.read_bytes(), form)
+        done = replace.replace_districts(
+            form["kind"], found, apply=True, source=request.form.get("filename", "")
+        )
+    except DomainError as err:
+        return _refused(err, form)
+    db.session.commit()
+    path.unlink(missing_ok=True)
+    flash(_done_message(done), "success")
+    return redirect(url_for("districts_admin.districts"), 303)
+
+
+def _done_message(done: replace.Replacement) -> str:
+    parts: list[Any] = [
+        f"{len(done.added)} added",
+        f"{len(done.changed)} changed",
+        f"{len(done.removed)} removed",
+        f"{len(done.unchanged)} unchanged",
+    ]
+    moved = f"; {done.moved} open requests changed district" if done.routing else ""
+    return f"Replaced the {done.kind} districts: {', '.join(parts)}{moved}."

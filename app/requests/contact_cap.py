@@ -1,0 +1,44 @@
+"""A cap on the reports one email address or phone number makes in a day.
+
+A per-address limit does not stop one person on many connections (a phone network hands out
+new addresses) filling the queue under one name; this does. It applies to what residents and
+client apps send, not to what staff log: an agent may take many calls from one caller.
+
+The count is kept with the other rate limits (Redis), not read from the requests table, so
+that intake stays one statement; if Redis is down, nobody is capped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from flask import current_app
+
+from app.core import limits
+
+_NOT_DIGIT = re.compile(r"\D+")
+
+
+def _who(kind: str, value: str) -> str:
+    # the contact is not kept in Redis as it was typed: only a digest of it
+    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
+
+
+def check(email: str, phone: str) -> None:
+    """Count one report from this email and this phone; refuse it past the day's cap.
+
+    :raises RateLimited: REPORTS_PER_CONTACT_PER_DAY reached (429, with Retry-After).
+    """
+    cap = int(current_app.config["REPORTS_PER_CONTACT_PER_DAY"])
+    if cap <= 0:
+        return
+    message = (
+        f"We have already received {cap} reports from this contact today; thank you. "
+        "Please wait before sending more, or call 311 if it is urgent."
+    )
+    email = (email or "").strip().lower()
+    digits = _NOT_DIGIT.sub("", phone or "")
+    for kind, value in (("email", email), ("phone", digits)):
+        if value:
+            limits.hit(f"{cap}/day", "contact", _who(kind, value), message=message)
