@@ -8,6 +8,7 @@ from flask import Blueprint, render_template, request
 
 from app.auth.permissions import roles_required
 from app.core.clock import utcnow
+from app.core.replica import reads_from_replica
 from app.metrics import permissions, service
 
 bp = Blueprint("metrics", __name__)
@@ -18,6 +19,7 @@ DEFAULT_DAYS = 30
 
 @bp.route("/metrics")
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def dashboard() -> str:
     """Show the KPI tiles and the per-department and per-service-type tables."""
     days = request.args.get("days", type=int)
