@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -31,6 +32,12 @@ from tests.conftest import ADMIN_DSN, TEST_DB, db_url, free_port, recreate_datab
 from tests.helpers import bearer, sign_in
 
 DB_NAME = f"{TEST_DB}_rr"
+
+# a slot keeps the primary's WAL until the replica has it, however busy the server is
+SLOT = re.sub(r"[^a-z0-9_]", "_", DB_NAME.lower())
+
+# pg_basebackup copies the whole test server, however many other databases it holds
+pytestmark = pytest.mark.timeout(1800)
 
 
 def _as_postgres(cmd: list[str]) -> list[str]:
@@ -88,7 +95,7 @@ class ReplicaServer:
             row = conn.execute(statement).fetchone()
             return row[0] if row else None
 
-    def wait_caught_up(self, timeout: float = 60) -> None:
+    def wait_caught_up(self, timeout: float = 300) -> None:
         """Wait until the replica has replayed everything the primary has written so far."""
         with psycopg.connect(ADMIN_DSN, autocommit=True) as primary:
             row = primary.execute("SELECT pg_current_wal_lsn()::text").fetchone()
@@ -103,6 +110,24 @@ class ReplicaServer:
                     return
                 time.sleep(0.1)
         raise AssertionError(f"the replica did not replay up to {row[0]} in {timeout} s")
+
+
+def _drop_slot(wait: float = 10) -> None:
+    """Drop the test's replication slot (a leftover one too); a kept slot would hold WAL."""
+    deadline = time.monotonic() + wait
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        while True:
+            row = conn.execute(
+                "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)
+            ).fetchone()
+            if row is None:
+                return
+            if not row[0]:
+                conn.execute("SELECT pg_drop_replication_slot(%s)", (SLOT,))
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"replication slot {SLOT} is still in use")
+            time.sleep(0.2)
 
 
 def _server_bindir() -> Path:
@@ -153,6 +178,9 @@ def replica_server(app: Flask) -> Iterator[ReplicaServer]:
     os.chown(root, postgres.pw_uid, postgres.pw_gid)
     root.chmod(0o700)
     server = ReplicaServer(bindir, root, free_port())
+    _drop_slot()
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        conn.execute("SELECT pg_create_physical_replication_slot(%s, true)", (SLOT,))
     try:
         done = subprocess.run(
             _as_postgres(
@@ -171,6 +199,9 @@ def replica_server(app: Flask) -> Iterator[ReplicaServer]:
                     "stream",
                     "-c",
                     "fast",
+                    "-S",
+                    SLOT,
+                    "--no-sync",  # a throwaway copy: no waiting for gigabytes to reach the disk
                 ]
             ),
             capture_output=True,
@@ -202,6 +233,7 @@ def replica_server(app: Flask) -> Iterator[ReplicaServer]:
             server.stop()
         finally:
             shutil.rmtree(root, ignore_errors=True)
+            _drop_slot()
 
 
 @pytest.fixture(scope="module")
@@ -340,3 +372,24 @@ def test_the_app_reads_from_the_primary_while_the_replica_is_down(
     assert third in _open311_ids(client)
     assert not state.usable()
     assert time.monotonic() - started < 10
+
+
+def test_an_unreachable_replica_is_skipped_and_left_alone(app, client, city, monkeypatch) -> None:
+    """Runs without a real replica: nothing listens on the replica's port."""
+    monkeypatch.setitem(
+        app.config, "DATABASE_REPLICA_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/x"
+    )
+    monkeypatch.setitem(app.extensions, replica.EXTENSION_KEY, None)
+    replica.init_app(app)
+    state = app.extensions[replica.EXTENSION_KEY]
+    reported = factories.submit(description="Read from the primary")
+    db.session.commit()
+
+    assert reported.id in _open311_ids(client)
+    assert not state.usable()
+    # the next requests do not try the replica again until the pause is over
+    engine_connects: list[object] = []
+    monkeypatch.setattr(state.engine, "connect", lambda: engine_connects.append(1))
+    assert reported.id in _open311_ids(client)
+    assert engine_connects == []
+    state.engine.dispose()
