@@ -1,8 +1,8 @@
 """Read-only public traffic on a PostgreSQL streaming replica (DATABASE_REPLICA_URL).
 
-A view decorated with `@reads_from_replica` (or code inside `with replica_reads():`) runs
-its SELECTs on the replica; everything else, and every write even inside such a view
-(RoutingSession in app/extensions.py), uses the primary. Only views that may show data a
+A view decorated with `@reads_from_replica` runs its SELECTs on the replica; everything
+else, and every write even inside such a view (RoutingSession in app/extensions.py), uses
+the primary. Only views that may show data a
 little old belong here: public Open311 reads, open data, the public map and search,
 dashboards. Staff pages, every POST, and whatever must read its own writes (the Open311
 token lookup a client polls right after posting) stay on the primary.
@@ -28,15 +28,14 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask, current_app, request
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import NotFound
 
 from app.core.errors import NotFound as RecordNotFound
@@ -51,6 +50,8 @@ R = TypeVar("R")
 
 #: errors that mean the replica is unreachable or its connection broke
 _REPLICA_DOWN = (OperationalError, InterfaceError)
+#: SQLSTATE of a write sent to a standby: a raw SQL write the routing could not recognise
+_READ_ONLY_TRANSACTION = "25006"
 
 
 @dataclass
@@ -144,6 +145,12 @@ def reads_from_replica(view: Callable[P, R]) -> Callable[P, R]:
         except (NotFound, RecordNotFound):
             _use_primary()  # perhaps only not replayed yet
             return view(*args, **kwargs)
+        except DBAPIError as err:
+            if getattr(err.orig, "sqlstate", None) != _READ_ONLY_TRANSACTION:
+                raise
+            log.warning("A write reached the read replica; %s runs on the primary", view)
+            _use_primary()
+            return view(*args, **kwargs)
         if _status(result) == 404:
             _use_primary()
             return view(*args, **kwargs)
@@ -157,25 +164,6 @@ def _status(result: Any) -> int | None:
         return result[1]
     status = getattr(result, "status_code", None)
     return status if isinstance(status, int) else None
-
-
-@contextmanager
-def replica_reads() -> Iterator[bool]:
-    """Inside a request, read from the replica within the block; yield whether it is used.
-
-    No retry here: if the replica breaks mid-block the error propagates (and the replica is
-    marked down for the next requests). After the block, reads go to the primary again.
-    """
-    using = _start()
-    try:
-        yield using
-    except _REPLICA_DOWN as err:
-        replica = _replica()
-        if using and replica is not None:
-            replica.mark_down(err)
-        raise
-    finally:
-        request.environ.pop(READ_ENGINE_KEY, None)
 
 
 def dispose(app: Flask) -> None:

@@ -21,6 +21,7 @@ import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy import text
 
 from app import create_app
 from app.auth import service as auth_service
@@ -272,6 +273,22 @@ def replica_app(
             "SMTP_PORT": smtp_server[1],
         },
     )
+
+    # which server a marked view's session reads from, and what a raw SQL write there does
+    def in_recovery() -> dict[str, object]:
+        return {"in_recovery": db.session.execute(text("SELECT pg_is_in_recovery()")).scalar()}
+
+    @replica.reads_from_replica
+    def probe() -> dict[str, object]:
+        return in_recovery()
+
+    @replica.reads_from_replica
+    def raw_write() -> dict[str, object]:
+        db.session.execute(text("UPDATE departments SET name = name WHERE false"))
+        return in_recovery()
+
+    app.add_url_rule("/test-only/replica-probe", view_func=probe)
+    app.add_url_rule("/test-only/replica-write", view_func=raw_write)
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -320,6 +337,9 @@ def test_public_reads_come_from_the_replica_and_staff_reads_from_the_primary(
     token = _token(replica_app, "agent")
     replica_server.wait_caught_up()
     assert first in _open311_ids(client)
+    assert client.get("/test-only/replica-probe").get_json() == {"in_recovery": True}
+    # a raw SQL write the routing cannot see is refused by the standby, then run on the primary
+    assert client.get("/test-only/replica-write").get_json() == {"in_recovery": False}
 
     # with replay paused, the replica stops where it is while the primary moves on
     replica_server.sql("SELECT pg_wal_replay_pause()")
