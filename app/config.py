@@ -66,6 +66,8 @@ class Config:
             "DATABASE_REPLICA_CONNECT_TIMEOUT": _int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2),
             # ...and left alone by this process for this long before it is tried again
             "DATABASE_REPLICA_RETRY_SECONDS": _float("DATABASE_REPLICA_RETRY_SECONDS", 10),
+            # a replica further behind than this is left alone like one that is down (0: no check)
+            "DATABASE_REPLICA_MAX_LAG_SECONDS": _float("DATABASE_REPLICA_MAX_LAG_SECONDS", 30),
             "REDIS_URL": _str("REDIS_URL", "redis://127.0.0.1:6379/0"),
             # so that several installs (or the tests) can share one Redis
             "RQ_QUEUE_PREFIX": _str("RQ_QUEUE_PREFIX", "city311"),

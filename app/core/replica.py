@@ -11,7 +11,8 @@ Staleness: a streaming replica replays the primary's WAL, usually within a secon
 burst of writes or a long query on the replica it may fall further behind (see
 pg_stat_replication.replay_lag on the primary). A lookup by id that finds nothing on the
 replica is asked again of the primary, so a request posted a moment ago is never "not
-found". There is no maximum lag check: a replica that falls minutes behind still answers.
+found". Every LAG_CHECK_SECONDS each process asks the replica how far behind it is; past
+DATABASE_REPLICA_MAX_LAG_SECONDS it is treated as down (below) until it catches up.
 
 Fallback: when the replica cannot be reached (refused, timed out after
 DATABASE_REPLICA_CONNECT_TIMEOUT seconds, or a connection breaks) the request is run again
@@ -50,6 +51,14 @@ R = TypeVar("R")
 
 #: errors that mean the replica is unreachable or its connection broke
 _REPLICA_DOWN = (OperationalError, InterfaceError)
+#: how often a process measures the replica's lag (one query)
+LAG_CHECK_SECONDS = 5.0
+#: seconds since the last replayed commit, or 0 when everything received is replayed (an
+#: idle primary commits nothing, and the replica is then not behind however old that is)
+_LAG_SQL = sa.text(
+    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END"
+)
 #: SQLSTATE of a write sent to a standby: a raw SQL write the routing could not recognise
 _READ_ONLY_TRANSACTION = "25006"
 
@@ -58,18 +67,33 @@ _READ_ONLY_TRANSACTION = "25006"
 class Replica:
     engine: Engine
     retry_seconds: float
+    #: 0: no lag check
+    max_lag_seconds: float = 0.0
     down_until: float = 0.0
+    lag_checked_at: float = 0.0
 
     def usable(self) -> bool:
         return time.monotonic() >= self.down_until
 
-    def mark_down(self, err: Exception) -> None:
+    def mark_down(self, why: Exception | str) -> None:
         self.down_until = time.monotonic() + self.retry_seconds
         log.warning(
             "Read replica unavailable, reading from the primary for %.0f s: %s",
             self.retry_seconds,
-            str(err).splitlines()[0] if str(err) else type(err).__name__,
+            str(why).splitlines()[0] if str(why) else type(why).__name__,
         )
+
+    def too_far_behind(self, connection: sa.Connection) -> bool:
+        """Measure the lag now and then (LAG_CHECK_SECONDS); say if it is over the limit."""
+        now = time.monotonic()
+        if not self.max_lag_seconds or now - self.lag_checked_at < LAG_CHECK_SECONDS:
+            return False
+        self.lag_checked_at = now
+        lag = float(connection.execute(_LAG_SQL).scalar() or 0)
+        if lag <= self.max_lag_seconds:
+            return False
+        self.mark_down(f"{lag:.1f} s behind the primary")
+        return True
 
 
 def init_app(app: Flask) -> None:
@@ -90,6 +114,7 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = Replica(
         engine=sa.create_engine(url, **options),
         retry_seconds=float(app.config["DATABASE_REPLICA_RETRY_SECONDS"]),
+        max_lag_seconds=float(app.config["DATABASE_REPLICA_MAX_LAG_SECONDS"] or 0),
     )
 
 
@@ -113,9 +138,12 @@ def _start() -> bool:
     request.environ[READ_ENGINE_KEY] = replica.engine
     try:
         # connect now, so that an unreachable replica is found before the view runs
-        db.session.connection(bind_arguments={"bind": replica.engine})
+        connection = db.session.connection(bind_arguments={"bind": replica.engine})
+        behind = replica.too_far_behind(connection)
     except _REPLICA_DOWN as err:
         replica.mark_down(err)
+        behind = True
+    if behind:
         _use_primary()
         return False
     return True

@@ -333,6 +333,8 @@ def test_public_reads_come_from_the_replica_and_staff_reads_from_the_primary(
     replica_app: Flask, replica_server: ReplicaServer
 ) -> None:
     client = replica_app.test_client()
+    state = replica_app.extensions[replica.EXTENSION_KEY]
+    state.max_lag_seconds = 0  # measured at the end, on purpose
     first = _submit(replica_app, "Seen by both servers")
     token = _token(replica_app, "agent")
     replica_server.wait_caught_up()
@@ -362,6 +364,12 @@ def test_public_reads_come_from_the_replica_and_staff_reads_from_the_primary(
         manager = replica_app.test_client()
         sign_in(manager, "manager@city.test")
         assert manager.get("/metrics").status_code == 200
+
+        # a replica further behind than DATABASE_REPLICA_MAX_LAG_SECONDS is left alone
+        state.max_lag_seconds, state.lag_checked_at = 0.001, 0.0
+        assert _open311_ids(client) == {first, second}
+        assert not state.usable()
+        state.max_lag_seconds, state.down_until = 0, 0.0
     finally:
         replica_server.sql("SELECT pg_wal_replay_resume()")
 
