@@ -38,9 +38,9 @@ def build(conn: psycopg.Connection) -> float:
     n = 0
     while month <= last:
         following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-        conn.execute(
-            f"CREATE TABLE {COPY}_{n} PARTITION OF {COPY} FOR VALUES FROM (%s) TO (%s)",
-            (month, following),
+        conn.execute(  # DDL takes no parameters; these are datetimes we made
+            f"CREATE TABLE {COPY}_{n} PARTITION OF {COPY}"
+            f" FOR VALUES FROM ('{month.isoformat()}') TO ('{following.isoformat()}')"
         )
         month, n = following, n + 1
     conn.execute("SET maintenance_work_mem = '512MB'")

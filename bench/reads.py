@@ -228,9 +228,7 @@ def explain(url: str, dsn: str, items: dict[str, list[Any]]) -> None:
         event.listen(db.engine, "before_cursor_execute", before)
         event.listen(db.engine, "after_cursor_execute", after)
         client = app.test_client()
-        print(
-            "\nEXPLAIN (ANALYZE, BUFFERS), each read's slowest statement, best of 3, JIT off/on:"
-        )
+        print("\nEXPLAIN (ANALYZE, BUFFERS), each read's slowest statement, best of 3, JIT off/on:")
         print(f"  {'read':<52} {'jit off':>9} {'jit on':>9} {'of it JIT':>9}")
         with psycopg.connect(dsn, autocommit=True) as conn:
             for name, paths in items.items():
