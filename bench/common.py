@@ -57,7 +57,6 @@ def start_gunicorn(
         "RQ_QUEUE_PREFIX": "city311-bench",
         "MAIL_OUTBOX_DIR": "/tmp/city311-bench-mail",
         "PYTHONPATH": str(root),
-        "WEB_ACCESS_LOG": "",
         **(extra_env or {}),
     }
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(root / "gunicorn.conf.py")]

@@ -302,7 +302,7 @@ def main() -> None:
         explain(url, dsn, items)
 
     port = free_port()
-    proc = start_gunicorn(args, url, port, root=args.app_root.resolve())
+    proc = start_gunicorn(args, url, port, {"WEB_ACCESS_LOG": ""}, root=args.app_root.resolve())
     results: dict[str, dict[str, Any]] = {}
     try:
         for name, paths in items.items():
