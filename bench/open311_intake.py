@@ -29,7 +29,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import psycopg
-from common import free_port, percentile, start_gunicorn, stop
+from common import (
+    backend_pids,
+    free_port,
+    percentile,
+    process_cpu_seconds,
+    start_gunicorn,
+    stop,
+    web_pids,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -251,7 +259,11 @@ def main() -> None:
         ]
         asyncio.run(drive(port, warm, args.concurrency, args.time_limit))
         bodies = [form_body(key, n, not args.no_contact, points[n]) for n in range(args.requests)]
+        # CPU per request is steadier than requests/s when other work shares the machine
+        web, backends = web_pids(proc), backend_pids(dsn, args.db)
+        cpu_before = process_cpu_seconds(web), process_cpu_seconds(backends)
         result = asyncio.run(drive(port, bodies, args.concurrency, args.time_limit))
+        cpu_after = process_cpu_seconds(web), process_cpu_seconds(backends)
     finally:
         stop(proc)
 
@@ -276,6 +288,12 @@ def main() -> None:
         f"  answers      {json.dumps(result['statuses'])}  not 200: {done - ok}  "
         f"connection errors: {len(result['errors'])}"
     )
+    if done:
+        web_ms, db_ms = (
+            (after - before) * 1000 / done
+            for before, after in zip(cpu_before, cpu_after, strict=True)
+        )
+        print(f"  CPU/request  web {web_ms:.2f} ms   database backends {db_ms:.2f} ms")
     floor = baseline(dsn, points[: done or args.requests])
     print(f"baseline: {done or args.requests} single-row INSERTs through psycopg (autocommit)")
     print(f"  throughput   {floor:8.0f} rows/s")
