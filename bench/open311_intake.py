@@ -21,10 +21,7 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -32,6 +29,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import psycopg
+from common import (
+    backend_pids,
+    free_port,
+    percentile,
+    process_cpu_seconds,
+    start_gunicorn,
+    stop,
+    web_pids,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,12 +68,6 @@ def points_inside(features: list[dict], count: int, seed: int = 311) -> list[tup
         if inside.contains(Point(long, lat)):
             points.append((lat, long))
     return points
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare_database(
@@ -107,88 +107,6 @@ def prepare_database(
         db.session.commit()
         db.engine.dispose()
     return key
-
-
-def start_gunicorn(
-    args: argparse.Namespace, url: str, port: int, extra_env: dict[str, str] | None = None
-) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "CITY311_ENV": "development",
-        "DATABASE_URL": url,
-        "REDIS_URL": args.redis_url,
-        "RQ_QUEUE_PREFIX": "city311-bench",
-        "MAIL_OUTBOX_DIR": "/tmp/city311-bench-mail",
-        **(extra_env or {}),
-    }
-    # the production settings, with only what the command line names replaced
-    cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
-    for flag, value in (
-        ("--workers", args.workers),
-        ("--worker-class", args.worker_class),
-        ("--threads", args.threads),
-    ):
-        if value is not None:
-            cmd += [flag, str(value)]
-    cmd += ["--bind", f"127.0.0.1:{port}", "wsgi:app"]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-                if b" 200 " in sock.recv(200):
-                    return proc
-        except OSError:
-            pass
-        time.sleep(0.2)
-    stop(proc)
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-def process_cpu_seconds(pids: list[int]) -> float:
-    """Return the CPU time (user + system) the processes have used so far; gone ones count 0."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
-
-
-def web_pids(master: subprocess.Popen) -> list[int]:
-    """Return the pids of gunicorn's master and its workers."""
-    pids = [master.pid]
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rpartition(")")[2].split()[1]) == master.pid:
-                pids.append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return pids
-
-
-def backend_pids(dsn: str, db: str) -> list[int]:
-    """Return the pids of the PostgreSQL backends serving database `db`."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (db,),
-        ).fetchall()
-    return [pid for (pid,) in rows]
 
 
 def form_body(key: str, n: int, with_contact: bool, point: tuple[float, float]) -> bytes:
@@ -305,13 +223,6 @@ def baseline(dsn: str, points: list[tuple[float, float]]) -> float:
                 ),
             ).fetchone()
         return len(points) / (time.perf_counter() - started)
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
-    return sorted_values[index]
 
 
 def main() -> None:
