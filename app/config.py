@@ -119,6 +119,10 @@ class Config:
             "IDEMPOTENCY_KEY_DAYS": _int("IDEMPOTENCY_KEY_DAYS", 7),
             # intake caches each service type this long per process (edits show up after it)
             "CATALOGUE_CACHE_SECONDS": _float("CATALOGUE_CACHE_SECONDS", 30),
+            # the resident's category picker lists first the types most reported over these
+            # days, counted at most once per PICKER_CACHE_SECONDS in each web process
+            "PICKER_USAGE_DAYS": _int("PICKER_USAGE_DAYS", 90),
+            "PICKER_CACHE_SECONDS": _float("PICKER_CACHE_SECONDS", 300),
             # the district kind that defines the jurisdiction and tags each request
             "ROUTING_DISTRICT_KIND": _str("ROUTING_DISTRICT_KIND", "ward"),
             # published locations of sensitive service types snap to a grid this fine

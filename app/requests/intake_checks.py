@@ -190,7 +190,9 @@ def check_request(
     if location:
         run(check_location, new.lat, new.long)
     email = run(_email, new)
-    channels = run(_channels, new, email or "", sms_country) if email is not None else None
+    # a wrong email is reported once; the channels are still checked (a missing phone, say)
+    given = email if isinstance(email, str) else (new.email or "").strip()
+    channels = run(_channels, new, given, sms_country)
     language = run(_language, new)
     entry = run(catalogue_entry, new.service_code)
     if isinstance(entry, CatalogueEntry):

@@ -32,6 +32,7 @@ from app.requests import service
 from app.requests.form_intake import browser_language, handle_post
 from app.requests.models import AGENT_CHANNELS, STATUSES, ServiceType
 from app.requests.permissions import INTAKE_ROLES
+from app.requests.picker import picker_groups
 from app.requests.presenters import public_address, public_lat_long
 
 bp = Blueprint("requests", __name__)
@@ -64,6 +65,8 @@ def _render_form(
 ) -> tuple[str, int]:
     # staff log calls of internal types too; residents see only the public catalogue
     types = service.list_service_types(public_only=not agent)
+    # the searchable picker is the resident's; call-takers keep the select (their own flow)
+    popular, picker = ([], []) if agent else picker_groups(types)
     page = render_template(
         "requests/form.html",
         agent=agent,
@@ -79,6 +82,8 @@ def _render_form(
         max_photos=media.max_photos(),
         agent_channels=AGENT_CHANNELS,
         uploads=uploads or [],
+        popular=popular,
+        picker=picker,
         # a new key for each form shown; the resident's draft keeps it across reloads
         idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),
     )
