@@ -30,6 +30,9 @@
       select.dispatchEvent(new Event("change"));
     }
     radios.forEach(function (r) { r.checked = r.value === code; });
+    // the choice stays in sight: its group opens (a restored draft, a page with errors)
+    var mine = picker.querySelector("[data-group] input:checked");
+    if (mine) mine.closest("details").open = true;
   }
 
   radios.forEach(function (radio) {
@@ -37,11 +40,7 @@
   });
   // the draft (or the browser) may set the select: show it as chosen
   select.addEventListener("change", function () { choose(select.value); });
-  if (select.value) {
-    choose(select.value);
-    var chosen = picker.querySelector("[data-group] input:checked");
-    if (chosen) chosen.closest("details").open = true;
-  }
+  if (select.value) choose(select.value);
 
   function filter() {
     var words = fold(search.value).split(/\s+/).filter(Boolean);
