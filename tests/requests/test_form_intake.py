@@ -12,6 +12,7 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from app.core.clock import to_city_time
 from app.extensions import db
 from app.media import uploads
 from app.media.models import Photo
@@ -250,3 +251,14 @@ def test_an_anonymous_key_must_be_long_enough_and_not_too_long(client, city, key
         headers={"Idempotency-Key": key},
     )
     assert resp.status_code == 400
+
+
+def test_the_confirmation_says_what_happens_next_and_when_in_city_time(client, city):
+    resp = post_form(client, form(), url="/")
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    request_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    sr = db.session.get(ServiceRequest, request_id)
+    assert f"your request number is {request_id}" in page
+    assert "What happens next" in page
+    due = to_city_time(sr.due_at).strftime("%A %B %d, around %I:%M %p")
+    assert due in page
