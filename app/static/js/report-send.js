@@ -120,7 +120,11 @@
       fetch("/api/v1/photos", { method: "POST", body: body, credentials: "same-origin" })
         .then(function (res) {
           return res.json().then(function (data) {
-            if (!res.ok) throw new Error(data.message || "The photo was refused.");
+            if (!res.ok) {
+              // refused (not a photo, too large): sending it with the form would fail too
+              photo.value = "";
+              throw new Error(data.message || "The photo was refused.");
+            }
             addKept(data.token, data.thumbnail_url);
             var lat = document.getElementById("lat");
             if (data.location && lat && !lat.value) {
@@ -132,7 +136,8 @@
         })
         .catch(function (err) {
           failed = true;
-          photoCheck.textContent = err.message;
+          // no connection: the file stays chosen and goes with the report
+          photoCheck.textContent = err instanceof TypeError ? "" : err.message;
         })
         .then(function () {
           done += 1;
@@ -169,11 +174,12 @@
         if (res.redirected || res.ok) {
           clearDraft();  // sent: the tracking page is the receipt
           replacePage(html, res.url);
-        } else if (res.status === 400 || res.status === 413) {
+        } else if (res.status === 400) {
           saveDraft();
           replacePage(html, null);  // every error at once, the photos kept as tokens
         } else {
-          failed(res.status === 429 ? "too many reports from this connection" : "error " + res.status);
+          failed(res.status === 429 ? "too many reports from this connection"
+            : res.status === 413 ? "the photos are too large" : "error " + res.status);
         }
       });
     }).catch(function () {
