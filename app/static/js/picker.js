@@ -23,6 +23,14 @@
   document.getElementById("category-select").querySelector("label").hidden = true;
   select.hidden = true;
   picker.hidden = false;
+  // the error summary's link to the category goes to the picker's search box
+  document.querySelectorAll("a[href='#service_code']").forEach(function (a) {
+    a.setAttribute("href", "#category-search");
+  });
+  if (select.getAttribute("aria-invalid")) {
+    search.setAttribute("aria-invalid", "true");
+    search.setAttribute("aria-describedby", "category-count service_code-error");
+  }
 
   function choose(code) {
     if (select.value !== code) {
