@@ -169,6 +169,16 @@ class Checked:
         raise first
 
 
+def _answer_problems(entry: CatalogueEntry, answers: dict[str, object]) -> list[DomainError]:
+    problems = []
+    for q in entry.attributes or []:
+        try:
+            validate_attribute(q, answers.get(q["code"]))
+        except DomainError as err:
+            problems.append(err)
+    return problems
+
+
 def check_request(
     new: NewRequest, *, public: bool, sms_country: str, location: bool = True
 ) -> Checked:
@@ -202,9 +212,15 @@ def check_request(
             if isinstance(entry, CatalogueEntry):
                 run(check_offered, entry)
     if isinstance(entry, CatalogueEntry):
+        answers = new.attributes or {}
+        problems = _answer_problems(entry, answers)
+        if problems:
+            # the questions may have changed since the entry was cached: ask them as they are
+            fresh = run(lambda: catalogue_entry(new.service_code, fresh=True))
+            if isinstance(fresh, CatalogueEntry) and fresh != entry:
+                entry, problems = fresh, _answer_problems(fresh, answers)
+        out.problems += problems
         out.entry = entry
-        for q in entry.attributes or []:
-            run(validate_attribute, q, (new.attributes or {}).get(q["code"]))
     if isinstance(channels, tuple) and isinstance(language, str) and email is not None:
         out.contact = Contact(str(email), channels[1], channels[0], language)
     return out

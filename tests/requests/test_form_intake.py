@@ -262,3 +262,13 @@ def test_the_confirmation_says_what_happens_next_and_when_in_city_time(client, c
     assert "What happens next" in page
     due = to_city_time(sr.due_at).strftime("%A %B %d, around %I:%M %p")
     assert due in page
+
+
+def test_a_question_changed_since_it_was_cached_is_asked_as_it_is_now(client, city):
+    submit("pothole")  # the intake view of the pothole type is cached
+    question = dict(city.pothole.attributes[0])
+    question["values"] = [*question["values"], {"key": "medium", "name": "About a plate"}]
+    city.pothole.attributes = [question]
+    db.session.flush()
+    resp = post_form(client, form(**{"attribute[size]": "medium"}), url="/")
+    assert resp.status_code == 303, error_summary(resp)
