@@ -30,9 +30,9 @@ SMALL_PHONE = {**PHONE, "viewport": {"width": 360, "height": 780}}
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory, request) -> Path:
     folder = tmp_path_factory.mktemp("report-screenshots")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\nresident form screenshots: {folder}")
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print(f"\nresident form screenshots: {folder}")
     return folder
 
 
