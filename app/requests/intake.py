@@ -113,15 +113,20 @@ class SubmittedRequest:
     photo_ids: tuple[int, ...] = ()
 
 
+#: the district covering (:lat, :long) and the routing rule of :service_type_id there: what
+#: intake stores, and what the call form's route preview shows before anything is stored
+ROUTE_CTES = f"""
+    district AS (
+        {covering_district_sql("ST_SetSRID(ST_MakePoint(:long, :lat), 4326)", ":district_kind")}
+    ), rule AS (
+        {rule_sql(":service_type_id", "(SELECT id FROM district)")}
+    )"""
+
 _INSERT_REQUEST = text(
     f"""
     WITH point AS (
         SELECT ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS geom
-    ), district AS (
-        {covering_district_sql("ST_SetSRID(ST_MakePoint(:long, :lat), 4326)", ":district_kind")}
-    ), rule AS (
-        {rule_sql(":service_type_id", "(SELECT id FROM district)")}
-    ), sr AS (
+    ), {ROUTE_CTES}, sr AS (
         INSERT INTO service_requests (
             service_type_id, department_id, district_id, description, location, address,
             status, channel, reporter_name, reporter_email, reporter_phone, attributes,
@@ -166,6 +171,15 @@ class _Routed:
     department_code: str | None
     department_name: str | None
     crew_id: int | None
+
+
+def outside_city(lat: float, long: float) -> OutsideJurisdiction:
+    """Return the error for a point in none of the city's districts (400)."""
+    return OutsideJurisdiction(
+        f"The location ({lat:.5f}, {long:.5f}) is outside "
+        f"{current_app.config['CITY_NAME']}: we can only take requests inside the city.",
+        field="location",
+    )
 
 
 def check_location(lat: float, long: float) -> None:
@@ -244,11 +258,7 @@ def submit_request(
                 st = fresh
                 row = _insert(new, st, channel, description, contact, requested_at, actor_id)
     if row is None:
-        raise OutsideJurisdiction(
-            f"The location ({new.lat:.5f}, {new.long:.5f}) is outside "
-            f"{current_app.config['CITY_NAME']}: we can only take requests inside the city.",
-            field="location",
-        )
+        raise outside_city(new.lat, new.long)
     request_id, district_code, district_name, due_at, routed = row
     photo_ids = tuple(
         media.attach_photo(p, kind="report", request_id=request_id).id
