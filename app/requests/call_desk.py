@@ -65,7 +65,9 @@ def preview_route(
     :raises OutsideJurisdiction: the point is in none of the city's districts (400).
     """
     check_location(lat, long)
-    st = catalogue_entry(service_code)
+    # fresh: a cached entry may name a type since edited; intake notices that and looks
+    # again, a preview could not tell (it is one short query, a few times a call)
+    st = catalogue_entry(service_code, fresh=True)
     row = db.session.execute(
         _PREVIEW,
         {"lat": lat, "long": long, "district_kind": routing_kind(), "service_type_id": st.id},
