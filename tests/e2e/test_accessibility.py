@@ -56,13 +56,14 @@ def public_pages(live_stack: LiveStack) -> dict[str, str]:
         )
     assert noted.status_code in (200, 201), noted.text
     follow = _signed(live_stack, "city311-follow", [request_id, FOLLOWER, "en"], timed=True)
+    unsubscribe = _signed(live_stack, "city311-unsubscribe", [request_id, FOLLOWER])
     return {
         "report form": "/",
         "tracking page": f"/requests/{request_id}",
         "map": "/map",
         "open data": "/open-data",
         "follow confirmed": f"/follow/{follow}",
-        "unsubscribe": f"/unsubscribe/{_signed(live_stack, 'city311-unsubscribe', [request_id, FOLLOWER])}",
+        "unsubscribe": f"/unsubscribe/{unsubscribe}",
         "survey": f"/survey/{_signed(live_stack, 'city311-survey', [request_id, 1])}",
         "sign in": "/login",
     }
