@@ -22,6 +22,8 @@ gazetteer = address_tests.gazetteer
 
 from playwright.sync_api import Page  # noqa: E402  (after test_browser's skip)
 
+from tests.e2e.axe import axe_violations, describe  # noqa: E402
+
 pytestmark = pytest.mark.e2e
 
 ELM = address_tests.ELM
@@ -115,6 +117,10 @@ def test_an_agent_logs_a_call_by_keyboard_and_follows_instead_of_a_duplicate(
             f"{CALLER_EMAIL} now follows request {earlier_id}"
         )
         shoot(page, shots, "call-followed-instead")
+        # the lists, buttons and messages call.js added are accessible too
+        assert axe_violations(page) == [], describe(
+            {"call form with a lookup": axe_violations(page)}
+        )
 
         # the next call: Alt+N gives a blank form, the focus on the category
         keys.press("Alt+KeyN")
