@@ -21,22 +21,13 @@ from app.requests.api import BEARER, blp
 from app.requests.models import ServiceRequest
 from app.requests.permissions import ACTION_ROLES, DESK_ROLES, search_department
 from app.requests.presenters import code_name
+from app.requests.public_api import NearbyArgs
 from app.requests.queue_schemas import coordinate_arg
 from app.requests.schemas import CodeNameOut
 from app.requests.words import status_word
 
-
-class RoutePreviewArgs(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    service_code = fields.String(
-        required=True,
-        validate=validate.Length(min=1, max=100),
-        error_messages={"required": "service_code is required: the type of the request."},
-    )
-    lat = coordinate_arg("lat", 90, required=True)
-    long = coordinate_arg("long", 180, required=True)
+#: a type and a point: what the public "nearby" question asks too
+RoutePreviewArgs = NearbyArgs
 
 
 class RoutePreviewOut(Schema):
