@@ -141,6 +141,12 @@ class Config:
             "SURVEY_DELAY_HOURS": _float("SURVEY_DELAY_HOURS", 72),
             "SURVEY_REOPEN_DAYS": _float("SURVEY_REOPEN_DAYS", 30),
             "SURVEY_SWEEP_SECONDS": _float("SURVEY_SWEEP_SECONDS", 300),
+            # KPIs from fewer requests than this are flagged as a small sample
+            "METRICS_MIN_SAMPLE": _int("METRICS_MIN_SAMPLE", 20),
+            # when the worker brings the dashboard's rollup tables up to date (cron, worker time)
+            "METRICS_ROLLUP_CRON": _str("METRICS_ROLLUP_CRON", "* * * * *"),
+            # the most rows a metrics API page or a map may return
+            "METRICS_MAX_PAGE_SIZE": _int("METRICS_MAX_PAGE_SIZE", 5000),
             # the city-local hour from which each department's overdue digest goes out
             "OVERDUE_DIGEST_HOUR": _int("OVERDUE_DIGEST_HOUR", 7),
             # rate limits ("count/period", several joined by ";"), per client address unless
@@ -163,6 +169,9 @@ class Config:
             "REPORTS_PER_CONTACT_PER_DAY": _int("REPORTS_PER_CONTACT_PER_DAY", 20),
             # reverse proxies in front of gunicorn whose X-Forwarded-For is trusted (0: none)
             "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
+            # a closed request's reporter contact, followers, original photos and the
+            # addresses its emails went to are removed this many days after it closed
+            "PRIVACY_RETENTION_DAYS": _int("PRIVACY_RETENTION_DAYS", 730),
             # werkzeug password hash method; the tests use a cheap one
             "PASSWORD_HASH_METHOD": "scrypt",
             "API_TOKEN_TTL_HOURS": _int("API_TOKEN_TTL_HOURS", 720),

@@ -157,6 +157,40 @@ def stop(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def process_cpu_seconds(pids: list[int]) -> float:
+    """Return the CPU time (user + system) the processes have used so far; gone ones count 0."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def web_pids(master: subprocess.Popen) -> list[int]:
+    """Return the pids of gunicorn's master and its workers."""
+    pids = [master.pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == master.pid:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def backend_pids(dsn: str, db: str) -> list[int]:
+    """Return the pids of the PostgreSQL backends serving database `db`."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (db,),
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
 def form_body(key: str, n: int, with_contact: bool, point: tuple[float, float]) -> bytes:
     fields = {
         "api_key": key,
@@ -314,7 +348,11 @@ def main() -> None:
         ]
         asyncio.run(drive(port, warm, args.concurrency, args.time_limit))
         bodies = [form_body(key, n, not args.no_contact, points[n]) for n in range(args.requests)]
+        # CPU per request is steadier than requests/s when other work shares the machine
+        web, backends = web_pids(proc), backend_pids(dsn, args.db)
+        cpu_before = process_cpu_seconds(web), process_cpu_seconds(backends)
         result = asyncio.run(drive(port, bodies, args.concurrency, args.time_limit))
+        cpu_after = process_cpu_seconds(web), process_cpu_seconds(backends)
     finally:
         stop(proc)
 
@@ -339,6 +377,12 @@ def main() -> None:
         f"  answers      {json.dumps(result['statuses'])}  not 200: {done - ok}  "
         f"connection errors: {len(result['errors'])}"
     )
+    if done:
+        web_ms, db_ms = (
+            (after - before) * 1000 / done
+            for before, after in zip(cpu_before, cpu_after, strict=True)
+        )
+        print(f"  CPU/request  web {web_ms:.2f} ms   database backends {db_ms:.2f} ms")
     floor = baseline(dsn, points[: done or args.requests])
     print(f"baseline: {done or args.requests} single-row INSERTs through psycopg (autocommit)")
     print(f"  throughput   {floor:8.0f} rows/s")

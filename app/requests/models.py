@@ -154,6 +154,22 @@ class ServiceRequest(Model):
         ),
         Index("ix_service_requests_requested_at", "requested_at"),
         Index("ix_service_requests_updated_at", "updated_at"),
+        # the metrics rollups recompute a day's closures from it
+        Index("ix_service_requests_closed_at", "closed_at"),
+        # the metrics backlog: every open request's age, due time and dimensions from the
+        # index alone, and the map's most overdue first
+        Index(
+            "ix_service_requests_open_metrics",
+            "due_at",
+            postgresql_include=[
+                "department_id",
+                "service_type_id",
+                "district_id",
+                "channel",
+                "requested_at",
+            ],
+            postgresql_where=text("status <> 'closed'"),
+        ),
     )
 
     #: the public request number (Open311 service_request_id)
@@ -216,6 +232,8 @@ class ServiceRequest(Model):
     #: imported history: the system it came from ("boston", "nyc", …) and its case number there
     import_source: Mapped[str | None] = mapped_column(String(20))
     external_id: Mapped[str | None] = mapped_column(String(100))
+    #: when the retention purge last removed the reporter's personal data (see app/privacy)
+    personal_data_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     service_type = relationship("ServiceType", lazy="joined")
     department = relationship("Department", lazy="joined")

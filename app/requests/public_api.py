@@ -162,7 +162,7 @@ class MapFeature(Schema):
     properties = fields.Nested(MapFeatureProperties)
 
 
-class MapOut(Schema):
+class PublicMapOut(Schema):
     type = fields.String()
     features = fields.List(fields.Nested(MapFeature))
     next_before_id = fields.Integer(
@@ -172,7 +172,7 @@ class MapOut(Schema):
 
 @blp.route("/map/requests")
 @blp.arguments(MapArgs, location="query", as_kwargs=True)
-@blp.response(200, MapOut)
+@blp.response(200, PublicMapOut)
 @blp.doc(security=[{}])
 @error_answers(blp, (422, "A parameter is out of range."), TOO_MANY_ANSWER)
 @limited("RATELIMIT_PUBLIC_READ")

@@ -62,6 +62,7 @@ def public_pages(live_stack: LiveStack) -> dict[str, str]:
         "tracking page": f"/requests/{request_id}",
         "map": "/map",
         "open data": "/open-data",
+        "performance": "/performance",
         "follow confirmed": f"/follow/{follow}",
         "unsubscribe": f"/unsubscribe/{unsubscribe}",
         "survey": f"/survey/{_signed(live_stack, 'city311-survey', [request_id, 1])}",
