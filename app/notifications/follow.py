@@ -83,6 +83,18 @@ def read_unsubscribe(token: str) -> Who:
     return _read(_unsubscribe_signer().loads, token)
 
 
+def checked_address(email: str) -> str:
+    """Return the email address a follower gave, stripped.
+
+    :raises DomainError: not an email address.
+    """
+    email = (email or "").strip()
+    address = parseaddr(email)[1]
+    if not address or address != email or "@" not in address or len(address) > 254:
+        raise DomainError("Enter an email address, such as name@example.org.", field="email")
+    return address
+
+
 def ask_to_follow(request_id: int, email: str, language: str = "en") -> bool:
     """Owe a confirmation link to an address that wants to follow a request.
 
@@ -92,10 +104,7 @@ def ask_to_follow(request_id: int, email: str, language: str = "en") -> bool:
     """
     from app.notifications.service import queue_notice
 
-    email = (email or "").strip()
-    address = parseaddr(email)[1]
-    if not address or address != email or "@" not in address or len(address) > 254:
-        raise DomainError("Enter an email address, such as name@example.org.", field="email")
+    address = checked_address(email)
     requests_service.get_request(request_id)  # NotFound (404) for a number that is not ours
     payload = {"request_id": request_id, "lang": pick_language(language)}
     return queue_notice(FOLLOW_EVENT, request_id, address, payload) is not None

@@ -10,7 +10,9 @@ def init_app(app: Flask) -> None:
     from app.extensions import api, csrf
     from app.org import service as org
     from app.requests import api as requests_api
+    from app.requests import call_api as call_api  # noqa: F401  (endpoints on blp)
     from app.requests import (
+        call_pages,
         catalogue,
         catalogue_api,
         catalogue_pages,
@@ -33,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(staff_pages.bp)
     app.register_blueprint(triage_pages.bp)
+    app.register_blueprint(call_pages.bp)
 
     @app.context_processor
     def request_words() -> dict[str, object]:

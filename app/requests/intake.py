@@ -99,15 +99,20 @@ class SubmittedRequest:
     photo_ids: tuple[int, ...] = ()
 
 
+#: the district covering (:lat, :long) and the routing rule of :service_type_id there: what
+#: intake stores, and what the call form's route preview shows before anything is stored
+ROUTE_CTES = f"""
+    district AS (
+        {covering_district_sql("ST_SetSRID(ST_MakePoint(:long, :lat), 4326)", ":district_kind")}
+    ), rule AS (
+        {rule_sql(":service_type_id", "(SELECT id FROM district)")}
+    )"""
+
 #: the intake statement up to the request's own writes; companions' CTEs follow (see below)
 _INTAKE_CTES = f"""
     WITH point AS (
         SELECT ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS geom
-    ), district AS (
-        {covering_district_sql("ST_SetSRID(ST_MakePoint(:long, :lat), 4326)", ":district_kind")}
-    ), rule AS (
-        {rule_sql(":service_type_id", "(SELECT id FROM district)")}
-    ), sr AS (
+    ), {ROUTE_CTES}, sr AS (
         INSERT INTO service_requests (
             service_type_id, department_id, district_id, description, location, address,
             status, channel, reporter_name, reporter_email, reporter_phone, attributes,
@@ -152,6 +157,15 @@ class _Routed:
     department_code: str | None
     department_name: str | None
     crew_id: int | None
+
+
+def outside_city(lat: float, long: float) -> OutsideJurisdiction:
+    """Return the error for a point in none of the city's districts (400)."""
+    return OutsideJurisdiction(
+        f"The location ({lat:.5f}, {long:.5f}) is outside "
+        f"{current_app.config['CITY_NAME']}: we can only take requests inside the city.",
+        field="location",
+    )
 
 
 def submit_request(
@@ -207,11 +221,7 @@ def submit_request(
                 st = fresh
                 row = _insert(new, st, description, contact, requested_at, actor_id, owed)
     if row is None:
-        raise OutsideJurisdiction(
-            f"The location ({new.lat:.5f}, {new.long:.5f}) is outside "
-            f"{current_app.config['CITY_NAME']}: we can only take requests inside the city.",
-            field="location",
-        )
+        raise outside_city(new.lat, new.long)
     request_id, district_code, district_name, due_at, routed = row
     # photos sent ahead (by token) first: they were chosen first
     photo_ids = photo_uploads.claim(list(uploads), request_id) + tuple(

@@ -41,6 +41,8 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
     "merge": (*HANDLERS, AGENT),
     # "not ours": the owning department's dispatcher, or the agent triaging the call
     "transfer": (*HANDLERS, AGENT),
+    # a caller asks for the news of a request already logged, instead of a duplicate
+    "follow": (*HANDLERS, AGENT),
 }
 
 

@@ -80,6 +80,28 @@ def phone_digits(value: str) -> str:
     return re.sub(r"\D", "", value)[-PHONE_DIGITS_COMPARED:]
 
 
+def phone_condition(value: str) -> Any:
+    """Return the condition "the reporter's phone is this number", or None for too few digits.
+
+    Digits compare on the last 10 of each side, so punctuation and a leading country code do
+    not matter, and 7 digits find the numbers that end with them.
+    """
+    digits = phone_digits(value)
+    if len(digits) < MIN_PHONE_DIGITS:
+        return None
+    stored = func.regexp_replace(ServiceRequest.reporter_phone, r"\D", "", "g")
+    return and_(
+        # the indexed last digits narrow the rows; the whole comparison decides
+        phone_key(ServiceRequest.reporter_phone) == digits[-PHONE_KEY_DIGITS:],
+        func.right(stored, len(digits)) == digits,
+    )
+
+
+def email_condition(value: str) -> Any:
+    """Return the condition "the reporter's email is this address", whatever its case."""
+    return func.lower(ServiceRequest.reporter_email) == value.strip().lower()
+
+
 def match_conditions(q: str) -> tuple[Any, int | None]:
     """Return the condition a staff search query `q` sets, and the request number it names.
 
@@ -89,22 +111,15 @@ def match_conditions(q: str) -> tuple[Any, int | None]:
     exact_id: int | None = None
     q = q.strip()
     if "@" in q:
-        conditions.append(func.lower(ServiceRequest.reporter_email) == q.lower())
+        conditions.append(email_condition(q))
     elif _PHONE_LIKE.fullmatch(q):
         number = q.removeprefix("#")
         if number.isdigit() and len(number) <= 18:
             exact_id = int(number)
             conditions.append(ServiceRequest.id == exact_id)
-        digits = phone_digits(q)
-        if len(digits) >= MIN_PHONE_DIGITS:
-            stored = func.regexp_replace(ServiceRequest.reporter_phone, r"\D", "", "g")
-            conditions.append(
-                and_(
-                    # the indexed last digits narrow the rows; the whole comparison decides
-                    phone_key(ServiceRequest.reporter_phone) == digits[-PHONE_KEY_DIGITS:],
-                    func.right(stored, len(digits)) == digits,
-                )
-            )
+        phone = phone_condition(q)
+        if phone is not None:
+            conditions.append(phone)
     if q and not conditions:
         # a word has no space, so it is in "description address" exactly when it is in one
         # of the two: each column's trigram index can then find it
