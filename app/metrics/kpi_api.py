@@ -58,7 +58,7 @@ def backlog_endpoint(**_: Any) -> Any:
 @blp.route("/map", methods=["GET"])
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiMapIn, location="query", as_kwargs=True)
-@blp.response(200, s.MapOut)
+@blp.response(200, s.OpenRequestsMapOut)
 @roles_required(*permissions.READERS)
 def map_endpoint(**_: Any) -> Any:
     """Open requests (most overdue first) as points: id, place, type, overdue. No person."""
