@@ -71,6 +71,16 @@ def prepare(admin_dsn: str, name: str, url: str) -> Any:
     return app
 
 
+def is_placeholder(row: dict[str, str]) -> bool:
+    """City Hall's point, Boston's stand-in for "no location" (or no point at all)."""
+    from app.imports import boston as boston_format
+
+    try:
+        return boston_format.is_placeholder(float(row["latitude"]), float(row["longitude"]))
+    except ValueError:
+        return True
+
+
 def templates(conn: psycopg.Connection) -> list[tuple]:
     """Return the real cases to copy: (type, dept, ward, lat, long, channel, reason, close
     seconds or None, SLA seconds), from Boston's export, or made up for the built-in city."""
@@ -84,18 +94,24 @@ def templates(conn: psycopg.Connection) -> list[tuple]:
     out: list[tuple] = []
     if BOSTON_CSV.exists():
         from app.demo import boston
+        from app.imports import boston as boston_format
+        from app.imports.rows import RowError, closure_from_words, parse_time
+
+        def when(row: dict[str, str], column: str) -> datetime | None:
+            try:
+                return parse_time(row, column, boston_format.TZ, boston_format.TIME_FORMATS)
+            except RowError:
+                return None
 
         with BOSTON_CSV.open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                opened = boston.parse_time(row["open_dt"])
+                opened = when(row, "open_dt")
                 kind = types.get(row["type"].strip())
                 ward = wards.get(boston.ward_number(row["ward"]) or "")
-                if opened is None or kind is None or ward is None or boston.is_placeholder(row):
+                if opened is None or kind is None or ward is None or is_placeholder(row):
                     continue
-                closed = (
-                    boston.parse_time(row["closed_dt"]) if row["case_status"] == "Closed" else None
-                )
-                target = boston.sane_target(opened, boston.parse_time(row["target_dt"]))
+                closed = when(row, "closed_dt") if row["case_status"] == "Closed" else None
+                target = boston.sane_target(opened, when(row, "target_dt"))
                 out.append(
                     (
                         kind[0],
@@ -104,7 +120,7 @@ def templates(conn: psycopg.Connection) -> list[tuple]:
                         float(row["latitude"]),
                         float(row["longitude"]),
                         CHANNELS.get(row["source"], "api"),
-                        boston.closure_reason(row["closure_reason"]) if closed else None,
+                        closure_from_words(row["closure_reason"]) if closed else None,
                         max((closed - opened).total_seconds(), 0) if closed else None,
                         (target - opened).total_seconds() if target else kind[2],
                     )

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
-from app.metrics import buckets
+from app.metrics import buckets, satisfaction
 from app.metrics.backlog import open_by_group
 from app.metrics.filters import Filters
 from app.metrics.models import (
@@ -102,7 +102,13 @@ class Figures:
     #: open now and open past due now (group reports only; not limited to the range)
     open_backlog: int = 0
     overdue: int = 0
-    #: the figures computed from fewer than METRICS_MIN_SAMPLE requests
+    #: reporters' answers given in the range (group reports only): how many, the share
+    #: saying fixed, and the mean 1–5 rating of those that gave one
+    satisfaction_responses: int = 0
+    satisfaction_ratings: int = 0
+    pct_fixed: float | None = None
+    mean_rating: float | None = None
+    #: the figures computed from fewer than METRICS_MIN_SAMPLE requests (or answers)
     small_sample: list[str] = field(default_factory=list)
 
 
@@ -265,17 +271,20 @@ def by_group(f: Filters, group_by: str) -> Report:
     sums, hists = _aggregate(f, key_sql)
     labels = names(group_by)
     backlog = open_by_group(f, key_sql)
-    keys = (set(sums) | set(backlog)) - {_TOTAL}
+    answers = satisfaction.by_key(f, key_sql)
+    keys = (set(sums) | set(backlog) | set(answers)) - {_TOTAL, satisfaction.TOTAL}
     rows = []
     for k in keys:
         code, name = labels.get(k, (None, "(none)")) if k is not None else (None, "(none)")
         fig = _figures(k, (code, name), sums.get(k, {}), hists.get(k), min_sample)
         fig.open_backlog, fig.overdue = backlog.get(k, (0, 0))
+        satisfaction.apply(fig, answers.get(k))
         rows.append(fig)
     rows.sort(key=lambda r: (r.name == "(none)", r.name))
     totals = _figures(_TOTAL, (None, "All"), sums.get(_TOTAL, {}), hists.get(_TOTAL), min_sample)
     totals.open_backlog = sum(r.open_backlog for r in rows)
     totals.overdue = sum(r.overdue for r in rows)
+    satisfaction.apply(totals, answers.get(satisfaction.TOTAL))
     return Report(group_by, f.first, f.last, rows, totals, min_sample=min_sample)
 
 
