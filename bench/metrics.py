@@ -252,6 +252,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=311)
     parser.add_argument("--db", default="city311_bench_metrics")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the panels on the database and rollups a previous run left (no COPY,"
+        " no rebuild): to compare code changes on the same rows",
+    )
     args = parser.parse_args()
 
     dsn = f"{args.pg}/{args.db}"
@@ -260,18 +266,26 @@ def main() -> None:
         f"Synthetic-from-real: {'Boston 2011 export' if BOSTON_CSV.exists() else 'built-in city'}"
         f" replayed to {args.rows:,} requests over {args.years:g} years"
     )
-    app = prepare(f"{args.pg}/postgres", args.db, url)
-    print(f"COPY of {args.rows:,} requests: {replay(dsn, args.rows, args.years, args.seed):.1f} s")
+    if args.reuse:
+        from app import create_app
+
+        app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url})
+        print(f"reusing {args.db} as a previous run left it")
+    else:
+        app = prepare(f"{args.pg}/postgres", args.db, url)
+        seconds = replay(dsn, args.rows, args.years, args.seed)
+        print(f"COPY of {args.rows:,} requests: {seconds:.1f} s")
 
     from app.core.clock import city_tz
     from app.extensions import db
     from app.metrics import exact, rollup
 
     with app.app_context():
-        t0 = time.perf_counter()
-        months = rollup.rebuild()
-        db.session.commit()
-        print(f"flask metrics rebuild: {months} months in {time.perf_counter() - t0:.1f} s")
+        if not args.reuse:
+            t0 = time.perf_counter()
+            months = rollup.rebuild()
+            db.session.commit()
+            print(f"flask metrics rebuild: {months} months in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
         rollup.refresh()
         db.session.commit()

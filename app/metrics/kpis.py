@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
-from app.metrics import buckets, satisfaction
+from app.metrics import buckets, cache, satisfaction
 from app.metrics.backlog import open_by_group
 from app.metrics.filters import Filters
 from app.metrics.models import (
@@ -207,10 +207,29 @@ def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[st
             cells[measure].append((bucket, int(n)))
 
 
+def _from_rollups(key_sql: str, where: str, params: dict[str, Any]) -> tuple[Sums, Hists]:
+    sums: Sums = {}
+    hists: Hists = defaultdict(lambda: defaultdict(list))
+    sums_sql = (
+        f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, "
+        + ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
+        + f" FROM metrics_rollups WHERE {where}"
+        f" GROUP BY GROUPING SETS (({key_sql}), ())"
+    )
+    hist_sql = (
+        f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, u.hkey, sum(u.n) AS n"
+        " FROM metrics_rollups CROSS JOIN LATERAL"
+        " unnest(hist_keys, hist_counts) AS u(hkey, n)"
+        f" WHERE {where} GROUP BY GROUPING SETS (({key_sql}, u.hkey), (u.hkey))"
+    )
+    _add(sums, hists, sums_sql, hist_sql, params)
+    return sums, hists
+
+
 def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Hists]:
     """Sum the rows per key (the key _TOTAL holds the totals): whole months from the month
     rows, the other days from the day rows, or from the raw requests for a level kept
-    per month only."""
+    per month only. What comes from the rollups alone is cached until they next change."""
     level = level_for(f, key_sql)
     months, days = split(f, days_only=days_only)
     conditions, params = f.sql()
@@ -224,23 +243,14 @@ def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Su
         for i, (a, b) in enumerate(days):
             picks.append(f"(grain = 'd' AND period >= :d{i}_first AND period <= :d{i}_last)")
             params.update({f"d{i}_first": a, f"d{i}_last": b})
+    where = f"level = {level} AND ({' OR '.join(picks)}){conditions}"
+    if not raw_days:
+        key = (key_sql, where, tuple(sorted(params.items())))
+        return cache.cached(key, lambda: _from_rollups(key_sql, where, params))
     sums: Sums = {}
     hists: Hists = defaultdict(lambda: defaultdict(list))
     if picks:
-        where = f"level = {level} AND ({' OR '.join(picks)}){conditions}"
-        sums_sql = (
-            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, "
-            + ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
-            + f" FROM metrics_rollups WHERE {where}"
-            f" GROUP BY GROUPING SETS (({key_sql}), ())"
-        )
-        hist_sql = (
-            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, u.hkey, sum(u.n) AS n"
-            " FROM metrics_rollups CROSS JOIN LATERAL"
-            " unnest(hist_keys, hist_counts) AS u(hkey, n)"
-            f" WHERE {where} GROUP BY GROUPING SETS (({key_sql}, u.hkey), (u.hkey))"
-        )
-        _add(sums, hists, sums_sql, hist_sql, params)
+        sums, hists = _from_rollups(key_sql, where, params)
     for a, b in raw_days:
         raw = dict(params, r_first=a, r_last=b, tz=tz)
         raw.update(lo=local_midnight(a), hi=local_midnight(b + timedelta(days=1)))
