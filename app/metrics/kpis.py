@@ -216,13 +216,22 @@ def _from_rollups(key_sql: str, where: str, params: dict[str, Any]) -> tuple[Sum
         + f" FROM metrics_rollups WHERE {where}"
         f" GROUP BY GROUPING SETS (({key_sql}), ())"
     )
+    # per key only: the totals are summed here from the keys' buckets, which costs less
+    # than a second pass of PostgreSQL's aggregation over every unnested cell
     hist_sql = (
-        f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, u.hkey, sum(u.n) AS n"
+        f"SELECT false AS is_total, {key_sql} AS k, u.hkey, sum(u.n) AS n"
         " FROM metrics_rollups CROSS JOIN LATERAL"
         " unnest(hist_keys, hist_counts) AS u(hkey, n)"
-        f" WHERE {where} GROUP BY GROUPING SETS (({key_sql}, u.hkey), (u.hkey))"
+        f" WHERE {where} GROUP BY {key_sql}, u.hkey"
     )
     _add(sums, hists, sums_sql, hist_sql, params)
+    totals: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for cells in hists.values():
+        for measure, pairs in cells.items():
+            into = totals[measure]
+            for bucket, n in pairs:
+                into[bucket] += n
+    hists[_TOTAL] = defaultdict(list, {m: list(b.items()) for m, b in totals.items()})
     return sums, hists
 
 
