@@ -21,8 +21,9 @@ from app.extensions import db
 
 T = TypeVar("T")
 
-#: results kept per process; a dashboard's panels over a few ranges and filters fit well
-MAX_ENTRIES = 256
+#: results kept per process: a dashboard's panels over a few ranges and filters. The
+#: largest, a year by service type, holds ~25k histogram cells (~2 MB); most hold far fewer
+MAX_ENTRIES = 64
 
 _lock = threading.Lock()
 _entries: OrderedDict[Hashable, Any] = OrderedDict()
