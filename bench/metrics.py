@@ -71,6 +71,16 @@ def prepare(admin_dsn: str, name: str, url: str) -> Any:
     return app
 
 
+def is_placeholder(row: dict[str, str]) -> bool:
+    """City Hall's point, Boston's stand-in for "no location" (or no point at all)."""
+    from app.imports import boston as boston_format
+
+    try:
+        return boston_format.is_placeholder(float(row["latitude"]), float(row["longitude"]))
+    except ValueError:
+        return True
+
+
 def templates(conn: psycopg.Connection) -> list[tuple]:
     """Return the real cases to copy: (type, dept, ward, lat, long, channel, reason, close
     seconds or None, SLA seconds), from Boston's export, or made up for the built-in city."""
@@ -84,18 +94,24 @@ def templates(conn: psycopg.Connection) -> list[tuple]:
     out: list[tuple] = []
     if BOSTON_CSV.exists():
         from app.demo import boston
+        from app.imports import boston as boston_format
+        from app.imports.rows import RowError, closure_from_words, parse_time
+
+        def when(row: dict[str, str], column: str) -> datetime | None:
+            try:
+                return parse_time(row, column, boston_format.TZ, boston_format.TIME_FORMATS)
+            except RowError:
+                return None
 
         with BOSTON_CSV.open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                opened = boston.parse_time(row["open_dt"])
+                opened = when(row, "open_dt")
                 kind = types.get(row["type"].strip())
                 ward = wards.get(boston.ward_number(row["ward"]) or "")
-                if opened is None or kind is None or ward is None or boston.is_placeholder(row):
+                if opened is None or kind is None or ward is None or is_placeholder(row):
                     continue
-                closed = (
-                    boston.parse_time(row["closed_dt"]) if row["case_status"] == "Closed" else None
-                )
-                target = boston.sane_target(opened, boston.parse_time(row["target_dt"]))
+                closed = when(row, "closed_dt") if row["case_status"] == "Closed" else None
+                target = boston.sane_target(opened, when(row, "target_dt"))
                 out.append(
                     (
                         kind[0],
@@ -104,7 +120,7 @@ def templates(conn: psycopg.Connection) -> list[tuple]:
                         float(row["latitude"]),
                         float(row["longitude"]),
                         CHANNELS.get(row["source"], "api"),
-                        boston.closure_reason(row["closure_reason"]) if closed else None,
+                        closure_from_words(row["closure_reason"]) if closed else None,
                         max((closed - opened).total_seconds(), 0) if closed else None,
                         (target - opened).total_seconds() if target else kind[2],
                     )
@@ -236,6 +252,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=311)
     parser.add_argument("--db", default="city311_bench_metrics")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the panels on the database and rollups a previous run left (no COPY,"
+        " no rebuild): to compare code changes on the same rows",
+    )
     args = parser.parse_args()
 
     dsn = f"{args.pg}/{args.db}"
@@ -244,18 +266,26 @@ def main() -> None:
         f"Synthetic-from-real: {'Boston 2011 export' if BOSTON_CSV.exists() else 'built-in city'}"
         f" replayed to {args.rows:,} requests over {args.years:g} years"
     )
-    app = prepare(f"{args.pg}/postgres", args.db, url)
-    print(f"COPY of {args.rows:,} requests: {replay(dsn, args.rows, args.years, args.seed):.1f} s")
+    if args.reuse:
+        from app import create_app
+
+        app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url})
+        print(f"reusing {args.db} as a previous run left it")
+    else:
+        app = prepare(f"{args.pg}/postgres", args.db, url)
+        seconds = replay(dsn, args.rows, args.years, args.seed)
+        print(f"COPY of {args.rows:,} requests: {seconds:.1f} s")
 
     from app.core.clock import city_tz
     from app.extensions import db
     from app.metrics import exact, rollup
 
     with app.app_context():
-        t0 = time.perf_counter()
-        months = rollup.rebuild()
-        db.session.commit()
-        print(f"flask metrics rebuild: {months} months in {time.perf_counter() - t0:.1f} s")
+        if not args.reuse:
+            t0 = time.perf_counter()
+            months = rollup.rebuild()
+            db.session.commit()
+            print(f"flask metrics rebuild: {months} months in {time.perf_counter() - t0:.1f} s")
         t0 = time.perf_counter()
         rollup.refresh()
         db.session.commit()

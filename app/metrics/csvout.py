@@ -34,6 +34,10 @@ FIGURE_COLUMNS = (
     "transfer_rate",
     "open_backlog",
     "overdue",
+    "satisfaction_responses",
+    "pct_fixed",
+    "satisfaction_ratings",
+    "mean_rating",
     "small_sample",
 )
 

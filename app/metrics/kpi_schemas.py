@@ -59,6 +59,12 @@ class FiguresOut(Schema):
     transfer_rate = fields.Float(allow_none=True, metadata={"description": "% of requests"})
     open_backlog = fields.Integer()
     overdue = fields.Integer()
+    satisfaction_responses = fields.Integer(
+        metadata={"description": "reporters' answers to 'is it fixed?' given in the range"}
+    )
+    satisfaction_ratings = fields.Integer(metadata={"description": "answers that gave a rating"})
+    pct_fixed = fields.Float(allow_none=True, metadata={"description": "% of answers: fixed"})
+    mean_rating = fields.Float(allow_none=True, metadata={"description": "mean 1–5 rating"})
     small_sample = fields.List(
         fields.String(), metadata={"description": "figures from fewer than min_sample requests"}
     )

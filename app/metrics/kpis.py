@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
-from app.metrics import buckets
+from app.metrics import buckets, cache, satisfaction
 from app.metrics.backlog import open_by_group
 from app.metrics.filters import Filters
 from app.metrics.models import (
@@ -102,7 +102,13 @@ class Figures:
     #: open now and open past due now (group reports only; not limited to the range)
     open_backlog: int = 0
     overdue: int = 0
-    #: the figures computed from fewer than METRICS_MIN_SAMPLE requests
+    #: reporters' answers given in the range (group reports only): how many, the share
+    #: saying fixed, and the mean 1–5 rating of those that gave one
+    satisfaction_responses: int = 0
+    satisfaction_ratings: int = 0
+    pct_fixed: float | None = None
+    mean_rating: float | None = None
+    #: the figures computed from fewer than METRICS_MIN_SAMPLE requests (or answers)
     small_sample: list[str] = field(default_factory=list)
 
 
@@ -201,10 +207,38 @@ def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[st
             cells[measure].append((bucket, int(n)))
 
 
+def _from_rollups(key_sql: str, where: str, params: dict[str, Any]) -> tuple[Sums, Hists]:
+    sums: Sums = {}
+    hists: Hists = defaultdict(lambda: defaultdict(list))
+    sums_sql = (
+        f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, "
+        + ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
+        + f" FROM metrics_rollups WHERE {where}"
+        f" GROUP BY GROUPING SETS (({key_sql}), ())"
+    )
+    # per key only: the totals are summed here from the keys' buckets, which costs less
+    # than a second pass of PostgreSQL's aggregation over every unnested cell
+    hist_sql = (
+        f"SELECT false AS is_total, {key_sql} AS k, u.hkey, sum(u.n) AS n"
+        " FROM metrics_rollups CROSS JOIN LATERAL"
+        " unnest(hist_keys, hist_counts) AS u(hkey, n)"
+        f" WHERE {where} GROUP BY {key_sql}, u.hkey"
+    )
+    _add(sums, hists, sums_sql, hist_sql, params)
+    totals: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for cells in hists.values():
+        for measure, pairs in cells.items():
+            into = totals[measure]
+            for bucket, n in pairs:
+                into[bucket] += n
+    hists[_TOTAL] = defaultdict(list, {m: list(b.items()) for m, b in totals.items()})
+    return sums, hists
+
+
 def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Hists]:
     """Sum the rows per key (the key _TOTAL holds the totals): whole months from the month
     rows, the other days from the day rows, or from the raw requests for a level kept
-    per month only."""
+    per month only. What comes from the rollups alone is cached until they next change."""
     level = level_for(f, key_sql)
     months, days = split(f, days_only=days_only)
     conditions, params = f.sql()
@@ -218,23 +252,14 @@ def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Su
         for i, (a, b) in enumerate(days):
             picks.append(f"(grain = 'd' AND period >= :d{i}_first AND period <= :d{i}_last)")
             params.update({f"d{i}_first": a, f"d{i}_last": b})
+    where = f"level = {level} AND ({' OR '.join(picks)}){conditions}"
+    if not raw_days:
+        key = (key_sql, where, tuple(sorted(params.items())))
+        return cache.cached(key, lambda: _from_rollups(key_sql, where, params))
     sums: Sums = {}
     hists: Hists = defaultdict(lambda: defaultdict(list))
     if picks:
-        where = f"level = {level} AND ({' OR '.join(picks)}){conditions}"
-        sums_sql = (
-            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, "
-            + ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
-            + f" FROM metrics_rollups WHERE {where}"
-            f" GROUP BY GROUPING SETS (({key_sql}), ())"
-        )
-        hist_sql = (
-            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, u.hkey, sum(u.n) AS n"
-            " FROM metrics_rollups CROSS JOIN LATERAL"
-            " unnest(hist_keys, hist_counts) AS u(hkey, n)"
-            f" WHERE {where} GROUP BY GROUPING SETS (({key_sql}, u.hkey), (u.hkey))"
-        )
-        _add(sums, hists, sums_sql, hist_sql, params)
+        sums, hists = _from_rollups(key_sql, where, params)
     for a, b in raw_days:
         raw = dict(params, r_first=a, r_last=b, tz=tz)
         raw.update(lo=local_midnight(a), hi=local_midnight(b + timedelta(days=1)))
@@ -265,17 +290,20 @@ def by_group(f: Filters, group_by: str) -> Report:
     sums, hists = _aggregate(f, key_sql)
     labels = names(group_by)
     backlog = open_by_group(f, key_sql)
-    keys = (set(sums) | set(backlog)) - {_TOTAL}
+    answers = satisfaction.by_key(f, key_sql)
+    keys = (set(sums) | set(backlog) | set(answers)) - {_TOTAL, satisfaction.TOTAL}
     rows = []
     for k in keys:
         code, name = labels.get(k, (None, "(none)")) if k is not None else (None, "(none)")
         fig = _figures(k, (code, name), sums.get(k, {}), hists.get(k), min_sample)
         fig.open_backlog, fig.overdue = backlog.get(k, (0, 0))
+        satisfaction.apply(fig, answers.get(k))
         rows.append(fig)
     rows.sort(key=lambda r: (r.name == "(none)", r.name))
     totals = _figures(_TOTAL, (None, "All"), sums.get(_TOTAL, {}), hists.get(_TOTAL), min_sample)
     totals.open_backlog = sum(r.open_backlog for r in rows)
     totals.overdue = sum(r.overdue for r in rows)
+    satisfaction.apply(totals, answers.get(satisfaction.TOTAL))
     return Report(group_by, f.first, f.last, rows, totals, min_sample=min_sample)
 
 
