@@ -26,50 +26,50 @@ blp = Blueprint(
 
 
 @blp.route("/kpis", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiGroupsIn, location="query", as_kwargs=True)
 @blp.response(200, s.KpiReportOut)
-@roles_required(*permissions.READERS)
 def kpis_endpoint(**_: Any) -> Any:
     """Every KPI per department, service type, district or channel, and in total."""
     return panels.respond("kpis", request.args)
 
 
 @blp.route("/trend", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiTrendIn, location="query", as_kwargs=True)
 @blp.response(200, s.KpiTrendOut)
-@roles_required(*permissions.READERS)
 def trend_endpoint(**_: Any) -> Any:
     """Every KPI per day, week or month of the range."""
     return panels.respond("trend", request.args)
 
 
 @blp.route("/backlog", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiFiltersIn, location="query", as_kwargs=True)
 @blp.response(200, s.BacklogOut)
-@roles_required(*permissions.READERS)
 def backlog_endpoint(**_: Any) -> Any:
     """The open backlog now by age (0–2, 3–7, 8–30, 31–90, over 90 days), and overdue."""
     return panels.respond("backlog", request.args)
 
 
 @blp.route("/map", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiMapIn, location="query", as_kwargs=True)
-@blp.response(200, s.MapOut)
-@roles_required(*permissions.READERS)
+@blp.response(200, s.KpiMapOut)
 def map_endpoint(**_: Any) -> Any:
     """Open requests (most overdue first) as points: id, place, type, overdue. No person."""
     return panels.respond("map", request.args)
 
 
 @blp.route("/scorecard", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiFiltersIn, location="query", as_kwargs=True)
 @blp.response(200, s.ScorecardOut)
-@roles_required(*permissions.READERS)
 def scorecard_endpoint(**_: Any) -> Any:
     """Each target: actual, previous same-length range, change, and red/amber/green."""
     return panels.respond("scorecard", request.args)
@@ -85,10 +85,10 @@ def list_targets() -> list[Any]:
 
 
 @blp.route("/targets", methods=["PUT"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.TargetIn)
 @blp.response(200, s.TargetOut)
-@roles_required(*permissions.READERS)
 def put_target(data: dict[str, Any]) -> Any:
     """Set (or replace) the target of one KPI for one department or one service type."""
     row = targets.set_target(**data)
