@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from flask import Flask, g, request_started
+from flask import Flask
 from werkzeug.routing import Rule
 
 from app.auth import service as auth_service
@@ -40,6 +40,7 @@ from app.requests import permissions as request_permissions
 from app.workorders import permissions as workorder_permissions
 from app.workorders import service as workorders
 from tests import factories
+from tests.conftest import rolled_back
 from tests.factories import jpeg_bytes
 from tests.helpers import bearer, sign_in
 
@@ -417,35 +418,15 @@ class World:
     cookies: dict[str, str]
 
 
-def _forget_user(sender: Flask, **extra: object) -> None:
-    # as in tests/conftest.py: test-client requests share this app context
-    g.pop("_login_user", None)
-
-
 @pytest.fixture(scope="module")
 def world(app: Flask) -> Iterator[World]:
     """One city, request, note, work order, photo and token per caller, rolled back at the end.
 
-    The same outer transaction as the `db_session` fixture, held for the module: each case
-    then runs in a savepoint of its own (see `_isolated`).
+    The outer transaction of the `db_session` fixture, held for the module: each case then
+    runs in a savepoint of its own (see `isolated`).
     """
-    with app.app_context(), request_started.connected_to(_forget_user, app):
-        engine = db.engines[None]
-        connection = engine.connect()
-        outer = connection.begin()
-        db.engines[None] = connection
-        original = db.session
-        db.session = db._make_scoped_session(
-            {"bind": connection, "binds": {}, "join_transaction_mode": "create_savepoint"}
-        )
-        try:
-            yield _build_world(app, connection)
-        finally:
-            db.session.remove()
-            db.session = original
-            db.engines[None] = engine
-            outer.rollback()
-            connection.close()
+    with rolled_back(app) as connection:
+        yield _build_world(app, connection)
 
 
 def _build_world(app: Flask, connection: Any) -> World:
