@@ -172,12 +172,12 @@ def _forget_user(sender: Flask, **extra: object) -> None:
     g.pop("_login_user", None)
 
 
-@pytest.fixture
-def db_session(app: Flask) -> Iterator:
-    """Run the test inside one outer transaction that is rolled back at the end.
+@contextmanager
+def rolled_back(app: Flask) -> Iterator:
+    """Hold one outer transaction, rolled back at the end; yield its connection.
 
     The app's own commits become savepoint releases, so views and services behave as in
-    production while nothing outlives the test.
+    production while nothing outlives the block.
     """
     with app.app_context(), request_started.connected_to(_forget_user, app):
         engine = db.engines[None]
@@ -190,13 +190,20 @@ def db_session(app: Flask) -> Iterator:
             {"bind": connection, "binds": {}, "join_transaction_mode": "create_savepoint"}
         )
         try:
-            yield db.session
+            yield connection
         finally:
             db.session.remove()
             db.session = original
             db.engines[None] = engine
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator:
+    """Run the test inside one outer transaction that is rolled back at the end."""
+    with rolled_back(app):
+        yield db.session
 
 
 @pytest.fixture

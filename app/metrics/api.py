@@ -23,10 +23,10 @@ blp = Blueprint(
 
 
 @blp.route("/metrics/response-times", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(MetricsQueryIn, location="query")
 @blp.response(200, MetricsResponseTimesOut)
-@roles_required(*permissions.READERS)
 @reads_from_replica
 def response_times(query: dict[str, Any]) -> service.ResponseTimes:
     """Median and p90 time to close, % within SLA, backlog and overdue, per group."""

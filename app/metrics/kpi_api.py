@@ -27,10 +27,10 @@ blp = Blueprint(
 
 
 @blp.route("/kpis", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiGroupsIn, location="query", as_kwargs=True)
 @blp.response(200, s.KpiReportOut)
-@roles_required(*permissions.READERS)
 @reads_from_replica
 def kpis_endpoint(**_: Any) -> Any:
     """Every KPI per department, service type, district or channel, and in total."""
@@ -38,10 +38,10 @@ def kpis_endpoint(**_: Any) -> Any:
 
 
 @blp.route("/trend", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiTrendIn, location="query", as_kwargs=True)
 @blp.response(200, s.KpiTrendOut)
-@roles_required(*permissions.READERS)
 @reads_from_replica
 def trend_endpoint(**_: Any) -> Any:
     """Every KPI per day, week or month of the range."""
@@ -49,10 +49,10 @@ def trend_endpoint(**_: Any) -> Any:
 
 
 @blp.route("/backlog", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiFiltersIn, location="query", as_kwargs=True)
 @blp.response(200, s.BacklogOut)
-@roles_required(*permissions.READERS)
 @reads_from_replica
 def backlog_endpoint(**_: Any) -> Any:
     """The open backlog now by age (0–2, 3–7, 8–30, 31–90, over 90 days), and overdue."""
@@ -60,10 +60,10 @@ def backlog_endpoint(**_: Any) -> Any:
 
 
 @blp.route("/map", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiMapIn, location="query", as_kwargs=True)
 @blp.response(200, s.OpenRequestsMapOut)
-@roles_required(*permissions.READERS)
 @reads_from_replica
 def map_endpoint(**_: Any) -> Any:
     """Open requests (most overdue first) as points: id, place, type, overdue. No person."""
@@ -71,10 +71,10 @@ def map_endpoint(**_: Any) -> Any:
 
 
 @blp.route("/scorecard", methods=["GET"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiFiltersIn, location="query", as_kwargs=True)
 @blp.response(200, s.ScorecardOut)
-@roles_required(*permissions.READERS)
 @reads_from_replica
 def scorecard_endpoint(**_: Any) -> Any:
     """Each target: actual, previous same-length range, change, and red/amber/green."""
@@ -91,10 +91,10 @@ def list_targets() -> list[Any]:
 
 
 @blp.route("/targets", methods=["PUT"])
+@roles_required(*permissions.READERS)
 @blp.doc(security=BEARER)
 @blp.arguments(s.TargetIn)
 @blp.response(200, s.TargetOut)
-@roles_required(*permissions.READERS)
 def put_target(data: dict[str, Any]) -> Any:
     """Set (or replace) the target of one KPI for one department or one service type."""
     row = targets.set_target(**data)

@@ -44,10 +44,10 @@ class SatisfactionOut(Schema):
 
 
 @blp.route("/metrics/satisfaction", methods=["GET"])
+@roles_required(*SUPERVISORS)
 @blp.doc(security=BEARER)
 @blp.arguments(SatisfactionQueryIn, location="query")
 @blp.response(200, SatisfactionOut)
-@roles_required(*SUPERVISORS)
 def satisfaction(query: dict[str, Any]) -> dict[str, Any]:
     """Response count, share fixed and mean rating per department or service type."""
     return {"group_by": query["group_by"], "groups": survey.satisfaction(query["group_by"])}
