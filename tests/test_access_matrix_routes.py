@@ -165,6 +165,8 @@ EXEMPT = {
 WEB_FORM = {"ok": None}  # a form page posted empty: a 400 or a re-shown form, either is fine
 BOGUS_TOKEN = {"ok": None}  # a mailed link with a made-up token: an error page, not a refusal
 DEPT = {"code": "PWD"}
+#: a place in Ward 1 for the call form's route preview
+PREVIEW_QUERY = "service_code=pothole&lat=42.32&long=-71.07"
 TYPE = {"code": "pothole"}
 
 TABLE: dict[str, dict[str, Access]] = {
@@ -219,6 +221,9 @@ TABLE: dict[str, dict[str, Access]] = {
     },
     "/api/v1/requests/<int:request_id>": {"GET": Access(PUBLIC)},
     "/api/v1/requests/<int:request_id>/followers": {"POST": Access(PUBLIC)},
+    # residents send photos ahead of their report, and see them again by the upload's token
+    "/api/v1/photos": {"POST": Access(PUBLIC)},
+    "/photos/uploads/<token>/thumb.jpg": {"GET": Access(PUBLIC, **BOGUS_TOKEN)},
     "/api/v1/auth/tokens": {"POST": Access(PUBLIC)},
     "/api/v1/auth/me": {"GET": Access(SIGNED_IN)},
     "/api/v1/auth/tokens/current": {"DELETE": Access(SIGNED_IN)},
@@ -283,6 +288,17 @@ TABLE: dict[str, dict[str, Access]] = {
     },
     # --- staff pages ----------------------------------------------------------------------------
     "/agent/requests/new": {"GET": Access(INTAKE), "POST": Access(INTAKE, **WEB_FORM)},
+    # the call form's own reads and its "add this caller as a follower"
+    "/agent/route-preview": {"GET": Access(DESK, query=PREVIEW_QUERY)},
+    "/agent/caller-lookup": {"GET": Access(DESK, query="phone=617-555-0199")},
+    "/agent/requests/<int:request_id>/followers": {
+        "POST": Access(action("follow"), body={"email": "caller@example.org"})
+    },
+    "/api/v1/requests/route-preview": {"GET": Access(DESK, query=PREVIEW_QUERY)},
+    "/api/v1/requests/caller-lookup": {"GET": Access(DESK, query="phone=617-555-0199")},
+    "/api/v1/requests/<int:request_id>/followers/on-behalf": {
+        "POST": Access(action("follow"), body={"email": "caller@example.org"})
+    },
     "/staff/requests": {"GET": Access(DESK)},
     "/staff/requests/<int:request_id>": {"GET": Access(DESK)},
     # crews act from their own page, not the desk's
