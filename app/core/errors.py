@@ -80,8 +80,12 @@ def register_error_handlers(app: Flask) -> None:
         headers: dict[str, str] = getattr(err, "headers", None) or {}
         if wants_json():
             return jsonify(err.to_dict()), err.status_code, headers
+        from app.core.i18n import translate_message
+
         return (
-            render_template("error.html", status=err.status_code, message=err.message),
+            render_template(
+                "error.html", status=err.status_code, message=translate_message(err.message)
+            ),
             err.status_code,
             headers,
         )
@@ -107,6 +111,13 @@ def register_error_handlers(app: Flask) -> None:
             if field_errors:
                 body["errors"] = field_errors
             return jsonify(body), status, headers
+        from app.core.i18n import HTTP_ERROR_MESSAGES
+
+        if err.description == type(err).description and status in HTTP_ERROR_MESSAGES:
+            # werkzeug's own words are for developers; people read ours, in their language
+            message = str(HTTP_ERROR_MESSAGES[status])
+        elif status >= 500:
+            message = str(HTTP_ERROR_MESSAGES[500])
         page = render_template("error.html", status=status, message=message)
         return page, status, headers
 

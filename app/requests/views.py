@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -212,7 +213,7 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
                     "success",
                 )
                 return redirect(url_for("requests.agent_new"), 303)
-            flash(f"Thank you — your request number is {result.id}.", "success")
+            flash(gettext("Thank you — your request number is %(number)s.", number=result.id), "success")
             return redirect(track, 303)
 
     return _render_form(agent=agent, values=values, answers=answers, errors=errors, status=status)
@@ -253,7 +254,13 @@ def agent_new() -> Response | tuple[str, int]:
 @bp.route("/requests/<int:request_id>")
 def track(request_id: int) -> str:
     """Show the public status page of a request; the reporter's details are never on it."""
-    sr = service.get_request(request_id)
+    try:
+        sr = service.get_request(request_id)
+    except NotFound:
+        # the service's words, in the page's language
+        raise NotFound(
+            gettext("There is no service request %(number)s.", number=request_id)
+        ) from None
     lat, long = public_lat_long(sr)
     return render_template(
         "requests/track.html",
@@ -263,6 +270,12 @@ def track(request_id: int) -> str:
         long=long,
         events=service.public_events(sr),
         photos=service.public_photos(sr),
+    )
+
+
+def _no_such_request(number: str) -> str:
+    return gettext(
+        "There is no request number %(number)s: check the number in your receipt.", number=number
     )
 
 
@@ -278,9 +291,9 @@ def track_lookup() -> Response | tuple[str, int]:
         else:
             return redirect(url_for("requests.track", request_id=int(raw)), 303)
     message = (
-        f"There is no request number {raw}: check the number in your receipt."
+        _no_such_request(raw)
         if raw.isdigit()
-        else "Type the request number from your receipt, e.g. 1042."
+        else gettext("Type the request number from your receipt, e.g. 1042.")
     )
     return render_template("error.html", status=404, message=message), 404
 

@@ -26,6 +26,7 @@
   var clusters = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50 });
   map.addLayer(clusters);
   var loading = 0;
+  var t = window.city311T || function (key) { return key; };
   // at most this many pages: the map shows the recent picture, not the archive
   var MAX_PAGES = 10;
 
@@ -35,8 +36,9 @@
     link.href = props.url;
     link.textContent = "#" + props.id + " " + props.service.name;
     var state = document.createElement("p");
-    state.textContent = props.status.replace("_", " ") + " · reported " +
-      new Date(props.requested_at).toLocaleDateString();
+    state.textContent = t("status:" + props.status) + " · " + t("reported_on", {
+      date: new Date(props.requested_at).toLocaleDateString(window.city311Language)
+    });
     div.append(link, state);
     return div;
   }
@@ -60,19 +62,19 @@
         if (data.next_before_id && page < MAX_PAGES) {
           load(params, data.next_before_id, page + 1, shown, run);
         } else {
-          note.textContent = shown + (shown === 1 ? " report" : " reports") + " on the map.";
+          note.textContent = shown === 1 ? t("reports_one") : t("reports_many", { count: shown });
         }
       })
       .catch(function (status) {
         note.textContent = status === 429
-          ? "Too many requests at once: wait a moment and try again."
-          : "The reports could not be loaded; try again later.";
+          ? t("too_many")
+          : t("reports_failed");
       });
   }
 
   function refresh() {
     clusters.clearLayers();
-    note.textContent = "Loading reports…";
+    note.textContent = t("reports_loading");
     var params = {};
     new FormData(filters).forEach(function (value, key) { if (value) params[key] = value; });
     loading += 1;
