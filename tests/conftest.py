@@ -32,6 +32,7 @@ from app.auth import service as auth_service
 from app.extensions import db
 from tests import factories
 
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile the translations the pages read, as scripts/lib.sh does (they are not committed)."""
     compile_catalogs()

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, request
-from flask_babel import Babel, format_date, format_time, get_locale, gettext, lazy_gettext
+from flask_babel import Babel, format_date, format_time, get_locale, gettext, lazy_gettext, refresh
 
 from app.requests.words import (
     LANGUAGE_NAMES,
@@ -65,9 +65,7 @@ def select_locale() -> str:
     """Return the page's language: the choice, the cookie, the browser, then the default."""
     if not is_resident_page():
         return LANGUAGES[0]
-    return (
-        chosen_language() or request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
-    )
+    return chosen_language() or request.accept_languages.best_match(LANGUAGES) or LANGUAGES[0]
 
 
 def page_language() -> str:
@@ -138,6 +136,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", LANGUAGES[0])
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["CITY_TIMEZONE"]
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel keeps the locale on the app context, which a request shares with an
+    # enclosing one (a CLI command, the tests): each request chooses afresh
+    app.before_request(refresh)
     app.after_request(_keep_choice)
     app.add_template_filter(citydate, "citydate")
 
@@ -164,7 +165,9 @@ JS_MESSAGES = {
         "Search an address, tap the map, or use your location."
     ),
     "locating": _("Finding your location…"),
-    "located": _("Location set (within about %(metres)s m). Drag the pin if it is not quite right."),
+    "located": _(
+        "Location set (within about %(metres)s m). Drag the pin if it is not quite right."
+    ),
     "location_blocked": _(
         "Location is blocked for this site. Tap the map or type the coordinates instead."
     ),

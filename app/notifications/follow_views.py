@@ -7,10 +7,10 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from app.core.errors import DomainError, NotFound
+from app.core.i18n import page_language, translate_message
 from app.core.limits import limited
 from app.extensions import db
 from app.notifications import follow
-from app.core.i18n import page_language, translate_message
 
 bp = Blueprint("follow", __name__)
 

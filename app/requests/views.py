@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.permissions import roles_required
 from app.core.errors import DomainError, InvalidPhoto, NotFound, PhotoTooLarge
+from app.core.i18n import page_language
 from app.core.limits import limited
 from app.extensions import db
 from app.geo.routing import map_frame
@@ -31,7 +32,6 @@ from app.requests.models import AGENT_CHANNELS, STATUSES, ServiceType
 from app.requests.parsing import CoordinateError, parse_attribute_fields, parse_coordinate
 from app.requests.permissions import INTAKE_ROLES
 from app.requests.presenters import public_address, public_lat_long
-from app.requests.words import pick_language
 
 bp = Blueprint("requests", __name__)
 
@@ -110,11 +110,6 @@ def _render_form(
     return page, status
 
 
-def _browser_language() -> str:
-    """Return the supported language the browser prefers: the form's first choice."""
-    return pick_language(*request.accept_languages.values())
-
-
 def _too_large_message() -> str:
     limit = current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
     return f"The photo is too large: at most {limit:g} MB is accepted. Choose a smaller one."
@@ -173,7 +168,8 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
             phone=values["phone"],
             attributes=answers,
             notify=values["notify"],
-            language=values["language"] or _browser_language(),
+            # the reporter's messages follow the page they read, unless they chose otherwise
+            language=values["language"] or page_language(),
             source_url=values.get("source_url", ""),
         )
         try:
@@ -213,7 +209,10 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
                     "success",
                 )
                 return redirect(url_for("requests.agent_new"), 303)
-            flash(gettext("Thank you — your request number is %(number)s.", number=result.id), "success")
+            flash(
+                gettext("Thank you — your request number is %(number)s.", number=result.id),
+                "success",
+            )
             return redirect(track, 303)
 
     return _render_form(agent=agent, values=values, answers=answers, errors=errors, status=status)
@@ -238,7 +237,7 @@ def report() -> Response | tuple[str, int]:
     """Let a resident report a problem."""
     if request.method == "POST":
         return _intake(agent=False)
-    values = {"language": _browser_language()}
+    values = {"language": page_language()}
     return _render_form(agent=False, values=values, answers={}, errors={})
 
 
