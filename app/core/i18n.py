@@ -199,6 +199,8 @@ JS_MESSAGES = {
     "reports_many": _("%(count)s reports on the map."),
     "reports_failed": _("The reports could not be loaded; try again later."),
     "reports_loading": _("Loading reports…"),
+    "zoom_in": _("Zoom in"),
+    "zoom_out": _("Zoom out"),
 }
 
 #: the services' fixed messages that residents read on pages; each is the exact English text

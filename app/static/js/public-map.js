@@ -8,7 +8,9 @@
   var note = document.getElementById("map-status-text");
   if (!mapEl || !window.L || !L.markerClusterGroup || !window.fetch) return;
 
-  var map = L.map(mapEl);
+  var t = window.city311T || function (key) { return key; };
+  var map = L.map(mapEl, { zoomControl: false });
+  L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
   var bounds = mapEl.getAttribute("data-bounds");
   if (bounds) {
     map.fitBounds(JSON.parse(bounds), { animate: false });
@@ -26,7 +28,6 @@
   var clusters = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50 });
   map.addLayer(clusters);
   var loading = 0;
-  var t = window.city311T || function (key) { return key; };
   // at most this many pages: the map shows the recent picture, not the archive
   var MAX_PAGES = 10;
 
