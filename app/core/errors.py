@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 
@@ -96,8 +98,16 @@ def register_error_handlers(app: Flask) -> None:
         status = err.code or 500
         message = err.description or err.name
         if status == 413:
-            limit_mb = app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
-            message = f"The upload is too large: photos may be at most {limit_mb:g} MB."
+            size = "{:g}".format(app.config["MAX_PHOTO_BYTES"] / (1024 * 1024))
+            message = gettext(
+                "The upload is too large: photos may be at most %(size)s MB.", size=size
+            )
+        elif isinstance(err, CSRFError):
+            # a form left open past its session, or sent without cookies
+            message = gettext(
+                "This form has expired or was sent without cookies: "
+                "reload the page and send it again."
+            )
         data = getattr(err, "data", None) or {}
         field_errors = data.get("messages")
         if field_errors:

@@ -54,9 +54,7 @@ def test_a_resident_reads_the_page_in_spanish_and_reports_in_spanish(
         expect(page.locator("html")).to_have_attribute("lang", "es")
         expect(page.get_by_role("heading", name="Reportar un problema", level=1)).to_be_visible()
         switch = page.get_by_role("navigation", name="Idioma")
-        expect(switch.get_by_role("link", name="Español")).to_have_attribute(
-            "aria-current", "true"
-        )
+        expect(switch.get_by_role("link", name="Español")).to_have_attribute("aria-current", "true")
         shoot(page, shots, "es-1-home")
         assert sideways_overflow(page, 360) is None
 
@@ -82,7 +80,8 @@ def test_a_resident_reads_the_page_in_spanish_and_reports_in_spanish(
         expect(page.get_by_role("status")).to_contain_text(
             f"Gracias. Su número de solicitud es el {request_id}."
         )
-        expect(page.get_by_role("heading", level=1)).to_have_text(f"Solicitud {request_id}: Pothole")
+        heading = page.get_by_role("heading", level=1)
+        expect(heading).to_have_text(f"Solicitud {request_id}: Pothole")
         expect(page.get_by_role("heading", name=re.compile("^Estado:"))).to_contain_text("Recibida")
         expect(page.get_by_text("Historial")).to_be_visible()
         shoot(page, shots, "es-3-confirmation")
