@@ -116,6 +116,22 @@ def translate_message(message: str) -> str:
     return gettext(message) if message else message
 
 
+def resident_error(field: str, message: str) -> str:
+    """Return a form field's error in the page's language.
+
+    A message the catalog knows is translated; one with values in it that the catalog cannot
+    know (a service's "'x@' is not an email address.") gives way to the field's own advice,
+    so a Spanish page shows no English.
+    """
+    translated = translate_message(message)
+    if translated != message or page_language() == LANGUAGES[0]:
+        return translated
+    advice = FIELD_ERRORS.get(field) or (
+        FIELD_ERRORS["question"] if field.startswith("attr:") else FIELD_ERRORS["form"]
+    )
+    return str(advice)
+
+
 def _keep_choice(response: Response) -> Response:
     """Keep the language chosen with ?lang= in a cookie, so the next pages speak it too."""
     chosen = request.args.get("lang")
@@ -210,6 +226,9 @@ RESIDENT_MESSAGES = (
     _("This link is not valid or has expired: use the link in the email as it was."),
     _("This link is not valid: use the link in the email as it was."),
     _("Choose a rating from 1 to 5."),
+    _("Describe the problem: description is required."),
+    _("Give an email address to get updates by email."),
+    _("Give a mobile number to get updates by text."),
 )
 
 #: what a resident page says for an HTTP error whose description is werkzeug's own
@@ -219,4 +238,22 @@ HTTP_ERROR_MESSAGES = {
     404: _("There is no page at this address: check it, or start again from the home page."),
     405: _("This page cannot be used that way: go back and try again."),
     500: _("Something went wrong on our side. Please try again in a few minutes."),
+}
+
+#: each form field's advice, for an error whose own words the catalog cannot hold
+FIELD_ERRORS = {
+    "service_code": _("Choose the category of the problem."),
+    "description": _("Check the description: say what is wrong, in fewer words if it is long."),
+    "lat": _("The latitude must be a number in decimal degrees, inside the city."),
+    "long": _("The longitude must be a number in decimal degrees, inside the city."),
+    "location": _("This place is outside the city: we can only take requests inside it."),
+    "photo": _("This file cannot be taken: send JPEG, PNG or WebP photos within the size limit."),
+    "email": _("This is not an email address: check it, e.g. name@example.org."),
+    "phone": _(
+        "To get text messages, give a mobile number such as (617) 555-0199 or +1 617 555 0199."
+    ),
+    "notify": _("Choose how to get updates."),
+    "language": _("Choose the language of the updates."),
+    "question": _("Check your answer to this question."),
+    "form": _("Check the form and send it again."),
 }
