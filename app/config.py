@@ -163,6 +163,9 @@ class Config:
             "REPORTS_PER_CONTACT_PER_DAY": _int("REPORTS_PER_CONTACT_PER_DAY", 20),
             # reverse proxies in front of gunicorn whose X-Forwarded-For is trusted (0: none)
             "TRUSTED_PROXY_COUNT": _int("TRUSTED_PROXY_COUNT", 0),
+            # a closed request's reporter contact, followers, original photos and the
+            # addresses its emails went to are removed this many days after it closed
+            "PRIVACY_RETENTION_DAYS": _int("PRIVACY_RETENTION_DAYS", 730),
             # werkzeug password hash method; the tests use a cheap one
             "PASSWORD_HASH_METHOD": "scrypt",
             "API_TOKEN_TTL_HOURS": _int("API_TOKEN_TTL_HOURS", 720),

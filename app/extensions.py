@@ -36,4 +36,33 @@ else:
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-api = Api()
+
+
+class JsonHeaderApi(Api):
+    """flask-smorest's Api, with X-Pagination documented as what it sends: JSON in a string.
+
+    The header's value is `json.dumps` of the page metadata, but flask-smorest documents
+    it as an object, which no HTTP header can be; clients and schema checkers read the
+    document literally.
+    """
+
+    def _register_pagination_header(self) -> None:
+        if self.spec.openapi_version.major >= 3:
+            self.spec.components.header("PAGINATION", PAGINATION_HEADER, lazy=True)
+
+
+#: the X-Pagination header as the paginated list endpoints send it
+PAGINATION_HEADER = {
+    "description": (
+        "Page metadata, as a JSON object in the header's text: total and total_pages; "
+        "when there are items, also first_page, last_page and page, and previous_page / "
+        "next_page when there is one."
+    ),
+    "schema": {
+        "type": "string",
+        "example": '{"total": 120, "total_pages": 3, "first_page": 1, "last_page": 3, '
+        '"page": 2, "previous_page": 1, "next_page": 3}',
+    },
+}
+
+api = JsonHeaderApi()

@@ -27,13 +27,16 @@ class MetricsQueryIn(Schema):
         load_default=None,
         validate=moment_in_range,
         error_messages=_TIME_ERRORS,
-        metadata={"description": "ISO 8601 with an offset; default: 90 days before end"},
+        metadata={
+            "description": "ISO 8601 with an offset, between 1900 and 2199; "
+            "default: 90 days before end"
+        },
     )
     end = fields.AwareDateTime(
         load_default=None,
         validate=moment_in_range,
         error_messages=_TIME_ERRORS,
-        metadata={"description": "ISO 8601 with an offset; default: now"},
+        metadata={"description": "ISO 8601 with an offset, between 1900 and 2199; default: now"},
     )
     department = fields.String(
         load_default=None, metadata={"description": "only this department's requests (its code)"}

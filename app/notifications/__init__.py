@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         commands,
         digest,
         follow_views,
+        personal_data,
         service,
         staff,
         survey,
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     service.connect_signals(app)
     staff.connect_signals(app)
     updates.connect_signals(app)
+    personal_data.connect_signals(app)
     app.register_blueprint(views.admin_bp)
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(follow_views.bp)

@@ -18,12 +18,15 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from flask import current_app
 from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.core.clock import utcnow
 from app.core.queue import enqueue_now, redis_key, state
@@ -32,6 +35,7 @@ from app.notifications import mail, messages, sms
 from app.notifications.models import Outbox
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: the longest wait between two attempts, however many have failed
 MAX_BACKOFF = timedelta(hours=6)
@@ -47,6 +51,9 @@ DRAIN_LEASE_SECONDS = 10
 #: a drain hands over to a fresh job after this long, so other jobs get their turn
 DRAIN_SECONDS = 60.0
 DRAIN_BATCH = 100
+#: waits between attempts to record a send when the database connection drops (about 8 s
+#: in all, well within OUTBOX_SENDING_LEASE_SECONDS)
+MARK_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
 
 
 def _wake_key() -> str:
@@ -111,7 +118,16 @@ def drain() -> int:
         progress = False
         for outbox_id in ids:
             _renew_lease()
-            result = deliver(outbox_id)
+            try:
+                result = deliver(outbox_id)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # the database dropped the connection (a restart, a failover): the pool is
+                # renewed, the row is still owed, and the rest of the batch goes on
+                log.warning("outbox %s: database connection lost (%s)", outbox_id, exc.orig)
+                db.session.rollback()
+                result = "retry"
             sent += result == "sent"
             progress = progress or result != "skipped"
         if not progress:
@@ -184,12 +200,21 @@ def deliver(outbox_id: int) -> str:
     if row is None:
         return "skipped"
     event = row.event
-    if messages.superseded(row):
-        _mark(outbox_id, status="superseded", last_error="")
-        log.info("outbox %s (%s) superseded by later news; not sent", outbox_id, event)
-        return "superseded"
     try:
+        if messages.superseded(row):
+            _mark(outbox_id, status="superseded", last_error="")
+            log.info("outbox %s (%s) superseded by later news; not sent", outbox_id, event)
+            return "superseded"
         where = _send(row)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            _record_failure(outbox_id, exc, now)
+            raise
+        # the database dropped the connection while the message was being put together:
+        # nothing has left, so the row is owed again now rather than after its lease
+        _mark(outbox_id, status="pending", next_attempt_at=utcnow())
+        log.warning("outbox %s: database connection lost before sending; owed again", outbox_id)
+        return "retry"
     except (mail.PermanentFailure, sms.SmsRefused) as exc:
         _record_failure(outbox_id, exc, now, give_up=True)
         log.warning("outbox %s refused for good: %s", outbox_id, exc)
@@ -215,20 +240,57 @@ def _send(row: Outbox) -> str:
 
 
 def _mark(outbox_id: int, **values: object) -> None:
-    # only the claim's own holder moves a row on from `sending`
-    db.session.rollback()
-    db.session.execute(
-        update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "sending").values(**values)
-    )
-    db.session.commit()
+    """Move a claimed row on (sent, pending again, failed), riding out a dropped connection."""
+
+    def move_on() -> None:
+        # only the claim's own holder moves a row on from `sending`
+        db.session.execute(
+            update(Outbox)
+            .where(Outbox.id == outbox_id, Outbox.status == "sending")
+            .values(**values)
+        )
+        db.session.commit()
+
+    _through_reconnects(outbox_id, move_on)
+
+
+def _through_reconnects(outbox_id: int, work: Callable[[], T]) -> T:
+    """Run `work` in a fresh transaction; again on a new connection if the database drops it.
+
+    The email has left (or failed) by now: a row left `sending` because the connection
+    dropped while recording that would be sent again once its lease ran out. What is
+    recorded is idempotent, so it is simply tried again for a few seconds, well within
+    the lease. The first statement on a connection the server has ended (the rollback that
+    ends the transaction the send ran in, often) is what finds it gone.
+    """
+    for delay in (*MARK_RETRY_DELAYS, None):
+        try:
+            db.session.rollback()
+            return work()
+        except DBAPIError as exc:
+            if delay is None or not (
+                exc.connection_invalidated or isinstance(exc, OperationalError)
+            ):
+                raise
+            log.warning(
+                "outbox %s: the database connection dropped while recording the result (%s); "
+                "trying again in %.1f s",
+                outbox_id,
+                exc.orig.__class__.__name__ if exc.orig is not None else exc,
+                delay,
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _record_failure(
     outbox_id: int, exc: BaseException, now: datetime, give_up: bool = False
 ) -> str:
     """Put a claimed row back to wait (or give it up); return its new status."""
-    db.session.rollback()
-    attempts = db.session.scalar(select(Outbox.attempts).where(Outbox.id == outbox_id)) or 0
+    attempts = _through_reconnects(
+        outbox_id,
+        lambda: db.session.scalar(select(Outbox.attempts).where(Outbox.id == outbox_id)) or 0,
+    )
     error = f"{exc.__class__.__name__}: {exc}"[:2000]
     if give_up or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         _mark(outbox_id, status="failed", last_error=error)

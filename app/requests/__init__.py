@@ -14,6 +14,8 @@ def init_app(app: Flask) -> None:
         catalogue,
         catalogue_api,
         catalogue_pages,
+        privacy,
+        privacy_cli,
         schemas,
         staff_pages,
         triage_pages,
@@ -52,3 +54,5 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(catalogue_api.blp)
     csrf.exempt(catalogue_api.blp)
     app.register_blueprint(catalogue_pages.bp)
+    privacy.init_app(app)
+    app.cli.add_command(privacy_cli.privacy_cli)

@@ -216,6 +216,8 @@ class ServiceRequest(Model):
     #: imported history: the system it came from ("boston", "nyc", …) and its case number there
     import_source: Mapped[str | None] = mapped_column(String(20))
     external_id: Mapped[str | None] = mapped_column(String(100))
+    #: when the retention purge last removed the reporter's personal data (see app/privacy)
+    personal_data_purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     service_type = relationship("ServiceType", lazy="joined")
     department = relationship("Department", lazy="joined")

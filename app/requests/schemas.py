@@ -45,6 +45,14 @@ class Coordinate(fields.Float):
         return parsed
 
 
+def _text(description: str, longest: int) -> dict[str, Any]:
+    """Document a free-text field that intake stores cut to its column's length."""
+    return {
+        "description": f"{description} Up to {longest} characters (longer is cut).",
+        "maxLength": longest,
+    }
+
+
 class RequestIn(Schema):
     """A new service request, as JSON or as multipart form fields (plus a `photo` file)."""
 
@@ -60,17 +68,23 @@ class RequestIn(Schema):
     )
     description = fields.String(
         load_default="",
-        metadata={"description": f"What is wrong, up to {MAX_TEXT:,} characters."},
+        metadata={
+            "description": f"Required (not blank): what is wrong, up to {MAX_TEXT:,} characters.",
+            "maxLength": MAX_TEXT,
+        },
     )
     lat = Coordinate("lat")
     long = Coordinate("long")
-    address = fields.String(load_default="", metadata={"description": "Address or landmark."})
-    email = fields.String(load_default="", metadata={"description": "Private; gets updates."})
+    address = fields.String(load_default="", metadata=_text("Address or landmark.", 400))
+    email = fields.String(
+        load_default="",
+        metadata=_text("Private; gets updates. An address like name@example.org.", 254),
+    )
     phone = fields.String(
         load_default="",
-        metadata={"description": "Private; gets text messages when notify is sms or both."},
+        metadata=_text("Private; gets text messages when notify is sms or both.", 40),
     )
-    name = fields.String(load_default="", metadata={"description": "Private."})
+    name = fields.String(load_default="", metadata=_text("Private.", 200))
     notify = fields.String(
         load_default="",
         validate=validate.OneOf(NOTIFY_CHOICES),

@@ -24,3 +24,15 @@ request_status_changed = _signals.signal("request-status-changed")
 #: sent after a request moves to another service type. kwargs: request_id, event_id,
 #: department_id (the new one), previous_department_id
 request_transferred = _signals.signal("request-transferred")
+
+#: sent when the retention purge empties requests' personal data. kwargs: request_ids.
+#: Receivers forget what they hold about those requests' people; they return a dict of counts.
+personal_data_purged = _signals.signal("personal-data-purged")
+
+#: sent when a resident asks what is held about an address. kwargs: email. Receivers return
+#: a dict of JSON-ready lists, merged into the export.
+personal_data_requested = _signals.signal("personal-data-requested")
+
+#: sent when a resident's address is erased. kwargs: email. Receivers forget it everywhere
+#: they hold it and return a dict of counts.
+personal_data_erased = _signals.signal("personal-data-erased")

@@ -19,8 +19,8 @@ from app.requests.models import CLOSURE_REASONS, HOLD_REASONS, MAX_TEXT, STATUSE
 from app.requests.schemas import CodeNameOut, ReporterOut
 
 
-def _note(missing: str = "") -> fields.String:
-    """Return a note field, required when `missing` says what to write."""
+def _note(missing: str = "", rule: str = "") -> fields.String:
+    """Return a note field, required when `missing` says what to write; `rule` documents it."""
     extra: dict[str, Any] = {"required": True} if missing else {"load_default": ""}
     checks = [validate.Length(max=MAX_TEXT, error=f"note is longer than {MAX_TEXT} characters.")]
     if missing:
@@ -32,6 +32,10 @@ def _note(missing: str = "") -> fields.String:
             "required": missing,
             "null": missing or "note must be text, not null.",
             "invalid": "note must be text.",
+        },
+        metadata={
+            "description": (rule or ("Required. " if missing else "Optional. "))
+            + f"Up to {MAX_TEXT:,} characters; spaces around it are dropped."
         },
     )
 
@@ -62,10 +66,16 @@ class _StaffActionIn(Schema):
 
 
 class CloseIn(_StaffActionIn):
-    """Why a request is closed; the note goes to the reporter."""
+    """Why a request is closed; the note goes to the reporter.
+
+    The note is required unless the reason is `fixed`.
+    """
 
     reason = _reason(CLOSURE_REASONS)
-    note = _note()
+    note = _note(
+        rule="Required (not blank) unless reason is fixed: the reporter reads why their "
+        "request was closed without a fix; a 400 names the note otherwise. "
+    )
 
     @validates_schema
     def _note_unless_fixed(self, data: dict[str, Any], **_: Any) -> None:

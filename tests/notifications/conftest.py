@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from io import BytesIO
 
 import pytest
@@ -16,8 +17,10 @@ from app.notifications.models import Outbox
 from app.requests import service as requests_service
 from app.requests.models import ServiceRequest
 from tests import factories
-from tests.conftest import free_port
+from tests.conftest import free_port, running_smtp
 from tests.factories import jpeg_bytes
+from tests.notifications import workers
+from tests.notifications.workers import CountingMailbox
 
 REPORTER = "resident@example.org"
 
@@ -67,6 +70,23 @@ def parts(msg):
         elif part.get_content_type() == "text/html":
             html = part.get_payload(decode=True).decode(part.get_content_charset())
     return text, html, attachments
+
+
+@pytest.fixture(scope="module")
+def worker_smtp() -> Iterator[tuple[int, CountingMailbox]]:
+    """A slow loopback SMTP server for a module whose real worker process sends to it."""
+    mailbox = CountingMailbox(0.1)
+    with running_smtp(mailbox) as port:
+        yield port, mailbox
+
+
+@pytest.fixture(scope="module")
+def worker_app(request, worker_smtp, tmp_path_factory) -> Iterator[Flask]:
+    """An app on a database of the module's own (its WORKER_DB), queues under WORKER_PREFIX."""
+    name, prefix = request.module.WORKER_DB, request.module.WORKER_PREFIX
+    media = tmp_path_factory.mktemp(f"{prefix}-media")
+    with workers.committed_app(name, prefix, worker_smtp[0], media) as app:
+        yield app
 
 
 @pytest.fixture

@@ -7,119 +7,46 @@ test prints how long the rest of the batch waited and how many messages arrived 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import IO
 
-import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from app import create_app
 from app.extensions import db
 from app.notifications.models import Outbox
-from tests import factories
-from tests.conftest import TEST_DB, SlowMailbox, db_url, recreate_database, running_smtp
+from tests.conftest import TEST_DB
+from tests.notifications import workers
 from tests.notifications.conftest import submit
+from tests.notifications.workers import wait_until
 
-KILL_DB = f"{TEST_DB}_killed"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-PREFIX = "city311-killed"
-BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[2]
+WORKER_DB = f"{TEST_DB}_killed"
+WORKER_PREFIX = "city311-killed"
 OWED = 40
 SWEEP_SECONDS = 2
 SENDING_LEASE = 5
 
 
-class CountingMailbox(SlowMailbox):
-    """Slow enough that the worker is killed in the middle of a batch; counts by outbox row."""
-
-    def outbox_ids(self) -> Counter[str]:
-        with self.arrived:
-            return Counter(str(m["X-City311-Outbox"]) for m in self.messages)
-
-
-@pytest.fixture(scope="module")
-def slow_smtp() -> Iterator[tuple[int, CountingMailbox]]:
-    mailbox = CountingMailbox(0.1)
-    with running_smtp(mailbox) as port:
-        yield port, mailbox
-
-
-@pytest.fixture(scope="module")
-def committed_app(slow_smtp, tmp_path_factory) -> Iterator[Flask]:
-    recreate_database(KILL_DB)
-    app = create_app(
-        "test",
-        {
-            "SQLALCHEMY_DATABASE_URI": db_url(KILL_DB),
-            "REDIS_URL": REDIS_URL,
-            "RQ_QUEUE_PREFIX": PREFIX,
-            "MEDIA_ROOT": str(tmp_path_factory.mktemp("killed-media")),
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": slow_smtp[0],
-        },
-    )
-    with app.app_context():
-        upgrade()
-        factories.make_city()
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
 def start_worker(app: Flask, port: int, log: IO[str]) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "CITY311_ENV": "development",
-        "DATABASE_URL": db_url(KILL_DB),
-        "REDIS_URL": REDIS_URL,
-        "RQ_QUEUE_PREFIX": PREFIX,
-        "SECRET_KEY": "killed-secret",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(port),
-        "MEDIA_ROOT": app.config["MEDIA_ROOT"],
-        "PUBLIC_BASE_URL": "http://127.0.0.1:9",
-        "OUTBOX_SWEEP_SECONDS": str(SWEEP_SECONDS),
-        "OUTBOX_SENDING_LEASE_SECONDS": str(SENDING_LEASE),
-    }
-    return subprocess.Popen(
-        [str(BIN / "flask"), "--app", "wsgi", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    return workers.start_worker(
+        app,
+        port,
+        log,
+        OUTBOX_SWEEP_SECONDS=str(SWEEP_SECONDS),
+        OUTBOX_SENDING_LEASE_SECONDS=str(SENDING_LEASE),
     )
-
-
-def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
-    committed_app, slow_smtp, tmp_path
+    worker_app, worker_smtp, tmp_path
 ):
-    port, mailbox = slow_smtp
+    port, mailbox = worker_smtp
     log_path = tmp_path / "worker.log"
     log = log_path.open("a")
-    with committed_app.app_context():
-        committed_app.extensions["rq"].redis.delete(
-            *committed_app.extensions["rq"].redis.keys(f"{PREFIX}:*") or ["-"]
-        )
+    workers.forget_queues(worker_app)
+    with worker_app.app_context():
         for i in range(OWED):
             submit(email=f"killed{i}@example.org")
         db.session.commit()  # one wake-up: one drain job for the whole batch
@@ -127,7 +54,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
         db.session.rollback()
     assert len(owed) == OWED
 
-    first = start_worker(committed_app, port, log)  # the log is closed in `finally`
+    first = start_worker(worker_app, port, log)  # the log is closed in `finally`
     second = None
     try:
         assert wait_until(lambda: len(mailbox.messages) >= OWED // 4, 30), log_path.read_text()
@@ -135,7 +62,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
         first.wait(10)
         killed_at = time.monotonic()
         arrived_before = len(mailbox.outbox_ids())
-        second = start_worker(committed_app, port, log)
+        second = start_worker(worker_app, port, log)
         complete = wait_until(lambda: set(mailbox.outbox_ids()) >= owed, 60)
         recovery = time.monotonic() - killed_at
     finally:
@@ -147,7 +74,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
 
     received = mailbox.outbox_ids()
     duplicates = sum(n - 1 for n in received.values())
-    with committed_app.app_context():
+    with worker_app.app_context():
         statuses = dict(
             db.session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
         )
