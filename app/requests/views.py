@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.permissions import roles_required
 from app.core.errors import DomainError, InvalidPhoto, NotFound, PhotoTooLarge
-from app.core.i18n import page_language
+from app.core.i18n import page_language, resident_error
 from app.core.limits import limited
 from app.extensions import db
 from app.geo.routing import map_frame
@@ -61,7 +61,7 @@ def grouped_service_types(types: list[ServiceType]) -> list[tuple[str, list[Serv
             groups.setdefault(st.group, []).append(st)
     other = [st for st in types if not st.group]
     if other:
-        groups["Other problems"] = other
+        groups[gettext("Other problems")] = other
     return list(groups.items())
 
 
@@ -78,7 +78,7 @@ def _coordinate(values: dict[str, str], name: str, errors: dict[str, str]) -> fl
     try:
         return parse_coordinate(values[name], COORDINATE_WORDS[name])
     except CoordinateError as err:
-        errors[name] = err.message
+        errors[name] = resident_error(name, err.message)
         return None
 
 
@@ -111,8 +111,10 @@ def _render_form(
 
 
 def _too_large_message() -> str:
-    limit = current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
-    return f"The photo is too large: at most {limit:g} MB is accepted. Choose a smaller one."
+    size = "{:g}".format(current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024))
+    return gettext(
+        "The photo is too large: at most %(size)s MB is accepted. Choose a smaller one.", size=size
+    )
 
 
 def _intake(*, agent: bool) -> Response | tuple[str, int]:
@@ -131,7 +133,7 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
     channel = intake_channel(values, errors) if agent else "web"
 
     if not values["service_code"]:
-        errors["service_code"] = "Choose the category of the problem."
+        errors["service_code"] = gettext("Choose the category of the problem.")
     lat = _coordinate(values, "lat", errors)
     long = _coordinate(values, "long", errors)
     photos: list[media.ValidatedPhoto] = []
@@ -139,7 +141,9 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
     try:
         photos = media.validate_photos([upload.stream for upload in uploads])
     except InvalidPhoto as err:
-        errors["photo"] = err.message + " Choose the photo again."
+        errors["photo"] = gettext(
+            "%(problem)s Choose the photo again.", problem=resident_error("photo", err.message)
+        )
         if isinstance(err, PhotoTooLarge):
             status = 413
     where = next((p.location for p in photos if p.location), None)
@@ -148,7 +152,7 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
         lat, long = where.lat, where.long
         values["lat"], values["long"] = str(lat), str(long)
     if (lat is None or long is None) and not ({"lat", "long"} & errors.keys()):
-        errors["location"] = (
+        errors["location"] = gettext(
             "Show us where: place the pin on the map, use your location, "
             "or type the latitude and longitude."
         )
@@ -184,10 +188,10 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
             field = err.field or "form"
             if field not in FORM_FIELDS and field != "form":
                 field = f"attr:{field}"
-            errors[field] = err.message
+            errors[field] = resident_error(field, err.message)
             if photos:
                 errors.setdefault(
-                    "photo", "Your photo was not kept: choose it again before sending."
+                    "photo", gettext("Your photo was not kept: choose it again before sending.")
                 )
         else:
             db.session.commit()

@@ -51,7 +51,72 @@ def unsubscribe_path(sr: ServiceRequest) -> str:
 
 
 # (name, how to fetch the page with the given headers, its fixed English phrases)
+HOME = [
+    "Tell us what is wrong and where",
+    "What is the problem?",
+    "Choose a category",
+    "Description",
+    "anything that helps the crew find it",
+    "characters.",
+    "Where is it?",
+    "Search an address or intersection",
+    "Tap the map to drop the pin",
+    "Use my location",
+    "Latitude",
+    "Longitude",
+    "Address or landmark",
+    "Is it one of these?",
+    "Your email, to follow a report",
+    "Add a photo of the problem",
+    "Location data in the files is never published",
+    "Your details",
+    "These stay private",
+    "Send me updates by",
+    "Email only",
+    "Text message only",
+    "No updates",
+    "With no choice, updates go by email",
+    "Language of the updates",
+    "Send the report",
+    "Reported it already?",
+    "Track a request by its number",
+    "See what neighbours reported",
+]
 PAGES: list[tuple[str, Callable, list[str]]] = [
+    ("home page", lambda client, h: client.get("/", headers=h), HOME),
+    (
+        "home page with every error",
+        lambda client, h: client.post(
+            "/",
+            data={"description": "", "email": "rosa@", "notify": "sms", "language": ""},
+            headers=h,
+        ),
+        ["Please check these", "Choose the category of the problem", "Show us where"],
+    ),
+    (
+        "home page with a service's errors",
+        lambda client, h: client.post(
+            "/",
+            data={
+                "service_code": "pothole",
+                "description": "Bache",
+                "lat": str(WARD_2_POINT[0]),
+                "long": str(WARD_2_POINT[1]),
+                "email": "rosa@",
+            },
+            headers=h,
+        ),
+        ["Please check this", "is not an email address", "Send the report"],
+    ),
+    (
+        "home page with a wrong latitude",
+        lambda client, h: client.post(
+            "/",
+            data={"service_code": "pothole", "description": "Bache", "lat": "north", "long": "1"},
+            headers=h,
+        ),
+        ["Please check this", "latitude must be a number", "Send the report"],
+    ),
     (
         "tracking page",
         lambda client, h: client.get(f"/requests/{stored().id}", headers=h),
@@ -198,6 +263,9 @@ PAGES: list[tuple[str, Callable, list[str]]] = [
     ),
 ]
 STATUS = {
+    "home page with every error": 400,
+    "home page with a service's errors": 400,
+    "home page with a wrong latitude": 400,
     "forged link": 404,
     "unknown address": 404,
     "track box with an unknown number": 404,
