@@ -141,6 +141,12 @@ class Config:
             "SURVEY_DELAY_HOURS": _float("SURVEY_DELAY_HOURS", 72),
             "SURVEY_REOPEN_DAYS": _float("SURVEY_REOPEN_DAYS", 30),
             "SURVEY_SWEEP_SECONDS": _float("SURVEY_SWEEP_SECONDS", 300),
+            # KPIs from fewer requests than this are flagged as a small sample
+            "METRICS_MIN_SAMPLE": _int("METRICS_MIN_SAMPLE", 20),
+            # when the worker brings the dashboard's rollup tables up to date (cron, worker time)
+            "METRICS_ROLLUP_CRON": _str("METRICS_ROLLUP_CRON", "* * * * *"),
+            # the most rows a metrics API page or a map may return
+            "METRICS_MAX_PAGE_SIZE": _int("METRICS_MAX_PAGE_SIZE", 5000),
             # the city-local hour from which each department's overdue digest goes out
             "OVERDUE_DIGEST_HOUR": _int("OVERDUE_DIGEST_HOUR", 7),
             # rate limits ("count/period", several joined by ";"), per client address unless

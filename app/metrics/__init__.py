@@ -1,4 +1,5 @@
-"""metrics feature package: read-only KPIs, the managers' dashboard and its API."""
+"""metrics feature package: read-only KPIs, the managers' dashboard, the public
+performance page, and the rollup tables that keep them fast."""
 
 from flask import Flask
 
@@ -6,14 +7,20 @@ from app.metrics import models as models  # noqa: F401  (registers the tables)
 
 
 def init_app(app: Flask) -> None:
-    """Register this feature's blueprints."""
+    """Register this feature's blueprints, its command group and its rollup cron job."""
     from app.auth.api import register_bearer_scheme
     from app.extensions import api, csrf
     from app.metrics import api as metrics_api
-    from app.metrics import opendata_views, views
+    from app.metrics import kpi_api, opendata_views, public, rollup, views
+    from app.metrics.commands import metrics_cli
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(public.bp)
     app.register_blueprint(opendata_views.bp)
     register_bearer_scheme(api)
     csrf.exempt(metrics_api.blp)
+    csrf.exempt(kpi_api.blp)
     api.register_blueprint(metrics_api.blp)
+    api.register_blueprint(kpi_api.blp)
+    app.cli.add_command(metrics_cli)
+    rollup.init_app(app)

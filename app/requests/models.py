@@ -154,6 +154,22 @@ class ServiceRequest(Model):
         ),
         Index("ix_service_requests_requested_at", "requested_at"),
         Index("ix_service_requests_updated_at", "updated_at"),
+        # the metrics rollups recompute a day's closures from it
+        Index("ix_service_requests_closed_at", "closed_at"),
+        # the metrics backlog: every open request's age, due time and dimensions from the
+        # index alone, and the map's most overdue first
+        Index(
+            "ix_service_requests_open_metrics",
+            "due_at",
+            postgresql_include=[
+                "department_id",
+                "service_type_id",
+                "district_id",
+                "channel",
+                "requested_at",
+            ],
+            postgresql_where=text("status <> 'closed'"),
+        ),
     )
 
     #: the public request number (Open311 service_request_id)

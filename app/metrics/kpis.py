@@ -1,0 +1,293 @@
+"""KPIs per group or per period, summed from the rollup tables.
+
+Counts, sums and the SLA share are exact; medians and p90s come from the log-spaced
+histograms, within buckets.MAX_RELATIVE_ERROR of the exact percentile_cont. A range's
+whole months are read from the month rows, the days at either end from the day rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import text
+
+from app.extensions import db
+from app.metrics import buckets
+from app.metrics.backlog import open_by_group
+from app.metrics.filters import Filters
+from app.metrics.models import (
+    CHANNEL,
+    DAY_LEVELS,
+    DEPARTMENT,
+    DISTRICT,
+    HIST_KEY,
+    LEVELS,
+    MEASURES,
+    SERVICE_TYPE,
+)
+from app.metrics.rollup import local_midnight
+from app.metrics.rollup_sql import raw_histograms, raw_sums
+
+_KEYS = {
+    "department": "department_id",
+    "service_type": "service_type_id",
+    "district": "district_id",
+    "channel": "channel",
+}
+_BITS = {
+    "department_id": DEPARTMENT,
+    "service_type_id": SERVICE_TYPE,
+    "district_id": DISTRICT,
+    "channel": CHANNEL,
+}
+_PERIOD_KEYS = {
+    "day": "period",
+    "week": "CAST(date_trunc('week', period) AS date)",
+    "month": "CAST(date_trunc('month', period) AS date)",
+}
+_SUMS = (
+    "requested",
+    "acknowledged",
+    "closed",
+    "closed_counted",
+    "closed_duplicate",
+    "closed_referred",
+    "closed_no_action",
+    "within_sla",
+    "reopened",
+    "transferred",
+)
+#: each figure and the count it is computed from, for the small-sample flag
+SAMPLE_OF = {
+    "median_hours_to_acknowledge": "acknowledged",
+    "median_hours_to_close": "closed_counted",
+    "p90_hours_to_close": "closed_counted",
+    "median_hours_to_close_excluding_holds": "closed_counted",
+    "p90_hours_to_close_excluding_holds": "closed_counted",
+    "pct_within_sla": "closed_counted",
+    "reopen_rate": "closed",
+    "transfer_rate": "volume",
+}
+
+
+@dataclass
+class Figures:
+    """The KPIs of one group or period, or of everything (key None, name 'All')."""
+
+    key: str | None
+    name: str
+    volume: int = 0
+    acknowledged: int = 0
+    #: every closure, then the ones counted in time to close and the three kept apart
+    closed: int = 0
+    closed_counted: int = 0
+    closed_duplicate: int = 0
+    closed_referred: int = 0
+    closed_no_action: int = 0
+    within_sla: int = 0
+    reopened: int = 0
+    transferred: int = 0
+    median_hours_to_acknowledge: float | None = None
+    median_hours_to_close: float | None = None
+    p90_hours_to_close: float | None = None
+    median_hours_to_close_excluding_holds: float | None = None
+    p90_hours_to_close_excluding_holds: float | None = None
+    pct_within_sla: float | None = None
+    reopen_rate: float | None = None
+    transfer_rate: float | None = None
+    #: open now and open past due now (group reports only; not limited to the range)
+    open_backlog: int = 0
+    overdue: int = 0
+    #: the figures computed from fewer than METRICS_MIN_SAMPLE requests
+    small_sample: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Report:
+    group_by: str
+    first: date
+    last: date
+    rows: list[Figures]
+    totals: Figures
+    max_relative_error: float = buckets.MAX_RELATIVE_ERROR
+    min_sample: int = 20
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def split(f: Filters, *, days_only: bool = False) -> tuple[tuple[date, date] | None, list]:
+    """Split [first, last] into whole months [m_first, m_after) and the days around them."""
+    m_first = f.first if f.first.day == 1 else _next_month(f.first)
+    m_after = (f.last + timedelta(days=1)).replace(day=1)
+    if days_only or m_first >= m_after:
+        return None, [(f.first, f.last)]
+    days = [
+        (a, b) for a, b in ((f.first, m_first - timedelta(days=1)), (m_after, f.last)) if a <= b
+    ]
+    return (m_first, m_after), days
+
+
+def level_for(f: Filters, key_sql: str) -> int:
+    """Return the smallest rollup level that keeps the grouped and every filtered dimension."""
+    needed = _BITS.get(key_sql, 0)
+    for column, bit in _BITS.items():
+        if getattr(f, column) is not None:
+            needed |= bit
+    return next(level for level in LEVELS if level & needed == needed)
+
+
+def names(group_by: str) -> dict[Any, tuple[str, str]]:
+    """Return each group's key → (code, display name)."""
+    sql = {
+        "department": "SELECT id, code, name FROM departments",
+        "service_type": "SELECT id, code, name FROM service_types",
+        "district": "SELECT id, code, name FROM districts WHERE kind = :kind",
+    }.get(group_by)
+    if sql is None:
+        from app.requests.models import CHANNELS
+
+        return {c: (c, c.capitalize()) for c in CHANNELS}
+    kind = current_app.config["ROUTING_DISTRICT_KIND"]
+    return {r[0]: (r[1], r[2]) for r in db.session.execute(text(sql), {"kind": kind})}
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600.0, 2)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _finish(fig: Figures, hist: dict[int, list[tuple[int, int]]], min_sample: int) -> Figures:
+    close, net, ack = hist[MEASURES["close"]], hist[MEASURES["close_net"]], hist[MEASURES["ack"]]
+    fig.median_hours_to_acknowledge = _hours(buckets.percentile(ack, 0.5))
+    fig.median_hours_to_close = _hours(buckets.percentile(close, 0.5))
+    fig.p90_hours_to_close = _hours(buckets.percentile(close, 0.9))
+    fig.median_hours_to_close_excluding_holds = _hours(buckets.percentile(net, 0.5))
+    fig.p90_hours_to_close_excluding_holds = _hours(buckets.percentile(net, 0.9))
+    fig.pct_within_sla = _pct(fig.within_sla, fig.closed_counted)
+    fig.reopen_rate = _pct(fig.reopened, fig.closed)
+    fig.transfer_rate = _pct(fig.transferred, fig.volume)
+    fig.small_sample = [name for name, base in SAMPLE_OF.items() if getattr(fig, base) < min_sample]
+    return fig
+
+
+Sums = dict[Any, dict[str, int]]
+Hists = dict[Any, dict[int, list[tuple[int, int]]]]
+
+
+def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[str, Any]) -> None:
+    for r in db.session.execute(text(sums_sql), params):
+        into = sums.setdefault(_TOTAL if r.is_total else r.k, dict.fromkeys(_SUMS, 0))
+        for c in _SUMS:
+            into[c] += int(getattr(r, c) or 0)
+    # one row per key with its buckets as two arrays: thousands of (key, bucket) rows
+    # would cost more to fetch than to sum
+    packed = (
+        "SELECT is_total, k, array_agg(hkey) AS keys, array_agg(n) AS counts"
+        f" FROM ({hist_sql}) AS cells GROUP BY is_total, k"
+    )
+    for r in db.session.execute(text(packed), params):
+        cells = hists[_TOTAL if r.is_total else r.k]
+        for hkey, n in zip(r.keys, r.counts, strict=True):
+            measure, bucket = divmod(int(hkey), HIST_KEY)
+            cells[measure].append((bucket, int(n)))
+
+
+def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Hists]:
+    """Sum the rows per key (the key _TOTAL holds the totals): whole months from the month
+    rows, the other days from the day rows, or from the raw requests for a level kept
+    per month only."""
+    level = level_for(f, key_sql)
+    months, days = split(f, days_only=days_only)
+    conditions, params = f.sql()
+    tz = current_app.config["CITY_TIMEZONE"]
+    picks: list[str] = []
+    if months is not None:
+        picks.append("(grain = 'm' AND period >= :m_first AND period < :m_after)")
+        params.update(m_first=months[0], m_after=months[1])
+    raw_days = days if level not in DAY_LEVELS else []
+    if level in DAY_LEVELS:
+        for i, (a, b) in enumerate(days):
+            picks.append(f"(grain = 'd' AND period >= :d{i}_first AND period <= :d{i}_last)")
+            params.update({f"d{i}_first": a, f"d{i}_last": b})
+    sums: Sums = {}
+    hists: Hists = defaultdict(lambda: defaultdict(list))
+    if picks:
+        where = f"level = {level} AND ({' OR '.join(picks)}){conditions}"
+        sums_sql = (
+            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, "
+            + ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
+            + f" FROM metrics_rollups WHERE {where}"
+            f" GROUP BY GROUPING SETS (({key_sql}), ())"
+        )
+        hist_sql = (
+            f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, u.hkey, sum(u.n) AS n"
+            " FROM metrics_rollups CROSS JOIN LATERAL"
+            " unnest(hist_keys, hist_counts) AS u(hkey, n)"
+            f" WHERE {where} GROUP BY GROUPING SETS (({key_sql}, u.hkey), (u.hkey))"
+        )
+        _add(sums, hists, sums_sql, hist_sql, params)
+    for a, b in raw_days:
+        raw = dict(params, r_first=a, r_last=b, tz=tz)
+        raw.update(lo=local_midnight(a), hi=local_midnight(b + timedelta(days=1)))
+        _add(sums, hists, raw_sums(key_sql, conditions), raw_histograms(key_sql, conditions), raw)
+    return sums, hists
+
+
+class _Total:
+    """The key of the all-groups row (a key of its own: None is the 'no district' group)."""
+
+
+_TOTAL = _Total()
+
+
+def _figures(
+    key: Any, label: tuple[str | None, str], sums: dict[str, int], hist: Any, min_sample: int
+) -> Figures:
+    fig = Figures(key=label[0], name=label[1], volume=sums.get("requested", 0))
+    for c in _SUMS[1:]:
+        setattr(fig, c, sums.get(c, 0))
+    return _finish(fig, hist if hist is not None else defaultdict(list), min_sample)
+
+
+def by_group(f: Filters, group_by: str) -> Report:
+    """Return the KPIs of [first, last] per department, type, district or channel."""
+    min_sample = int(current_app.config["METRICS_MIN_SAMPLE"])
+    key_sql = _KEYS[group_by]
+    sums, hists = _aggregate(f, key_sql)
+    labels = names(group_by)
+    backlog = open_by_group(f, key_sql)
+    keys = (set(sums) | set(backlog)) - {_TOTAL}
+    rows = []
+    for k in keys:
+        code, name = labels.get(k, (None, "(none)")) if k is not None else (None, "(none)")
+        fig = _figures(k, (code, name), sums.get(k, {}), hists.get(k), min_sample)
+        fig.open_backlog, fig.overdue = backlog.get(k, (0, 0))
+        rows.append(fig)
+    rows.sort(key=lambda r: (r.name == "(none)", r.name))
+    totals = _figures(_TOTAL, (None, "All"), sums.get(_TOTAL, {}), hists.get(_TOTAL), min_sample)
+    totals.open_backlog = sum(r.open_backlog for r in rows)
+    totals.overdue = sum(r.overdue for r in rows)
+    return Report(group_by, f.first, f.last, rows, totals, min_sample=min_sample)
+
+
+def trend(f: Filters, period: str) -> list[Figures]:
+    """Return the KPIs of each day, week or month of [first, last], oldest first.
+
+    Days and weeks sum the day rows; months use the month rows where whole. A week or
+    month cut by the range counts only its days inside it.
+    """
+    min_sample = int(current_app.config["METRICS_MIN_SAMPLE"])
+    sums, hists = _aggregate(f, _PERIOD_KEYS[period], days_only=period != "month")
+    out = []
+    for k in sorted(k for k in sums if k is not _TOTAL):
+        out.append(_figures(k, (k.isoformat(), k.isoformat()), sums[k], hists.get(k), min_sample))
+    return out
