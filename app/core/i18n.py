@@ -39,6 +39,7 @@ RESIDENT_ENDPOINTS = frozenset(
         "requests.track_lookup",
         "requests.public_map",
         "opendata.index",
+        "performance.performance",
     }
 )
 
@@ -217,6 +218,10 @@ JS_MESSAGES = {
     "reports_loading": _("Loading reports…"),
     "zoom_in": _("Zoom in"),
     "zoom_out": _("Zoom out"),
+    "chart_reports": _("Reports"),
+    "chart_on_time": _("Share fixed on time (%)"),
+    "axis_reports": _("reports"),
+    "axis_on_time": _("On time (%)"),
 }
 
 #: the services' fixed messages that residents read on pages; each is the exact English text
