@@ -135,6 +135,10 @@ def resident_error(field: str, message: str) -> str:
 
 def _keep_choice(response: Response) -> Response:
     """Keep the language chosen with ?lang= in a cookie, so the next pages speak it too."""
+    if response.mimetype == "text/html" and is_resident_page():
+        # a shared cache must not give one reader's language to the next
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
     chosen = request.args.get("lang")
     if chosen in LANGUAGES and request.cookies.get(LANG_COOKIE) != chosen:
         response.set_cookie(

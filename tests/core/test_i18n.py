@@ -116,6 +116,7 @@ def test_choosing_a_language_is_kept_for_the_next_pages(client, city):
     later = client.get("/open-data", headers={"Accept-Language": "en"})
     assert page_lang(later) == "es"
     assert "Datos abiertos" in later.get_data(as_text=True)
+    assert {"Accept-Language", "Cookie"} <= set(later.vary)  # caches keep each language apart
     back = client.get("/open-data?lang=en")
     assert page_lang(back) == "en" and "lang=en;" in back.headers["Set-Cookie"]
     assert page_lang(client.get("/map")) == "en"
