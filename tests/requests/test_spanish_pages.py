@@ -45,6 +45,24 @@ def survey_token(sr: ServiceRequest) -> str:
     return survey.make_token(survey.Ask(sr.id, closing.id))
 
 
+def follow_with(email: str) -> Callable:
+    """Fetch the tracking page after asking to follow a new request with this address."""
+    return lambda client, h: client.post(
+        f"/requests/{stored().id}/follow", data={"email": email}, headers=h, follow_redirects=True
+    )
+
+
+def report(**fields: str) -> dict[str, str]:
+    """The resident form's fields for a pothole in Ward 2, with `fields` over them."""
+    base = {
+        "service_code": "pothole",
+        "description": "Bache",
+        "lat": str(WARD_2_POINT[0]),
+        "long": str(WARD_2_POINT[1]),
+    }
+    return base | fields
+
+
 def unsubscribe_path(sr: ServiceRequest) -> str:
     url = follow.unsubscribe_url(follow.Who(sr.id, "rita@example.org", "es"))
     return "/" + url.split("/", 3)[3]
@@ -95,26 +113,12 @@ PAGES: list[tuple[str, Callable, list[str]]] = [
     ),
     (
         "home page with a service's errors",
-        lambda client, h: client.post(
-            "/",
-            data={
-                "service_code": "pothole",
-                "description": "Bache",
-                "lat": str(WARD_2_POINT[0]),
-                "long": str(WARD_2_POINT[1]),
-                "email": "rosa@",
-            },
-            headers=h,
-        ),
+        lambda client, h: client.post("/", data=report(email="rosa@"), headers=h),
         ["Please check this", "is not an email address", "Send the report"],
     ),
     (
         "home page with a wrong latitude",
-        lambda client, h: client.post(
-            "/",
-            data={"service_code": "pothole", "description": "Bache", "lat": "north", "long": "1"},
-            headers=h,
-        ),
+        lambda client, h: client.post("/", data=report(lat="north", long="1"), headers=h),
         ["Please check this", "latitude must be a number", "Send the report"],
     ),
     (
@@ -230,26 +234,8 @@ PAGES: list[tuple[str, Callable, list[str]]] = [
         ),
         ["Thank you", "We are glad", "Track request"],
     ),
-    (
-        "follow asked",
-        lambda client, h: client.post(
-            f"/requests/{stored().id}/follow",
-            data={"email": "fan@example.org"},
-            headers=h,
-            follow_redirects=True,
-        ),
-        ["Check your inbox"],
-    ),
-    (
-        "follow with a wrong address",
-        lambda client, h: client.post(
-            f"/requests/{stored().id}/follow",
-            data={"email": "not an address"},
-            headers=h,
-            follow_redirects=True,
-        ),
-        ["Enter an email address"],
-    ),
+    ("follow asked", follow_with("fan@example.org"), ["Check your inbox"]),
+    ("follow with a wrong address", follow_with("not an address"), ["Enter an email address"]),
     (
         "follow confirmed",
         lambda client, h: client.get(
@@ -375,19 +361,12 @@ def test_the_language_of_the_updates_defaults_to_the_page_language(client, city)
 def test_a_report_from_the_spanish_page_is_answered_in_spanish(client, city, mailbox):
     client.get("/?lang=es", headers=EN)  # the resident switched to Español on the page
     page = client.get("/", headers=EN).get_data(as_text=True)
-    sent = client.post(
-        "/",
-        data={
-            "service_code": "pothole",
-            "description": "Bache profundo frente a la escuela",
-            "lat": str(WARD_2_POINT[0]),
-            "long": str(WARD_2_POINT[1]),
-            "email": "rosa@example.org",
-            "language": selected_language(page),
-        },
-        headers=EN,
-        follow_redirects=True,
+    data = report(
+        description="Bache profundo frente a la escuela",
+        email="rosa@example.org",
+        language=selected_language(page),
     )
+    sent = client.post("/", data=data, headers=EN, follow_redirects=True)
     assert sent.status_code == 200
     confirmation = sent.get_data(as_text=True)
     assert '<html lang="es">' in confirmation and "Gracias" in confirmation
@@ -406,15 +385,6 @@ def test_a_report_from_the_spanish_page_is_answered_in_spanish(client, city, mai
 
 def test_a_report_without_a_language_choice_follows_the_page(client, city):
     client.set_cookie("lang", "es")
-    client.post(
-        "/",
-        data={
-            "service_code": "pothole",
-            "description": "Bache",
-            "lat": str(WARD_2_POINT[0]),
-            "long": str(WARD_2_POINT[1]),
-        },
-        headers=EN,
-    )
+    client.post("/", data=report(), headers=EN)
     sr = db.session.scalars(select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
     assert sr.description == "Bache" and sr.language == "es"
