@@ -60,6 +60,14 @@ class Config:
                 "connect_args": {"options": "-c jit=off"},
             },
             "SQLALCHEMY_RECORD_QUERIES": False,
+            # a streaming replica for the public reads (app/core/replica.py); unset: none
+            "DATABASE_REPLICA_URL": _opt("DATABASE_REPLICA_URL"),
+            # a replica that does not answer within this many seconds is skipped...
+            "DATABASE_REPLICA_CONNECT_TIMEOUT": _int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2),
+            # ...and left alone by this process for this long before it is tried again
+            "DATABASE_REPLICA_RETRY_SECONDS": _float("DATABASE_REPLICA_RETRY_SECONDS", 10),
+            # a replica further behind than this is left alone like one that is down (0: no check)
+            "DATABASE_REPLICA_MAX_LAG_SECONDS": _float("DATABASE_REPLICA_MAX_LAG_SECONDS", 30),
             "REDIS_URL": _str("REDIS_URL", "redis://127.0.0.1:6379/0"),
             # so that several installs (or the tests) can share one Redis
             "RQ_QUEUE_PREFIX": _str("RQ_QUEUE_PREFIX", "city311"),
@@ -232,6 +240,7 @@ class TestConfig(Config):
             ),
             REDIS_URL=_str("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
             RQ_QUEUE_PREFIX="city311-test",
+            DATABASE_REPLICA_URL=None,  # the replica test starts one of its own
             SECRET_KEY="test-secret-key",
             WTF_CSRF_ENABLED=False,
             PUBLIC_BASE_URL="http://city311.test",

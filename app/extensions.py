@@ -1,14 +1,18 @@
 """Flask extensions, created unbound; create_app() binds them. Imports nothing from app."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from flask import has_request_context, request
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.dml import UpdateBase
 
 # Named constraints make migrations reproducible and downgradable.
 NAMING_CONVENTION = {
@@ -24,7 +28,35 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+#: the WSGI environ key under which app/core/replica.py puts the engine a request reads from
+READ_ENGINE_KEY = "city311.read_engine"
+
+
+class RoutingSession(FlaskSession):
+    """db.session: a request marked by app/core/replica.py reads from the replica.
+
+    Writes never do: a flush, and INSERT/UPDATE/DELETE statements, take the primary, as
+    does every request that was not marked (the default).
+    """
+
+    def get_bind(
+        self,
+        mapper: Any | None = None,
+        clause: Any | None = None,
+        bind: Engine | Connection | None = None,
+        **kwargs: Any,
+    ) -> Engine | Connection:
+        if (
+            bind is None
+            and has_request_context()
+            and not self._flushing
+            and not isinstance(clause, UpdateBase)
+        ):
+            bind = request.environ.get(READ_ENGINE_KEY)
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 
 # The models' base class. mypy cannot take an attribute of an instance (db.Model) as a base
 # class; db.Model is a subclass of Base, so type checking sees the models as Base's.

@@ -21,10 +21,7 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -32,6 +29,15 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import psycopg
+from common import (
+    backend_pids,
+    free_port,
+    percentile,
+    process_cpu_seconds,
+    start_gunicorn,
+    stop,
+    web_pids,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,12 +68,6 @@ def points_inside(features: list[dict], count: int, seed: int = 311) -> list[tup
         if inside.contains(Point(long, lat)):
             points.append((lat, long))
     return points
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare_database(
@@ -107,54 +107,6 @@ def prepare_database(
         db.session.commit()
         db.engine.dispose()
     return key
-
-
-def start_gunicorn(
-    args: argparse.Namespace, url: str, port: int, extra_env: dict[str, str] | None = None
-) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "CITY311_ENV": "development",
-        "DATABASE_URL": url,
-        "REDIS_URL": args.redis_url,
-        "RQ_QUEUE_PREFIX": "city311-bench",
-        "MAIL_OUTBOX_DIR": "/tmp/city311-bench-mail",
-        **(extra_env or {}),
-    }
-    # the production settings, with only what the command line names replaced
-    cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
-    for flag, value in (
-        ("--workers", args.workers),
-        ("--worker-class", args.worker_class),
-        ("--threads", args.threads),
-    ):
-        if value is not None:
-            cmd += [flag, str(value)]
-    cmd += ["--bind", f"127.0.0.1:{port}", "wsgi:app"]
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-                if b" 200 " in sock.recv(200):
-                    return proc
-        except OSError:
-            pass
-        time.sleep(0.2)
-    stop(proc)
-    raise SystemExit("gunicorn did not answer /healthz within 30 s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def form_body(key: str, n: int, with_contact: bool, point: tuple[float, float]) -> bytes:
@@ -273,13 +225,6 @@ def baseline(dsn: str, points: list[tuple[float, float]]) -> float:
         return len(points) / (time.perf_counter() - started)
 
 
-def percentile(sorted_values: list[float], p: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
-    return sorted_values[index]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=5000)
@@ -314,7 +259,11 @@ def main() -> None:
         ]
         asyncio.run(drive(port, warm, args.concurrency, args.time_limit))
         bodies = [form_body(key, n, not args.no_contact, points[n]) for n in range(args.requests)]
+        # CPU per request is steadier than requests/s when other work shares the machine
+        web, backends = web_pids(proc), backend_pids(dsn, args.db)
+        cpu_before = process_cpu_seconds(web), process_cpu_seconds(backends)
         result = asyncio.run(drive(port, bodies, args.concurrency, args.time_limit))
+        cpu_after = process_cpu_seconds(web), process_cpu_seconds(backends)
     finally:
         stop(proc)
 
@@ -339,6 +288,12 @@ def main() -> None:
         f"  answers      {json.dumps(result['statuses'])}  not 200: {done - ok}  "
         f"connection errors: {len(result['errors'])}"
     )
+    if done:
+        web_ms, db_ms = (
+            (after - before) * 1000 / done
+            for before, after in zip(cpu_before, cpu_after, strict=True)
+        )
+        print(f"  CPU/request  web {web_ms:.2f} ms   database backends {db_ms:.2f} ms")
     floor = baseline(dsn, points[: done or args.requests])
     print(f"baseline: {done or args.requests} single-row INSERTs through psycopg (autocommit)")
     print(f"  throughput   {floor:8.0f} rows/s")

@@ -28,16 +28,13 @@ from pathlib import Path
 
 import psycopg
 from aiosmtpd.controller import Controller
+from common import free_port, percentile, start_gunicorn, stop
 from open311_intake import (
     ROOT,
     _read_response,
     form_body,
-    free_port,
-    percentile,
     points_inside,
     prepare_database,
-    start_gunicorn,
-    stop,
     ward_features,
 )
 

@@ -70,6 +70,20 @@ ensure_services() {
   redis-cli ping >/dev/null || { echo "Redis did not start" >&2; exit 1; }
 }
 
+# The read-replica test streams a copy of the local cluster over a replication connection
+# from 127.0.0.1; Debian's pg_hba.conf allows those only from the local socket.
+ensure_local_replication() {
+  case "$PG_HOST" in 127.0.0.1|localhost) ;; *) return 0 ;; esac
+  local hba
+  hba="$(psql "$(pg_url postgres)" -tAc 'SHOW hba_file' 2>/dev/null)" || return 0
+  [ -n "$hba" ] && [ -f "$hba" ] || return 0
+  if ! grep -Eq '^[[:space:]]*host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$hba"; then
+    say "Allowing replication connections from 127.0.0.1 (for the read-replica test)"
+    echo "host replication all 127.0.0.1/32 trust" | as_root tee -a "$hba" >/dev/null
+    psql -q "$(pg_url postgres)" -c 'SELECT pg_reload_conf()' >/dev/null
+  fi
+}
+
 ensure_venv() {
   local extras="${1:-}"
   if [ ! -x "$PY" ]; then

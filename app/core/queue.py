@@ -26,6 +26,7 @@ from rq.job import Job
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from app.core import wakeups
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -286,7 +287,7 @@ def cron_scheduler(app: Flask) -> WorkerCron:
 def run_worker(
     app: Flask, *, burst: bool = False, with_sweeper: bool = True, with_cron: bool = True
 ) -> None:
-    """Run an rq worker on all queues, with the periodic sweeps and the cron scheduler.
+    """Run an rq worker on all queues, with the sweeps, the cron scheduler and the wake-ups.
 
     Each worker runs a scheduler, so that the clock keeps ticking while any one of them
     is up; several then enqueue the same job, which is why those jobs are idempotent. A
@@ -300,6 +301,12 @@ def run_worker(
         run_periodic_once(app)  # catch up at once with whatever was left undone while down
         threads.append(
             threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="sweeper")
+        )
+    if not burst and wakeups.wakeups(app):
+        threads.append(
+            threading.Thread(
+                target=wakeups.listen_until, args=(app, stop), daemon=True, name="wakeups"
+            )
         )
     if with_cron and not burst and st.cron:
         scheduler = cron_scheduler(app)

@@ -1,21 +1,18 @@
 """The districts admin pages: list districts by kind, upload a boundary file, preview, confirm.
 
-An upload is kept in the instance folder under a random name between the preview and the
-confirmation, so the admin confirms exactly the file that was previewed; confirming reads
-and checks it again, since open requests may have moved in between.
+An upload is kept in PostgreSQL (geo.uploads) under a random token between the preview and
+the confirmation, so the admin confirms exactly the file that was previewed, whichever web
+host each step reaches; confirming reads and checks it again, since open requests may have
+moved in between.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
-from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -28,39 +25,12 @@ from app.auth.permissions import roles_required
 from app.auth.roles import ADMIN
 from app.core.errors import DomainError
 from app.extensions import db
-from app.geo import boundaries, replace
+from app.geo import boundaries, replace, uploads
 from app.geo.routing import routing_kind
 
 bp = Blueprint("districts_admin", __name__, url_prefix="/admin/districts")
 
-#: an upload not confirmed within this many seconds is forgotten
-UPLOAD_SECONDS = 24 * 3600
 _FIELDS = ("kind", "code_property", "name_property")
-
-
-def _uploads() -> Path:
-    folder = Path(current_app.instance_path) / "district_uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _keep(data: bytes) -> str:
-    """Keep an upload until it is confirmed; forget the stale ones. Return its token."""
-    folder = _uploads()
-    for old in folder.glob("*.geojson"):
-        if time.time() - old.stat().st_mtime > UPLOAD_SECONDS:
-            old.unlink(missing_ok=True)
-    token = secrets.token_urlsafe(16)
-    (folder / f"{token}.geojson").write_bytes(data)
-    return token
-
-
-def _kept(token: str) -> Path:
-    """Return the path of a kept upload. :raises DomainError: unknown or forgotten."""
-    path = _uploads() / f"{token}.geojson"
-    if not token.replace("-", "").replace("_", "").isalnum() or not path.is_file():
-        raise DomainError("That upload is no longer here: upload the file again.", field="file")
-    return path
 
 
 def _list_page(
@@ -112,7 +82,8 @@ def preview() -> tuple[str, int]:
         plan = replace.replace_districts(form["kind"], found, apply=False)
     except DomainError as err:
         return _refused(err, form)
-    token = _keep(data)
+    token = uploads.keep(data)
+    db.session.commit()  # the dry run above left nothing else to commit
     page = render_template(
         "admin/districts_preview.html",
         plan=plan,
@@ -137,10 +108,10 @@ def _status_of(plan: replace.Replacement) -> dict[str, str]:
 def upload_file(token: str) -> Response:
     """Serve a kept upload to the preview map."""
     try:
-        path = _kept(token)
+        data = uploads.kept(token)
     except DomainError:
         abort(404)
-    return Response(path.read_bytes(), mimetype="application/geo+json")
+    return Response(data, mimetype="application/geo+json")
 
 
 @bp.post("/confirm")
@@ -150,15 +121,14 @@ def confirm() -> Response | tuple[str, int]:
     form = {name: request.form.get(name, "").strip() for name in _FIELDS}
     token = request.form.get("token", "")
     try:
-        path = _kept(token)
-        found = _read(path.read_bytes(), form)
+        found = _read(uploads.kept(token), form)
         done = replace.replace_districts(
             form["kind"], found, apply=True, source=request.form.get("filename", "")
         )
     except DomainError as err:
         return _refused(err, form)
+    uploads.forget(token)
     db.session.commit()
-    path.unlink(missing_ok=True)
     flash(_done_message(done), "success")
     return redirect(url_for("districts_admin.districts"), 303)
 

@@ -9,6 +9,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from app.core.apidocs import error_answers
 from app.core.limits import TOO_MANY_ANSWER, limited
+from app.core.replica import reads_from_replica
 from app.geo import search
 from app.geo import service as geo_service
 from app.geo.routing import routing_kind
@@ -66,6 +67,7 @@ class AddressesOut(Schema):
     TOO_MANY_ANSWER,
 )
 @limited("RATELIMIT_ADDRESS_SEARCH")
+@reads_from_replica
 def addresses(q: str, limit: int) -> dict[str, Any]:
     """Suggest gazetteer addresses and intersections for what has been typed, best first.
 
@@ -85,6 +87,7 @@ class OutlinesOut(Schema):
 @blp.doc(security=[{}])
 @error_answers(blp, TOO_MANY_ANSWER)
 @limited("RATELIMIT_PUBLIC_READ")
+@reads_from_replica
 def outlines() -> tuple[dict[str, Any], int, dict[str, str]]:
     """The city's districts (of the routing kind) as GeoJSON, drawn on the public maps.
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from geoalchemy2 import Geometry
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.models import created_at_column
 from app.extensions import Model
 
 
@@ -89,3 +92,17 @@ class Intersection(Model):
 
     def __repr__(self) -> str:
         return f"<Intersection {self.street_a} & {self.street_b}>"
+
+
+class DistrictUpload(Model):
+    """A boundary file waiting between its preview and its confirmation.
+
+    Kept in PostgreSQL rather than on the web server's disk: the confirmation may reach
+    another web host than the preview did.
+    """
+
+    __tablename__ = "district_uploads"
+
+    token: Mapped[str] = mapped_column(String(40), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = created_at_column()

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from app.auth.api import BEARER
 from app.auth.permissions import roles_required
 from app.core.errors import DomainError, NotFound
+from app.core.replica import reads_from_replica
 from app.metrics import permissions, service
 from app.metrics.schemas import MetricsQueryIn, MetricsResponseTimesOut
 from app.org import service as org
@@ -26,6 +27,7 @@ blp = Blueprint(
 @blp.arguments(MetricsQueryIn, location="query")
 @blp.response(200, MetricsResponseTimesOut)
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def response_times(query: dict[str, Any]) -> service.ResponseTimes:
     """Median and p90 time to close, % within SLA, backlog and overdue, per group."""
     department_id = None

@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 
 from app.auth.api import BEARER
 from app.auth.permissions import roles_required
+from app.core.replica import reads_from_replica
 from app.extensions import db
 from app.metrics import kpi_schemas as s
 from app.metrics import panels, permissions, targets
@@ -30,6 +31,7 @@ blp = Blueprint(
 @blp.arguments(s.KpiGroupsIn, location="query", as_kwargs=True)
 @blp.response(200, s.KpiReportOut)
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def kpis_endpoint(**_: Any) -> Any:
     """Every KPI per department, service type, district or channel, and in total."""
     return panels.respond("kpis", request.args)
@@ -40,6 +42,7 @@ def kpis_endpoint(**_: Any) -> Any:
 @blp.arguments(s.KpiTrendIn, location="query", as_kwargs=True)
 @blp.response(200, s.KpiTrendOut)
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def trend_endpoint(**_: Any) -> Any:
     """Every KPI per day, week or month of the range."""
     return panels.respond("trend", request.args)
@@ -50,6 +53,7 @@ def trend_endpoint(**_: Any) -> Any:
 @blp.arguments(s.KpiFiltersIn, location="query", as_kwargs=True)
 @blp.response(200, s.BacklogOut)
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def backlog_endpoint(**_: Any) -> Any:
     """The open backlog now by age (0–2, 3–7, 8–30, 31–90, over 90 days), and overdue."""
     return panels.respond("backlog", request.args)
@@ -58,8 +62,9 @@ def backlog_endpoint(**_: Any) -> Any:
 @blp.route("/map", methods=["GET"])
 @blp.doc(security=BEARER)
 @blp.arguments(s.KpiMapIn, location="query", as_kwargs=True)
-@blp.response(200, s.MapOut)
+@blp.response(200, s.OpenRequestsMapOut)
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def map_endpoint(**_: Any) -> Any:
     """Open requests (most overdue first) as points: id, place, type, overdue. No person."""
     return panels.respond("map", request.args)
@@ -70,6 +75,7 @@ def map_endpoint(**_: Any) -> Any:
 @blp.arguments(s.KpiFiltersIn, location="query", as_kwargs=True)
 @blp.response(200, s.ScorecardOut)
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def scorecard_endpoint(**_: Any) -> Any:
     """Each target: actual, previous same-length range, change, and red/amber/green."""
     return panels.respond("scorecard", request.args)

@@ -102,7 +102,7 @@ class PointOut(Schema):
     overdue = fields.Boolean()
 
 
-class MapOut(Schema):
+class OpenRequestsMapOut(Schema):
     total_open = fields.Integer()
     points = fields.List(fields.Nested(PointOut))
 

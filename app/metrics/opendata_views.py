@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 
+from app.core.replica import reads_from_replica
 from app.metrics import opendata
 
 bp = Blueprint("opendata", __name__)
@@ -27,6 +28,7 @@ def index() -> str:
 
 
 @bp.route("/open-data/requests.csv")
+@reads_from_replica
 def requests_csv() -> Response:
     """Every request the filters select, one row each."""
     filters = opendata.parse_filters(request.args)
@@ -38,6 +40,7 @@ def requests_csv() -> Response:
 
 
 @bp.route("/open-data/requests.geojson")
+@reads_from_replica
 def requests_geojson() -> Response:
     """The same rows as GeoJSON points."""
     filters = opendata.parse_filters(request.args)
@@ -47,6 +50,7 @@ def requests_geojson() -> Response:
 
 
 @bp.route("/open-data/counts.csv")
+@reads_from_replica
 def counts_csv() -> Response:
     """Requests per month, district and service type, small cells withheld."""
     filters = opendata.parse_filters(request.args)

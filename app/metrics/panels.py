@@ -73,7 +73,7 @@ PANELS: dict[str, tuple[Callable[[Args], Panel], type[Schema]]] = {
     "kpis": (kpis_panel, s.KpiReportOut),
     "trend": (trend_panel, s.KpiTrendOut),
     "backlog": (backlog_panel, s.BacklogOut),
-    "map": (map_panel, s.MapOut),
+    "map": (map_panel, s.OpenRequestsMapOut),
     "scorecard": (scorecard_panel, s.ScorecardOut),
 }
 

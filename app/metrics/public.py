@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import Blueprint, render_template, request
 
+from app.core.replica import reads_from_replica
 from app.metrics import buckets, filters, kpis
 
 bp = Blueprint("performance", __name__)
@@ -18,6 +19,7 @@ TREND_MONTHS = 12
 
 
 @bp.route("/performance")
+@reads_from_replica
 def performance() -> str:
     """Show how the city responds: per service type and district, and month by month."""
     f = filters.parse({"to": request.args.get("to", "")}, default_days=WINDOW_DAYS)

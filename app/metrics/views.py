@@ -11,6 +11,7 @@ from sqlalchemy import text
 from app.auth.permissions import roles_required
 from app.core.clock import utcnow
 from app.core.errors import DomainError
+from app.core.replica import reads_from_replica
 from app.extensions import db
 from app.metrics import (
     backlog,
@@ -54,6 +55,7 @@ def choices() -> dict[str, list[tuple[str, str]]]:
 
 @bp.route("/metrics")
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def dashboard() -> str:
     """Show the scorecard, headline KPIs, charts, the map and the per-group tables."""
     f = filters.parse(request.args)
@@ -81,6 +83,7 @@ def dashboard() -> str:
 
 @bp.route("/metrics/data/<name>")
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def data(name: str) -> Response:
     """Serve a panel to the signed-in dashboard, as /api/v1/metrics/<name> does to tokens."""
     if name not in panels.PANELS:
@@ -90,6 +93,7 @@ def data(name: str) -> Response:
 
 @bp.route("/metrics/exact")
 @roles_required(*permissions.READERS)
+@reads_from_replica
 def exact() -> str:
     """Show response times computed exactly from the raw requests (drill-down)."""
     days = request.args.get("days", type=int)

@@ -6,8 +6,9 @@ from app.notifications import models as models  # noqa: F401  (registers the tab
 
 
 def init_app(app: Flask) -> None:
-    """Listen to request signals, sweep the outbox, send the digest; add the admin page and CLI."""
+    """Owe notices (request signals, the intake receipt), wake and sweep; admin page and CLI."""
     from app.core.queue import register_periodic
+    from app.core.wakeups import register_wakeup
     from app.extensions import api as smorest
     from app.extensions import csrf
     from app.notifications import (
@@ -16,6 +17,7 @@ def init_app(app: Flask) -> None:
         digest,
         follow_views,
         personal_data,
+        receipts,
         service,
         staff,
         survey,
@@ -25,6 +27,7 @@ def init_app(app: Flask) -> None:
         views,
         wording,
     )
+    from app.requests.companions import add_companion
 
     app.add_template_filter(wording.long_datetime, "long_datetime")
     service.connect_signals(app)
@@ -39,6 +42,9 @@ def init_app(app: Flask) -> None:
     csrf.exempt(api.blp)
     smorest.register_blueprint(api.blp)
     app.cli.add_command(commands.outbox_cli)
+    # the receipt is written by the intake statement itself; every outbox row wakes a worker
+    add_companion(app, receipts.RECEIPT)
+    register_wakeup(app, tasks.OUTBOX_CHANNEL, tasks.wake)
     register_periodic(app, tasks.sweep_outbox, app.config["OUTBOX_SWEEP_SECONDS"])
     register_periodic(app, survey.ask_due, app.config["SURVEY_SWEEP_SECONDS"])
     digest.init_app(app)

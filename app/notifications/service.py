@@ -15,7 +15,6 @@ from sqlalchemy import select, text
 
 from app.core.clock import utcnow
 from app.core.errors import Conflict, NotFound
-from app.core.queue import call_after_commit
 from app.extensions import db
 from app.notifications import follow, sms, tasks
 from app.notifications.models import Outbox
@@ -25,10 +24,12 @@ from app.requests.models import ServiceRequest
 #: bulk loads of historical requests must not email their reporters
 SILENT_CHANNELS = frozenset({"import"})
 
-#: one statement, so that intake pays one round trip per notice: an address that stopped
-#: this request's emails (unsubscribes) is owed nothing, unless :always (a follow request)
+#: one statement per notice: an address that stopped this request's emails (unsubscribes) is
+#: owed nothing, unless :always (a follow request); a row written sends a NOTIFY that wakes a
+#: worker when the transaction commits (app/core/wakeups.py), so no Redis call is made here
 _INSERT_OUTBOX = text(
-    """
+    f"""
+    WITH owed AS (
     INSERT INTO outbox (event, request_id, recipient, dedupe_key, channel, payload, status,
                         attempts, next_attempt_at)
     SELECT CAST(:event AS varchar), CAST(:request_id AS bigint), CAST(:recipient AS varchar),
@@ -42,6 +43,8 @@ _INSERT_OUTBOX = text(
     )
     ON CONFLICT (event, request_id, recipient, dedupe_key) DO NOTHING
     RETURNING id
+    )
+    SELECT owed.id FROM owed, LATERAL pg_notify('{tasks.OUTBOX_CHANNEL}', '') AS wake
     """
 )
 
@@ -55,7 +58,7 @@ def queue_notice(
     dedupe_key: str = "",
     channel: str = "email",
 ) -> int | None:
-    """Write an outbox row and enqueue its delivery after commit; return its id.
+    """Write an outbox row, whose commit wakes a worker to deliver it; return its id.
 
     The recipient is an email address, or a phone number in E.164 form for channel "sms";
     payload["lang"] is the language the notice is written in (else the request's).
@@ -80,8 +83,6 @@ def queue_notice(
             "always": request_id is None or event == follow.FOLLOW_EVENT,
         },
     ).scalar_one_or_none()
-    if outbox_id is not None:
-        call_after_commit(tasks.wake)
     return outbox_id
 
 
@@ -110,29 +111,6 @@ def owe_everyone(
             dedupe_key=dedupe_key,
             channel=channel,
         )
-
-
-def on_request_submitted(
-    sender: Flask,
-    *,
-    request_id: int,
-    reporter_email: str,
-    channel: str,
-    reporter_phone: str = "",
-    language: str = "en",
-    **_: Any,
-) -> None:
-    """Owe the reporter a receipt with the request number and a tracking link.
-
-    By email and by text, as the reporter chose (intake passes only the chosen contacts).
-    """
-    if channel in SILENT_CHANNELS:
-        return
-    payload = {"request_id": request_id, "lang": language}
-    if reporter_email:
-        queue_notice("receipt", request_id, reporter_email, payload)
-    if reporter_phone:
-        queue_notice("receipt", request_id, reporter_phone, payload, channel="sms")
 
 
 def on_request_closed(
@@ -173,7 +151,6 @@ def on_request_closed(
 
 def connect_signals(app: Flask) -> None:
     """Listen to this app's request signals (other apps in the process are left alone)."""
-    signals.request_submitted.connect(on_request_submitted, sender=app)
     signals.request_closed.connect(on_request_closed, sender=app)
 
 
@@ -206,5 +183,5 @@ def resend(outbox_id: int) -> Outbox:
     row.attempts = 0
     row.next_attempt_at = utcnow()
     db.session.flush()
-    call_after_commit(tasks.wake)
+    tasks.notify_worker()
     return row

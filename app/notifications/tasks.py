@@ -1,10 +1,12 @@
 """Jobs of the notifications queue: drain the outbox, deliver one row, sweep for what is owed.
 
-PostgreSQL is the record of what was sent; Redis may lose a job at any time. Intake only
-raises a wake-up flag in Redis (one cheap SET NX per committed notice); the first wake-up
-of a burst enqueues one drain job, which delivers every due row, each in its own
-transaction. The periodic sweep wakes a drain whenever due rows wait and none is on its way,
-so a lost job or flag costs a delay, never a message.
+PostgreSQL is the record of what was sent; Redis may lose a job at any time. The web
+processes never talk to Redis about a notice: writing an outbox row sends a NOTIFY on
+OUTBOX_CHANNEL, which PostgreSQL delivers at commit to every worker listening. A worker then
+raises a wake-up flag in Redis (SET NX): the first wake-up of a burst enqueues one drain job,
+which delivers every due row, each in its own transaction. The periodic sweep wakes a drain
+whenever due rows wait and none is on its way, so a lost notification, job or flag costs a
+delay, never a message.
 
 A row is claimed before it is sent: `pending` → `sending` (committed, with a lease in
 next_attempt_at) → `sent`. A worker that is slow or a second drain never picks up a row
@@ -25,7 +27,7 @@ from typing import TypeVar
 from flask import current_app
 from redis.exceptions import RedisError
 from rq.job import Job
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.core.clock import utcnow
@@ -71,12 +73,21 @@ def _renew_lease() -> None:
         log.warning("outbox drain: could not renew its lease (%s)", exc)
 
 
+#: the PostgreSQL channel an outbox row notifies when it is written (app/core/wakeups.py)
+OUTBOX_CHANNEL = "city311_outbox"
+
+
+def notify_worker() -> None:
+    """Wake a worker when the current transaction commits (a row made due without a write)."""
+    db.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL})
+
+
 def wake() -> bool:
     """Make sure a drain job is on its way; return whether this call enqueued one.
 
-    Called after each commit that owes a notice. Only the first call of a burst pays for an
-    rq enqueue; the others find the flag up and return at once. Redis being down is fine:
-    the row waits in PostgreSQL for the sweep.
+    Called by the worker when a committed notice notifies OUTBOX_CHANNEL, and by the sweep.
+    Only the first call of a burst pays for an rq enqueue; the others find the flag up and
+    return at once. Redis being down is fine: the row waits in PostgreSQL for the sweep.
     """
     try:
         if not state().redis.set(_wake_key(), "1", nx=True, ex=WAKE_TTL_SECONDS):

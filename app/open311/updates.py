@@ -59,8 +59,19 @@ def request_updates(
         .correlate(e)
         .scalar_subquery()
     )
+    # columns, not RequestEvent objects: a page is up to 1,000 rows, and the ORM would build
+    # (and join each event's actor for) every one
     in_window = (
-        select(e, status_then.label("status_then"))
+        select(
+            e.id,
+            e.request_id,
+            e.kind,
+            e.at,
+            e.note,
+            e.to_status,
+            e.data,
+            status_then.label("status_then"),
+        )
         .where(
             e.at >= start,
             e.at <= end,
@@ -74,7 +85,8 @@ def request_updates(
     )
     rows = list(db.session.execute(in_window))
     updates = []
-    for event, status_then in rows:
+    for event in rows:
+        status_then = event.status_then
         if event.kind == "closed":
             status = FMS_CLOSED.get(event.data.get("reason", ""), "closed")
         elif event.kind == "merged":

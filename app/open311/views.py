@@ -24,6 +24,7 @@ from app.auth.permissions import roles_required
 from app.auth.roles import ADMIN
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.limits import RateLimited
+from app.core.replica import reads_from_replica
 from app.extensions import db
 from app.open311 import catalogue, intake, params, queries, updates
 from app.open311 import keys as api_keys  # the admin view below is named keys
@@ -172,11 +173,13 @@ def discovery_v2(fmt: str) -> Response:
 
 
 @bp.get(f"/v2/services.{FMT}")
+@reads_from_replica
 def services(fmt: str) -> Response:
     return render(fmt, "services", catalogue.services())
 
 
 @bp.get(f"/v2/services/<service_code>.{FMT}")
+@reads_from_replica
 def service_definition(service_code: str, fmt: str) -> Response:
     return render(fmt, "service_definition", catalogue.service_definition(service_code))
 
@@ -212,12 +215,14 @@ def post_request(fmt: str) -> Response:
 
 
 @bp.get(f"/v2/requests.{FMT}")
+@reads_from_replica
 def get_requests(fmt: str) -> Response:
     query = queries.read_query(request.args)
     return render(fmt, "service_requests", queries.find_requests(query))
 
 
 @bp.get(f"/v2/requests/<request_id>.{FMT}")
+@reads_from_replica
 def get_request(request_id: str, fmt: str) -> Response:
     extensions = (request.args.get("extensions") or "").strip().lower() in ("true", "1", "yes")
     return render(fmt, "service_requests", queries.get_request(request_id, extensions=extensions))
@@ -229,6 +234,7 @@ def token(token: str, fmt: str) -> Response:
 
 
 @bp.get(f"/v2/servicerequestupdates.{FMT}")
+@reads_from_replica
 def request_updates(fmt: str) -> Response:
     # FixMyStreet sends its api_key here too; reading is public, so it is not checked
     start, end = (params.present(request.args.get(n)) for n in ("start_date", "end_date"))

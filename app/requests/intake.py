@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import text
 
 from app.core import app_object
 from app.core.clock import utcnow
@@ -19,7 +18,7 @@ from app.core.errors import DomainError, OutsideJurisdiction
 from app.extensions import db
 from app.geo.routing import covering_district_sql, routing_kind
 from app.media import service as media
-from app.requests import signals
+from app.requests import companions, signals
 from app.requests.catalogue import (
     CatalogueEntry,
     catalogue_entry,
@@ -113,8 +112,8 @@ class SubmittedRequest:
     photo_ids: tuple[int, ...] = ()
 
 
-_INSERT_REQUEST = text(
-    f"""
+#: the intake statement up to the request's own writes; companions' CTEs follow (see below)
+_INTAKE_CTES = f"""
     WITH point AS (
         SELECT ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS geom
     ), district AS (
@@ -151,12 +150,12 @@ _INSERT_REQUEST = text(
                    'crew_id', rule.crew_id
                ))
         FROM sr LEFT JOIN rule ON true
-    )
+    )"""
+_INTAKE_SELECT = """
     SELECT sr.id, district.code, district.name,
-           rule.department_code, rule.department_name, rule.crew_id
+           rule.department_code, rule.department_name, rule.crew_id{extra}
     FROM sr CROSS JOIN district LEFT JOIN rule ON true
-    """
-)
+"""
 
 
 @dataclass(frozen=True)
@@ -223,6 +222,13 @@ def submit_request(
         choices = ", ".join(f"{code} ({LANGUAGE_NAMES[code]})" for code in LANGUAGES)
         raise DomainError(f"language must be one of {choices}.", field="language")
     contact = _Contact(email, phone, notify, language)
+    # what the features above are told: only the contacts the reporter chose to hear on
+    owed = companions.Submission(
+        channel=channel,
+        reporter_email=email if notify in ("email", "both") else "",
+        reporter_phone=phone if notify in ("sms", "both") else "",
+        language=language,
+    )
     requested_at = requested_at or utcnow()
     # A refusal may come from a cached view of the type that has since changed (its
     # questions, department or activity): then decide again on the type as it is now.
@@ -231,18 +237,18 @@ def submit_request(
         st = catalogue_entry(new.service_code, fresh=True)
         check_offered(st)
     try:
-        row = _insert(new, st, channel, description, contact, requested_at, actor_id)
+        row = _insert(new, st, description, contact, requested_at, actor_id, owed)
     except DomainError:
         fresh = catalogue_entry(new.service_code, fresh=True)
         if fresh == st:
             raise
-        st, row = fresh, _insert(new, fresh, channel, description, contact, requested_at, actor_id)
+        st, row = fresh, _insert(new, fresh, description, contact, requested_at, actor_id, owed)
     else:
         if row is None:
             fresh = catalogue_entry(new.service_code, fresh=True)
             if fresh != st:
                 st = fresh
-                row = _insert(new, st, channel, description, contact, requested_at, actor_id)
+                row = _insert(new, st, description, contact, requested_at, actor_id, owed)
     if row is None:
         raise OutsideJurisdiction(
             f"The location ({new.lat:.5f}, {new.long:.5f}) is outside "
@@ -257,9 +263,9 @@ def submit_request(
     signals.request_submitted.send(
         app_object(),
         request_id=request_id,
-        reporter_email=email if notify in ("email", "both") else "",
-        reporter_phone=phone if notify in ("sms", "both") else "",
-        language=language,
+        reporter_email=owed.reporter_email,
+        reporter_phone=owed.reporter_phone,
+        language=owed.language,
         channel=channel,
     )
     return SubmittedRequest(
@@ -334,45 +340,50 @@ def _channels(new: NewRequest, email: str) -> tuple[str, str]:
 def _insert(
     new: NewRequest,
     st: CatalogueEntry,
-    channel: str,
     description: str,
     contact: _Contact,
     requested_at: datetime,
     actor_id: int | None,
+    submission: companions.Submission,
 ) -> tuple[int, str, str, datetime, _Routed] | None:
-    """Run the intake statement; return (id, district code and name, due_at, route) or None."""
+    """Run the intake statement; return (id, district code and name, due_at, route) or None.
+
+    The statement also makes the writes the features above owe every new request (their
+    companions), so that nothing more is said to the database before the commit.
+    """
     answers = validate_attributes(st, new.attributes or {})
     due_at = compute_due_at(requested_at, st)
-    row = db.session.execute(
-        _INSERT_REQUEST,
-        {
-            "lat": new.lat,
-            "long": new.long,
-            "district_kind": routing_kind(),
-            "service_type_id": st.id,
-            "department_id": st.department_id,
-            "description": description,
-            "address": (new.address or "").strip()[:400],
-            "channel": channel,
-            "name": (new.name or "").strip()[:200],
-            "email": contact.email[:254],
-            "phone": contact.phone,
-            "notify": contact.notify,
-            "language": contact.language,
-            "attributes": json.dumps(answers),
-            "requested_at": requested_at,
-            "due_at": due_at,
-            "actor_id": actor_id,
-            "address_id": (new.address_id or "").strip()[:100],
-            "device_id": (new.device_id or "").strip()[:200],
-            "account_id": (new.account_id or "").strip()[:200],
-            "media_url": (new.media_url or "").strip(),
-            "source_url": (new.source_url or "").strip()[:2000],
-            "event_data": json.dumps(
-                {"channel": channel, "department": st.department_code}, separators=(",", ":")
-            ),
-        },
-    ).one_or_none()
+    params: dict[str, Any] = {
+        "lat": new.lat,
+        "long": new.long,
+        "district_kind": routing_kind(),
+        "service_type_id": st.id,
+        "department_id": st.department_id,
+        "description": description,
+        "address": (new.address or "").strip()[:400],
+        "channel": submission.channel,
+        "name": (new.name or "").strip()[:200],
+        "email": contact.email[:254],
+        "phone": contact.phone,
+        "notify": contact.notify,
+        "language": contact.language,
+        "attributes": json.dumps(answers),
+        "requested_at": requested_at,
+        "due_at": due_at,
+        "actor_id": actor_id,
+        "address_id": (new.address_id or "").strip()[:100],
+        "device_id": (new.device_id or "").strip()[:200],
+        "account_id": (new.account_id or "").strip()[:200],
+        "media_url": (new.media_url or "").strip(),
+        "source_url": (new.source_url or "").strip()[:2000],
+        "event_data": json.dumps(
+            {"channel": submission.channel, "department": st.department_code}, separators=(",", ":")
+        ),
+    }
+    for companion in companions.registered():
+        params.update(companion.params(submission))
+    statement = companions.statement(_INTAKE_CTES, _INTAKE_SELECT)
+    row = db.session.execute(statement, params).one_or_none()
     if row is None:
         return None
     return row[0], row[1], row[2], due_at, _Routed(row[3], row[4], row[5])

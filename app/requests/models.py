@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     func,
+    literal,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -150,6 +151,8 @@ class ServiceRequest(Model):
             "ix_service_requests_open_queue",
             "department_id",
             "due_at",
+            # the queue counts its imported requests apart: from the index alone
+            postgresql_include=["import_source"],
             postgresql_where=text("status <> 'closed'"),
         ),
         Index("ix_service_requests_requested_at", "requested_at"),
@@ -174,7 +177,7 @@ class ServiceRequest(Model):
 
     #: the public request number (Open311 service_request_id)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    service_type_id: Mapped[int] = mapped_column(ForeignKey("service_types.id"), index=True)
+    service_type_id: Mapped[int] = mapped_column(ForeignKey("service_types.id"))
     #: copied from the service type at routing time, so re-homing a type keeps history true
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True)
@@ -273,6 +276,47 @@ class ServiceRequest(Model):
 
     def __repr__(self) -> str:
         return f"<ServiceRequest {self.id} {self.status}>"
+
+
+#: staff search finds a phone number by its last digits; the index keeps this many
+PHONE_KEY_DIGITS = 7
+
+
+def _inline(value: Any) -> Any:
+    # written into the SQL rather than sent as a parameter, so that the planner sees the very
+    # expression the index was built on, in every plan (a generic plan too)
+    return literal(value, literal_execute=True)
+
+
+def phone_key(phone: Any) -> Any:
+    """The last PHONE_KEY_DIGITS digits of a phone number (a column or a value), as indexed."""
+    digits = func.regexp_replace(phone, _inline(r"\D"), _inline(""), _inline("g"))
+    return func.right(digits, _inline(PHONE_KEY_DIGITS))
+
+
+# Staff search (app/requests/queries.py): a phone number by its last digits, an email whatever
+# its case, words anywhere in the description or the address (pg_trgm, which the address
+# search migration installed). Without them each search reads the whole table.
+Index("ix_service_requests_phone_key", phone_key(ServiceRequest.reporter_phone))
+Index("ix_service_requests_email_lower", func.lower(ServiceRequest.reporter_email))
+Index(
+    "ix_service_requests_description_trgm",
+    ServiceRequest.description,
+    postgresql_using="gin",
+    postgresql_ops={"description": "gin_trgm_ops"},
+)
+Index(
+    "ix_service_requests_address_trgm",
+    ServiceRequest.address,
+    postgresql_using="gin",
+    postgresql_ops={"address": "gin_trgm_ops"},
+)
+# Open311 GET requests of one service code, newest first, without reading the type's history
+Index(
+    "ix_service_requests_service_type_id_requested_at",
+    ServiceRequest.service_type_id,
+    ServiceRequest.requested_at,
+)
 
 
 class RequestEvent(Model):

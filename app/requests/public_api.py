@@ -14,6 +14,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from app.core.apidocs import error_answers
 from app.core.clock import utcnow
 from app.core.limits import TOO_MANY_ANSWER, limited
+from app.core.replica import reads_from_replica
 from app.extensions import db
 from app.notifications import follow
 from app.requests import duplicates, public_map
@@ -72,6 +73,7 @@ class FollowOut(Schema):
 @blp.doc(security=[{}])
 @error_answers(blp, (422, "A parameter is missing or out of range."), TOO_MANY_ANSWER)
 @limited("RATELIMIT_PUBLIC_READ")
+@reads_from_replica
 def nearby(service_code: str, lat: float, long: float) -> list[dict[str, Any]]:
     """Open requests of this type near a point: "is it one of these?" before reporting.
 
@@ -162,7 +164,7 @@ class MapFeature(Schema):
     properties = fields.Nested(MapFeatureProperties)
 
 
-class MapOut(Schema):
+class PublicMapOut(Schema):
     type = fields.String()
     features = fields.List(fields.Nested(MapFeature))
     next_before_id = fields.Integer(
@@ -172,10 +174,11 @@ class MapOut(Schema):
 
 @blp.route("/map/requests")
 @blp.arguments(MapArgs, location="query", as_kwargs=True)
-@blp.response(200, MapOut)
+@blp.response(200, PublicMapOut)
 @blp.doc(security=[{}])
 @error_answers(blp, (422, "A parameter is out of range."), TOO_MANY_ANSWER)
 @limited("RATELIMIT_PUBLIC_READ")
+@reads_from_replica
 def map_requests(
     service_code: str | None, status: str | None, days: int, limit: int, before_id: int | None
 ) -> dict[str, Any]:

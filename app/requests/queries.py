@@ -14,7 +14,7 @@ from sqlalchemy.orm import lazyload
 from app.core.errors import NotFound
 from app.extensions import db
 from app.media.models import Photo
-from app.requests.models import RequestEvent, ServiceRequest
+from app.requests.models import PHONE_KEY_DIGITS, RequestEvent, ServiceRequest, phone_key
 
 SEARCH_PAGE_SIZE = 50
 #: a query of at least this many digits is also tried as a phone number
@@ -98,11 +98,26 @@ def match_conditions(q: str) -> tuple[Any, int | None]:
         digits = phone_digits(q)
         if len(digits) >= MIN_PHONE_DIGITS:
             stored = func.regexp_replace(ServiceRequest.reporter_phone, r"\D", "", "g")
-            conditions.append(func.right(stored, len(digits)) == digits)
+            conditions.append(
+                and_(
+                    # the indexed last digits narrow the rows; the whole comparison decides
+                    phone_key(ServiceRequest.reporter_phone) == digits[-PHONE_KEY_DIGITS:],
+                    func.right(stored, len(digits)) == digits,
+                )
+            )
     if q and not conditions:
-        text_of = ServiceRequest.description + " " + ServiceRequest.address
+        # a word has no space, so it is in "description address" exactly when it is in one
+        # of the two: each column's trigram index can then find it
         conditions.append(
-            and_(*(text_of.ilike(f"%{_like_escape(w)}%", escape="\\") for w in q.split()[:12]))
+            and_(
+                *(
+                    or_(
+                        ServiceRequest.description.ilike(pattern, escape="\\"),
+                        ServiceRequest.address.ilike(pattern, escape="\\"),
+                    )
+                    for pattern in (f"%{_like_escape(w)}%" for w in q.split()[:12])
+                )
+            )
         )
     return (or_(*conditions) if conditions else None), exact_id
 

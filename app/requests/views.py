@@ -24,6 +24,7 @@ from app.auth.permissions import roles_required
 from app.core.errors import DomainError, InvalidPhoto, NotFound, PhotoTooLarge
 from app.core.i18n import page_language, resident_error
 from app.core.limits import limited
+from app.core.replica import reads_from_replica
 from app.extensions import db
 from app.geo.routing import map_frame
 from app.media import service as media
@@ -302,6 +303,7 @@ def track_lookup() -> Response | tuple[str, int]:
 
 
 @bp.get("/map")
+@reads_from_replica
 def public_map() -> str:
     """Show recent requests on a map, by category and status; nothing about who reported."""
     return render_template(

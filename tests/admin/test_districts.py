@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.core.audit import AuditEntry
 from app.extensions import db
-from app.geo.models import District, DistrictPart
+from app.geo.models import District, DistrictPart, DistrictUpload
 from app.requests import service as requests_service
 from app.requests.models import RoutingRule, ServiceRequest
 from tests.factories import WARD_1_POINT, submit
@@ -177,6 +177,27 @@ def test_upload_preview_then_confirm_replaces_and_retags(client, city) -> None:
     assert "geometry" not in json.dumps(entry.after) and entry.after["source"] == "wards.geojson"
     # the upload is forgotten once used
     assert client.get(f"/admin/districts/uploads/{token}.geojson").status_code == 404
+
+
+def test_the_confirmation_may_reach_another_web_host_than_the_preview(
+    app, client, city, tmp_path, monkeypatch
+) -> None:
+    sign_in(client, city.users["admin"])
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "host-a"))
+    page = _upload(client, NEW_WARDS).get_data(as_text=True)
+    token = page.split('name="token" value="')[1].split('"')[0]
+    assert db.session.get(DistrictUpload, token) is not None  # kept in PostgreSQL
+
+    # the second host has an instance folder of its own
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "host-b"))
+    assert client.get(f"/admin/districts/uploads/{token}.geojson").status_code == 200
+    resp = client.post(
+        "/admin/districts/confirm",
+        data={"token": token, "kind": "ward", "code_property": "WARD", "name_property": "NAME"},
+    )
+    assert resp.status_code == 303
+    assert set(_wards()) == {"1", "2", "3"}
+    assert db.session.get(DistrictUpload, token) is None
 
 
 def test_a_removed_district_is_retired_when_closed_requests_name_it(client, city, tokens) -> None:

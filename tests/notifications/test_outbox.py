@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.core.queue import get_queue
 from app.extensions import db
-from app.notifications import service
+from app.notifications import service, tasks
 from app.notifications.models import Outbox
 from app.requests import service as requests_service
 from tests.notifications.conftest import (
@@ -18,7 +18,7 @@ from tests.notifications.conftest import (
 )
 
 
-def test_intake_writes_a_receipt_row_and_enqueues_it_after_commit(city):
+def test_intake_writes_a_receipt_row_and_leaves_redis_alone(city):
     sr = submit()
     [row] = outbox_rows(sr.id)
     assert (row.event, row.recipient, row.status, row.attempts) == (
@@ -28,20 +28,21 @@ def test_intake_writes_a_receipt_row_and_enqueues_it_after_commit(city):
         0,
     )
     assert row.payload == {"request_id": sr.id, "lang": "en"}
-    queue = get_queue("notifications")
-    assert queue.count == 0  # nothing may reach Redis before the row is visible
     db.session.commit()
-    assert queued_drains() == 1
+    # the row's NOTIFY wakes a worker when the transaction commits (tests/e2e/test_wakeup.py);
+    # the web process never talks to Redis about it
+    assert get_queue("notifications").count == 0
 
 
 def outbox_rows_all() -> list[Outbox]:
     return list(db.session.scalars(select(Outbox)))
 
 
-def test_a_burst_of_notices_wakes_one_drain(city):
+def test_a_burst_of_wake_ups_queues_one_drain(city):
     for _ in range(5):
         submit()
         db.session.commit()
+        tasks.wake()  # what the worker's listener does on each notification
     assert len(outbox_rows_all()) == 5
     assert queued_drains() == 1
 
@@ -65,7 +66,7 @@ def test_closing_writes_one_closed_row_in_the_same_transaction(city):
     # the closure did not happen, so nothing is owed and nothing was enqueued
     assert outbox_rows(request_id, "closed") == []
     db.session.commit()
-    assert queued_drains() == 1  # the receipt's drain; the closure woke nothing
+    assert get_queue("notifications").count == 0
 
 
 def test_a_request_without_email_gets_no_outbox_row(city):
@@ -87,8 +88,6 @@ def test_the_same_notice_is_owed_only_once(city):
     first = outbox_rows(sr.id, "receipt")[0].id
     assert service.queue_notice("receipt", sr.id, REPORTER, {"request_id": sr.id}) is None
     assert [r.id for r in outbox_rows(sr.id, "receipt")] == [first]
-    db.session.commit()
-    assert queued_drains() == 1
 
 
 def test_a_request_fixed_again_after_reopening_owes_a_new_closure_notice(city):

@@ -47,6 +47,7 @@ def test_smtp_down_is_retried_with_backoff_then_swept_and_delivered(
 ):
     sr = submit()
     db.session.commit()
+    tasks.wake()  # the worker's listener, notified by the receipt's commit
     [row] = outbox_rows(sr.id, "receipt")
     real_port = restore_config["SMTP_PORT"]
     restore_config["SMTP_PORT"] = free_port()  # nothing listens there
@@ -155,6 +156,7 @@ def test_redis_down_at_commit_loses_nothing(app, city, mailbox, redis_down):
 def test_sweep_wakes_a_drain_only_when_none_is_on_its_way(city):
     submit()
     db.session.commit()
+    tasks.wake()  # the worker's listener, notified by the receipt's commit
     queue = get_queue("notifications")
     assert queued_drains() == 1
     assert tasks.sweep_outbox() == 0
@@ -178,6 +180,7 @@ def test_a_drain_delivers_everything_due_and_leaves_the_rest(app, city, mailbox)
     later = rows[-1]
     later.next_attempt_at = utcnow() + timedelta(hours=1)
     db.session.commit()
+    tasks.wake()  # the worker's listener, notified by the commits
     assert perform_drain(app) == 2
     assert len(mailbox.wait_for(2)) == 2
     for r in rows:
@@ -191,11 +194,12 @@ def test_the_worker_runs_the_outbox_sweep_periodically(app):
     assert sweep.every == app.config["OUTBOX_SWEEP_SECONDS"]
 
 
-def test_an_rq_worker_delivers_what_intake_and_closing_enqueued(app, city, mailbox):
+def test_an_rq_worker_delivers_what_intake_and_closing_owed(app, city, mailbox):
     sr = submit()
     db.session.commit()
     close_with_photo(sr, note="Done.")
     db.session.commit()
+    tasks.wake()  # the worker's listener, notified by the commits
     saved = AppJob.flask_app
     try:
         core_queue.run_worker(app, burst=True, with_sweeper=False)

@@ -16,7 +16,6 @@ SAVEPOINT = "SAVEPOINT sa_savepoint_"
 RELEASE = "RELEASE SAVEPOINT sa_savepoint_"
 CATALOGUE_READ = "SELECT service_types.id, service_types.code"
 INTAKE = "WITH point AS ("
-RECEIPT = "INSERT INTO outbox"
 
 
 def assert_statements(seen: list[str], expected: list[str]) -> None:
@@ -37,7 +36,7 @@ def requests_of(department_id: int) -> int:
     )
 
 
-def test_json_intake_with_an_email_runs_two_statements_in_its_transaction(
+def test_json_intake_with_an_email_runs_one_statement_in_its_transaction(
     client, city, statements, cold_catalogue
 ):
     body = {
@@ -55,8 +54,9 @@ def test_json_intake_with_an_email_runs_two_statements_in_its_transaction(
         seen,
         [
             SAVEPOINT,  # the view's transaction begins (a savepoint inside the test's own)
-            INTAKE,  # the district lookup, the request and its 'created' event: one statement
-            RECEIPT,  # the receipt owed to the reporter, in the same transaction
+            # the district lookup, the request, its 'created' event and the receipt owed to
+            # the reporter (with the NOTIFY that wakes a worker at commit): one statement
+            INTAKE,
             RELEASE,  # the view commits
         ],
     )
@@ -107,3 +107,27 @@ def test_a_type_deactivated_behind_the_caches_back_is_refused(city, statements, 
         service.submit_request(ANONYMOUS_REPORT, channel="web")
     assert_statements(seen, [CATALOGUE_READ])  # the cache forgot the type
     assert db.session.scalar(select(func.count()).select_from(ServiceRequest)) == before
+
+
+def test_the_intake_statement_owes_the_receipt_and_wakes_a_worker_at_commit(city):
+    from app.notifications.models import Outbox
+    from app.notifications.tasks import OUTBOX_CHANNEL
+    from app.requests import companions
+
+    texted = service.submit_request(
+        new_request(email="rita@example.org", phone="617 555 0199", notify="both"),
+        channel="web",
+    )
+    owed = db.session.execute(
+        select(Outbox.channel, Outbox.recipient, Outbox.payload)
+        .where(Outbox.request_id == texted.id)
+        .order_by(Outbox.channel)
+    ).all()
+    assert [tuple(row) for row in owed] == [
+        ("email", "rita@example.org", {"request_id": texted.id, "lang": "en"}),
+        ("sms", "+16175550199", {"request_id": texted.id, "lang": "en"}),
+    ]
+    sql = str(companions.statement("", "{extra}"))
+    assert f"pg_notify('{OUTBOX_CHANNEL}', '')" in sql  # delivered when the commit is
+    silent = service.submit_request(ANONYMOUS_REPORT, channel="web")
+    assert db.session.scalar(select(func.count()).where(Outbox.request_id == silent.id)) == 0

@@ -1,0 +1,40 @@
+"""The reporter's receipt, written by the intake statement itself (a requests companion).
+
+A receipt is owed with every request whose reporter chose to hear by email or by text, so
+it is made in the same statement that stores the request: accepting a report stays one
+round trip to PostgreSQL. Each row also sends a NOTIFY on the outbox channel, delivered at
+commit, which wakes a worker (app/core/wakeups.py): nothing on the request thread talks to
+Redis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.notifications.service import SILENT_CHANNELS
+from app.notifications.tasks import OUTBOX_CHANNEL
+from app.requests.companions import Companion, Submission
+
+_CTE = """
+    INSERT INTO outbox (event, request_id, recipient, dedupe_key, channel, payload, status,
+                        attempts, next_attempt_at)
+    SELECT 'receipt', sr.id, owed.recipient, '', owed.channel,
+           jsonb_build_object('request_id', sr.id, 'lang', CAST(:receipt_lang AS text)),
+           'pending', 0, now()
+    FROM sr CROSS JOIN (VALUES (CAST(:receipt_email AS varchar), 'email'),
+                               (CAST(:receipt_phone AS varchar), 'sms')) AS owed(recipient, channel)
+    WHERE owed.recipient <> ''
+    RETURNING id
+"""
+
+
+def _params(submission: Submission) -> dict[str, Any]:
+    silent = submission.channel in SILENT_CHANNELS
+    return {
+        "receipt_email": "" if silent else submission.reporter_email,
+        "receipt_phone": "" if silent else submission.reporter_phone,
+        "receipt_lang": submission.language,
+    }
+
+
+RECEIPT = Companion(name="receipt", cte=_CTE, params=_params, notify_channel=OUTBOX_CHANNEL)

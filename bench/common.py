@@ -1,0 +1,200 @@
+"""Helpers the benchmarks share: gunicorn with the production settings, a minimal keep-alive
+HTTP client, percentiles, and the CPU time of the web workers and the database backends.
+
+CPU time per request is steadier than requests/s when other work shares the machine, so the
+benchmarks print both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def recreate_database(admin_dsn: str, name: str) -> None:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def start_gunicorn(
+    args: argparse.Namespace,
+    url: str,
+    port: int,
+    extra_env: dict[str, str] | None = None,
+    root: Path = ROOT,
+) -> subprocess.Popen:
+    """Start gunicorn with gunicorn.conf.py of `root` (a checkout), wait for /healthz.
+
+    `args.workers`, `args.threads` and `args.worker_class` replace the file's values when set.
+    """
+    env = {
+        **os.environ,
+        "CITY311_ENV": "development",
+        "DATABASE_URL": url,
+        "REDIS_URL": args.redis_url,
+        "RQ_QUEUE_PREFIX": "city311-bench",
+        "MAIL_OUTBOX_DIR": "/tmp/city311-bench-mail",
+        "PYTHONPATH": str(root),
+        **(extra_env or {}),
+    }
+    cmd = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(root / "gunicorn.conf.py")]
+    for flag, value in (
+        ("--workers", getattr(args, "workers", None)),
+        ("--worker-class", getattr(args, "worker_class", None)),
+        ("--threads", getattr(args, "threads", None)),
+    ):
+        if value is not None:
+            cmd += [flag, str(value)]
+    cmd += ["--bind", f"127.0.0.1:{port}", "wsgi:app"]
+    proc = subprocess.Popen(
+        cmd, cwd=root, env=env, start_new_session=True, stdout=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+                if b" 200 " in sock.recv(200):
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop(proc)
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def process_cpu_seconds(pids: list[int]) -> float:
+    """Return the CPU time (user + system) the processes have used so far; gone ones count 0."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def web_pids(master: subprocess.Popen) -> list[int]:
+    """Return the pids of gunicorn's master and its workers."""
+    pids = [master.pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == master.pid:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def backend_pids(dsn: str, db: str) -> list[int]:
+    """Return the pids of the PostgreSQL backends serving database `db`."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (db,),
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
+    """Read one HTTP/1.1 response with a Content-Length: (status, server closes, body)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length, close = 0, False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection" and value.strip().lower() == "close":
+            close = True
+    body = await reader.readexactly(length) if length else b""
+    return status, close, body
+
+
+def get_request(path: str, headers: dict[str, str] | None = None) -> bytes:
+    """Return the bytes of a keep-alive GET of `path`."""
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode()
+
+
+async def drive(port: int, requests: list[bytes], concurrency: int, time_limit: float) -> dict:
+    """Send the raw requests from `concurrency` keep-alive connections; time each answer."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors: list[str] = []
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+    deadline = time.monotonic() + time_limit
+
+    async def client() -> None:
+        reader = writer = None
+        while not queue.empty() and time.monotonic() < deadline:
+            request = queue.get_nowait()
+            started = time.perf_counter()
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(request)
+                status, close, _ = await read_response(reader)  # type: ignore[arg-type]
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                errors.append(type(exc).__name__)
+                writer = None
+                continue
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+            if close:
+                writer.close()
+                writer = None
+        if writer is not None:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return {
+        "elapsed": time.perf_counter() - started,
+        "latencies": latencies,
+        "statuses": statuses,
+        "errors": errors,
+    }
