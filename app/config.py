@@ -127,6 +127,10 @@ class Config:
             "IDEMPOTENCY_KEY_DAYS": _int("IDEMPOTENCY_KEY_DAYS", 7),
             # intake caches each service type this long per process (edits show up after it)
             "CATALOGUE_CACHE_SECONDS": _float("CATALOGUE_CACHE_SECONDS", 30),
+            # the resident's category picker lists first the types most reported over these
+            # days, counted at most once per PICKER_CACHE_SECONDS in each web process
+            "PICKER_USAGE_DAYS": _int("PICKER_USAGE_DAYS", 90),
+            "PICKER_CACHE_SECONDS": _float("PICKER_CACHE_SECONDS", 300),
             # the district kind that defines the jurisdiction and tags each request
             "ROUTING_DISTRICT_KIND": _str("ROUTING_DISTRICT_KIND", "ward"),
             # published locations of sensitive service types snap to a grid this fine
@@ -162,6 +166,8 @@ class Config:
             "RATELIMIT_ENABLED": _str("RATELIMIT_ENABLED", "true") == "true",
             # the resident form's POST and POST /api/v1/requests (signed-in staff are exempt)
             "RATELIMIT_REPORT": _str("RATELIMIT_REPORT", "10/minute;60/hour"),
+            # photos sent ahead of a report (POST /api/v1/photos): up to 3 a report, and retries
+            "RATELIMIT_PHOTO_UPLOAD": _str("RATELIMIT_PHOTO_UPLOAD", "30/minute;200/hour"),
             # address suggestions are asked for as a person types
             "RATELIMIT_ADDRESS_SEARCH": _str("RATELIMIT_ADDRESS_SEARCH", "120/minute;2000/hour"),
             # nearby open requests and the public map's data
@@ -250,6 +256,7 @@ class TestConfig(Config):
             # every test comes from 127.0.0.1: limits are high unless a test lowers them
             RATELIMIT_REPORT="10000/minute",
             RATELIMIT_ADDRESS_SEARCH="10000/minute",
+            RATELIMIT_PHOTO_UPLOAD="10000/minute",
             RATELIMIT_PUBLIC_READ="10000/minute",
             RATELIMIT_FOLLOW="10000/minute",
             RATELIMIT_SIGN_IN="10000/minute",

@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Response, current_app, make_response, request
+from flask import Response, current_app, make_response, redirect, request
 from flask_login import current_user
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, delete, text
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.core.clock import utcnow
 from app.core.errors import DomainError
@@ -25,7 +26,12 @@ from app.extensions import Model, db
 
 F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
+#: the same key as a hidden form field, for forms posted by a browser without script
+FORM_FIELD = "idempotency_key"
 MAX_KEY = 200
+#: an anonymous client's key is the only thing that tells its answer apart from everyone
+#: else's: it must be long enough not to be guessed (a UUID has 36 characters)
+MIN_ANONYMOUS_KEY = 16
 
 
 #: the OpenAPI parameter of the header, for the endpoints that take it
@@ -40,13 +46,17 @@ IDEMPOTENCY_HEADER = {
 
 
 class IdempotencyKey(Model):
-    """The first successful answer to a request made with an Idempotency-Key header."""
+    """The first successful answer to a request made with an Idempotency-Key header.
+
+    Signed-in clients' keys are theirs (scoped by user); anonymous residents' keys (user_id
+    NULL) share one space, which their length keeps apart.
+    """
 
     __tablename__ = "idempotency_keys"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     #: keys are the client's own; scoping them by user keeps two clients from colliding
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(MAX_KEY))
     method: Mapped[str] = mapped_column(String(10))
     path: Mapped[str] = mapped_column(String(400))
@@ -58,6 +68,12 @@ class IdempotencyKey(Model):
     __table_args__ = (
         db.UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_id_key"),
         db.Index("ix_idempotency_keys_created_at", "created_at"),
+        db.Index(
+            "uq_idempotency_keys_anonymous_key",
+            "key",
+            unique=True,
+            postgresql_where=text("user_id IS NULL"),
+        ),
     )
 
 
@@ -76,29 +92,59 @@ _CLAIM = text(
     RETURNING id
     """
 )
+_CLAIM_ANONYMOUS = text(
+    """
+    INSERT INTO idempotency_keys (user_id, key, method, path, status_code, content_type, body)
+    VALUES (NULL, :key, :method, :path, 0, '', '')
+    ON CONFLICT (key) WHERE user_id IS NULL DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def _user_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
+
+
+def _client_key() -> str:
+    """Return the key of this request: the header, else the form field; '' for none."""
+    key = request.headers.get(HEADER, "").strip()
+    if key or request.method != "POST":
+        return key
+    try:
+        return (request.form.get(FORM_FIELD) or "").strip()
+    except RequestEntityTooLarge:
+        return ""  # the view answers 413 for the body; there is no answer to keep
 
 
 def idempotent(view: F) -> F:
     """Make a POST endpoint answer a repeated Idempotency-Key with its first answer.
 
     The decorated view must not commit: this decorator commits once the answer is stored with
-    the work, so that either both are kept or neither. Only successful (2xx) answers are kept:
-    a request refused for bad input may be sent again, corrected, under the same key.
+    the work, so that either both are kept or neither. Only successful answers (2xx, and the
+    303 of a form that worked) are kept: a request refused for bad input may be sent again,
+    corrected, under the same key. Forms send the key as the hidden field `idempotency_key`.
+    Anonymous clients may send keys too (at least MIN_ANONYMOUS_KEY characters).
     """
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get(HEADER, "").strip()
+        key = _client_key()
         if not key:
             response = make_response(view(*args, **kwargs))
             db.session.commit()
             return response
         if len(key) > MAX_KEY:
             raise DomainError(f"The {HEADER} header is longer than {MAX_KEY} characters.")
+        user_id = _user_id()
+        if user_id is None and len(key) < MIN_ANONYMOUS_KEY:
+            raise DomainError(
+                f"The {HEADER} must have at least {MIN_ANONYMOUS_KEY} characters: send a UUID."
+            )
         claimed = db.session.execute(
-            _CLAIM,
+            _CLAIM if user_id is not None else _CLAIM_ANONYMOUS,
             {
-                "user_id": current_user.id,
+                "user_id": user_id,
                 "key": key,
                 "method": request.method,
                 "path": request.path[:400],
@@ -114,7 +160,12 @@ def idempotent(view: F) -> F:
             # so that the request may be sent again, corrected, under the same key
             db.session.rollback()
             raise
-        if 200 <= response.status_code < 300:
+        if 200 <= response.status_code < 300 or response.status_code == 303:
+            body = (
+                response.headers.get("Location", "")
+                if response.status_code == 303
+                else response.get_data(as_text=True)
+            )
             db.session.execute(
                 text(
                     "UPDATE idempotency_keys SET status_code = :status, content_type = :type, "
@@ -123,7 +174,7 @@ def idempotent(view: F) -> F:
                 {
                     "status": response.status_code,
                     "type": response.content_type or "",
-                    "body": response.get_data(as_text=True),
+                    "body": body,
                     "id": claimed,
                 },
             )
@@ -136,9 +187,13 @@ def idempotent(view: F) -> F:
 
 
 def _replay(key: str) -> Response:
+    user_id = _user_id()
     row = db.session.scalar(
         db.select(IdempotencyKey).where(
-            IdempotencyKey.user_id == current_user.id, IdempotencyKey.key == key
+            IdempotencyKey.user_id.is_(None)
+            if user_id is None
+            else IdempotencyKey.user_id == user_id,
+            IdempotencyKey.key == key,
         )
     )
     if row is None:  # the first attempt was refused and rolled back as we waited: a race lost
@@ -147,7 +202,10 @@ def _replay(key: str) -> Response:
         raise KeyReused(
             f"This {HEADER} was used for {row.method} {row.path}; send a new key for each action."
         )
-    response = Response(row.body, status=row.status_code, content_type=row.content_type)
+    if row.status_code == 303:  # a form: the same confirmation page again
+        response: Response = redirect(row.body, 303)  # type: ignore[assignment]
+    else:
+        response = Response(row.body, status=row.status_code, content_type=row.content_type)
     response.headers["Idempotent-Replayed"] = "true"
     return response
 

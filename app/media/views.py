@@ -50,8 +50,13 @@ def store_unavailable() -> BaseResponse:
 def photo(photo_id: int, size: str) -> BaseResponse:
     """Send the display or thumbnail JPEG of a photo, or redirect to a placeholder until then."""
     row = db.session.get(Photo, photo_id)
-    if row is None or row.kind in STAFF_ONLY_KINDS:
-        # an internal note's photo is served to staff only, by the staff photo route
+    if (
+        row is None
+        or row.kind in STAFF_ONLY_KINDS
+        or (row.request_id is None and row.work_order_id is None)
+    ):
+        # an internal note's photo is served to staff only, by the staff photo route; an
+        # upload waiting for its report only by its token (upload_thumbnail)
         raise NotFound(f"There is no photo {photo_id}.")
     return copy_response(row, size, public=True)
 
@@ -90,3 +95,16 @@ def copy_response(row: Photo, size: str, *, public: bool) -> BaseResponse:
         response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.route("/photos/uploads/<token>/thumb.jpg")
+def upload_thumbnail(token: str) -> BaseResponse:
+    """Show the thumbnail of a photo sent ahead of its report, to whoever holds its token."""
+    from app.core.errors import InvalidPhoto
+    from app.media.uploads import read_tokens
+
+    try:
+        (upload,) = read_tokens([token])
+    except (InvalidPhoto, ValueError):
+        raise NotFound("There is no such uploaded photo.") from None
+    return copy_response(upload.photo, "thumb", public=False)

@@ -18,10 +18,11 @@ from werkzeug.exceptions import BadRequest
 
 from app.auth.permissions import can_see_department, roles_required
 from app.auth.roles import DISPATCH_ROLES
-from app.core.errors import DomainError, Forbidden
+from app.core.errors import DomainError, Forbidden, InvalidPhoto
+from app.core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from app.core.limits import limited
-from app.extensions import db
 from app.media import service as media
+from app.media import uploads as photo_uploads
 from app.org import service as org
 from app.requests import contact_cap, service
 from app.requests.models import MAX_TEXT, ServiceType
@@ -117,6 +118,16 @@ def load_fields(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _photo_tokens() -> list[str]:
+    """Return the photo tokens sent: a JSON string or list, or repeated form fields."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        value = body.get("photo_token") if isinstance(body, dict) else None
+        values = value if isinstance(value, list) else [value] if value else []
+        return [str(v) for v in values]
+    return request.form.getlist("photo_token")
+
+
 # ---------------------------------------------------------------------------------------------
 # endpoints
 
@@ -133,6 +144,8 @@ def list_services() -> list[ServiceType]:
 
 
 @blp.route("/requests", methods=["POST"])
+@limited("RATELIMIT_REPORT")
+@idempotent
 @blp.doc(
     requestBody={
         "required": True,
@@ -155,6 +168,10 @@ def list_services() -> list[ServiceType]:
                             "type": "string",
                             "description": "An answer; use attribute[CODE][] for lists.",
                         },
+                        "photo_token": {
+                            "type": "string",
+                            "description": "A token from POST /api/v1/photos; repeatable.",
+                        },
                         "photo": {
                             "type": "string",
                             "format": "binary",
@@ -167,6 +184,7 @@ def list_services() -> list[ServiceType]:
         },
     },
     security=BEARER_OPTIONAL,
+    parameters=[IDEMPOTENCY_HEADER],
 )
 @blp.response(201, SubmittedOut)
 @blp.alt_response(413, response="DEFAULT_ERROR", description="The photo or body is too large.")
@@ -177,19 +195,23 @@ def list_services() -> list[ServiceType]:
     response="DEFAULT_ERROR",
     description="Too many reports from this address, or from this email or phone today.",
 )
-@limited("RATELIMIT_REPORT")
 def create_request() -> dict[str, Any]:
     """Report a problem.
 
     Send JSON, or multipart/form-data with the same fields and an optional `photo`. The
     request is routed to its department and ward; the answer has its SLA due time and the
     public tracking URL. Unknown fields are ignored. The reporter's name, email and phone
-    stay private.
+    stay private. A photo sent ahead (POST /api/v1/photos) is named by `photo_token`
+    (repeat it for several). With an `Idempotency-Key` header (a UUID), a retry gets the
+    first answer and stores nothing more.
     """
     data, uploads = parse_submission()
+    sent_ahead = photo_uploads.read_tokens(_photo_tokens())
     if not current_user.is_authenticated:
         contact_cap.check(data["email"], data["phone"])
     photos = media.validate_photos([upload.stream for upload in uploads])
+    if len(photos) + len(sent_ahead) > media.max_photos():
+        raise InvalidPhoto(f"Send at most {media.max_photos()} photos with a report.")
     new = service.NewRequest(
         service_code=data["service_code"],
         description=data["description"],
@@ -204,8 +226,10 @@ def create_request() -> dict[str, Any]:
         language=data["language"] or pick_language(*request.accept_languages.values()),
     )
     actor_id = current_user.id if current_user.is_authenticated else None
-    result = service.submit_request(new, channel="api", actor_id=actor_id, photos=photos)
-    db.session.commit()
+    result = service.submit_request(
+        new, channel="api", actor_id=actor_id, photos=photos, uploads=sent_ahead
+    )
+    places = [u.location for u in sent_ahead] + [p.location for p in photos]
     return {
         "id": result.id,
         "status": result.status,
@@ -218,7 +242,7 @@ def create_request() -> dict[str, Any]:
         "photo_url": photo_urls(result.photo_id)["url"] if result.photo_id else None,
         "photo_urls": [photo_urls(photo_id)["url"] for photo_id in result.photo_ids],
         # the first photo that says where it was taken
-        "photo_location": next((p.location for p in photos if p.location), None),
+        "photo_location": next((place for place in places if place), None),
         "tracking_url": tracking_url(result.id),
     }
 

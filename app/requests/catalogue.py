@@ -238,19 +238,29 @@ def validate_attributes(
     """
     clean: dict[str, Any] = {}
     for q in st.attributes or []:
-        if not q.get("variable", True):
-            continue  # informational text, nothing to answer
-        code = q["code"]
-        value = answers.get(code)
-        if isinstance(value, str):
-            value = value.strip()
-        if value in (None, "", []):
-            if q.get("required"):
-                label = q.get("description") or q.get("label") or code
-                raise DomainError(f"Answer the question {label!r} (attribute {code}).", field=code)
-            continue
-        clean[code] = _coerce_answer(q, value)
+        value = validate_attribute(q, answers.get(q["code"]))
+        if value is not None:
+            clean[q["code"]] = value
     return clean
+
+
+def validate_attribute(q: dict[str, Any], value: Any) -> Any:
+    """Check one answer to a question; return it normalised, or None when there is none.
+
+    :raises DomainError: the question is required and unanswered, or the answer is not of
+        its datatype.
+    """
+    if not q.get("variable", True):
+        return None  # informational text, nothing to answer
+    code = q["code"]
+    if isinstance(value, str):
+        value = value.strip()
+    if value in (None, "", []):
+        if q.get("required"):
+            label = q.get("description") or q.get("label") or code
+            raise DomainError(f"Answer the question {label!r} (attribute {code}).", field=code)
+        return None
+    return _coerce_answer(q, value)
 
 
 def _coerce_answer(q: dict[str, Any], value: Any) -> Any:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +16,7 @@ from app.core.errors import DomainError, OutsideJurisdiction
 from app.extensions import db
 from app.geo.routing import covering_district_sql, routing_kind
 from app.media import service as media
+from app.media import uploads as photo_uploads
 from app.requests import companions, signals
 from app.requests.catalogue import (
     CatalogueEntry,
@@ -25,42 +24,30 @@ from app.requests.catalogue import (
     compute_due_at,
     validate_attributes,
 )
-from app.requests.models import CHANNELS, MAX_TEXT, NOTIFY_CHOICES
+from app.requests.intake_checks import (
+    Contact,
+    EmergencyService,
+    check_location,
+    check_offered,
+    check_request,
+)
+from app.requests.models import CHANNELS
 from app.requests.routing import rule_sql
-from app.requests.words import LANGUAGE_NAMES, LANGUAGES
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-#: what may separate the digits of a phone number as people type it
-_PHONE_PUNCTUATION = re.compile(r"[\s().\-/]")
-
-
-class EmergencyService(DomainError):
-    """The type is an emergency: the reporter must call, not file a request."""
-
-    code = "call_emergency"
+__all__ = [
+    "EmergencyService",
+    "NewRequest",
+    "SubmittedRequest",
+    "check_location",
+    "check_offered",
+    "public_channel",
+    "submit_request",
+]
 
 
 def public_channel(channel: str, actor_id: int | None) -> bool:
     """Tell whether a request comes from the public (not a member of staff, not an import)."""
     return channel in ("web", "mobile", "open311") or (channel == "api" and actor_id is None)
-
-
-def check_offered(st: CatalogueEntry) -> None:
-    """Refuse a public report of an internal type, or of an emergency (which needs a call).
-
-    :raises DomainError: the type is internal: to the public it does not exist (400).
-    :raises EmergencyService: the type has an emergency notice, given as the message (400).
-    """
-    if not st.public:
-        raise DomainError(
-            f"Unknown service code {st.code!r}: GET /api/v1/services lists the valid codes.",
-            field="service_code",
-        )
-    if st.emergency_notice:
-        raise EmergencyService(
-            f"{st.emergency_notice} (This is not reported online: {st.name} needs a call.)",
-            field="service_code",
-        )
 
 
 @dataclass
@@ -167,22 +154,6 @@ class _Routed:
     crew_id: int | None
 
 
-def check_location(lat: float, long: float) -> None:
-    """Refuse coordinates that are not numbers on the globe.
-
-    :raises DomainError: lat or long missing, not finite or out of range.
-    """
-    for name, value, bound in (("lat", lat, 90), ("long", long, 180)):
-        if (
-            not isinstance(value, int | float)
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-        ):
-            raise DomainError(f"{name} must be a number in decimal degrees.", field=name)
-        if not -bound <= value <= bound:
-            raise DomainError(f"{name} must be between -{bound} and {bound}.", field=name)
-
-
 def submit_request(
     new: NewRequest,
     *,
@@ -190,6 +161,7 @@ def submit_request(
     actor_id: int | None = None,
     photo: media.ValidatedPhoto | None = None,
     photos: Sequence[media.ValidatedPhoto] = (),
+    uploads: Sequence[photo_uploads.Upload] = (),
     requested_at: datetime | None = None,
 ) -> SubmittedRequest:
     """Store a new request, routed to its district and department, with its SLA due time.
@@ -204,24 +176,15 @@ def submit_request(
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    description = (new.description or "").strip()
-    if not description:
-        raise DomainError("Describe the problem: description is required.", field="description")
-    if len(description) > MAX_TEXT:
-        raise DomainError(
-            f"The description is {len(description)} characters long; the limit is {MAX_TEXT}.",
-            field="description",
-        )
-    check_location(new.lat, new.long)
-    email = (new.email or "").strip().lower()
-    if email and not _EMAIL.match(email):
-        raise DomainError(f"{new.email!r} is not an email address.", field="email")
-    notify, phone = _channels(new, email)
-    language = new.language or LANGUAGES[0]
-    if language not in LANGUAGES:
-        choices = ", ".join(f"{code} ({LANGUAGE_NAMES[code]})" for code in LANGUAGES)
-        raise DomainError(f"language must be one of {choices}.", field="language")
-    contact = _Contact(email, phone, notify, language)
+    checked = check_request(
+        new,
+        public=public_channel(channel, actor_id),
+        sms_country=current_app.config["SMS_COUNTRY_CODE"],
+    )
+    checked.raise_first()
+    assert checked.entry is not None and checked.contact is not None
+    st, contact, description = checked.entry, checked.contact, checked.description
+    email, phone, notify, language = contact.email, contact.phone, contact.notify, contact.language
     # what the features above are told: only the contacts the reporter chose to hear on
     owed = companions.Submission(
         channel=channel,
@@ -230,12 +193,6 @@ def submit_request(
         language=language,
     )
     requested_at = requested_at or utcnow()
-    # A refusal may come from a cached view of the type that has since changed (its
-    # questions, department or activity): then decide again on the type as it is now.
-    st = catalogue_entry(new.service_code)
-    if public_channel(channel, actor_id) and (not st.public or st.emergency_notice):
-        st = catalogue_entry(new.service_code, fresh=True)
-        check_offered(st)
     try:
         row = _insert(new, st, description, contact, requested_at, actor_id, owed)
     except DomainError:
@@ -256,7 +213,8 @@ def submit_request(
             field="location",
         )
     request_id, district_code, district_name, due_at, routed = row
-    photo_ids = tuple(
+    # photos sent ahead (by token) first: they were chosen first
+    photo_ids = photo_uploads.claim(list(uploads), request_id) + tuple(
         media.attach_photo(p, kind="report", request_id=request_id).id
         for p in ([photo] if photo is not None else []) + list(photos)
     )
@@ -285,63 +243,11 @@ def submit_request(
     )
 
 
-@dataclass(frozen=True)
-class _Contact:
-    """The reporter's contact as stored: checked, normalised, with the channels chosen."""
-
-    email: str
-    phone: str
-    notify: str
-    language: str
-
-
-def sms_number(phone: str) -> str:
-    """Return a phone number in E.164 form (+16175550199), as SMS providers take it.
-
-    Ten digits are a North American number (country code SMS_COUNTRY_CODE, 1 by default).
-
-    :raises DomainError: not a number a text message can be sent to.
-    """
-    digits = _PHONE_PUNCTUATION.sub("", phone or "")
-    country = current_app.config["SMS_COUNTRY_CODE"]
-    if digits.startswith("+") and digits[1:].isdigit() and 8 <= len(digits) - 1 <= 15:
-        return digits
-    if digits.isdigit() and len(digits) == 10 and country == "1":
-        return f"+1{digits}"
-    if digits.isdigit() and len(digits) == 11 and digits.startswith("1") and country == "1":
-        return f"+{digits}"
-    raise DomainError(
-        "To get text messages, give a mobile number such as (617) 555-0199 or +1 617 555 0199.",
-        field="phone",
-    )
-
-
-def _channels(new: NewRequest, email: str) -> tuple[str, str]:
-    """Return (notify, phone) as stored; a phone that gets texts is kept in E.164 form.
-
-    :raises DomainError: an unknown choice, or a channel chosen without its contact.
-    """
-    phone = (new.phone or "").strip()[:40]
-    notify = (new.notify or "").strip().lower() or "email"
-    if notify not in NOTIFY_CHOICES:
-        raise DomainError(
-            f"notify must be one of {', '.join(NOTIFY_CHOICES)}, not {new.notify!r}.",
-            field="notify",
-        )
-    if notify in ("email", "both") and not email and new.notify:
-        raise DomainError("Give an email address to get updates by email.", field="email")
-    if notify in ("sms", "both"):
-        if not phone:
-            raise DomainError("Give a mobile number to get updates by text.", field="phone")
-        phone = sms_number(phone)
-    return notify, phone
-
-
 def _insert(
     new: NewRequest,
     st: CatalogueEntry,
     description: str,
-    contact: _Contact,
+    contact: Contact,
     requested_at: datetime,
     actor_id: int | None,
     submission: companions.Submission,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
 from typing import Any
 
@@ -21,37 +22,23 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.auth.permissions import roles_required
-from app.core.errors import DomainError, InvalidPhoto, NotFound, PhotoTooLarge
+from app.core.errors import NotFound
 from app.core.i18n import page_language, resident_error
+from app.core.idempotency import idempotent
 from app.core.limits import limited
 from app.core.replica import reads_from_replica
 from app.extensions import db
 from app.geo.routing import map_frame
 from app.media import service as media
-from app.requests import contact_cap, service
+from app.media.uploads import Upload
+from app.requests import service
+from app.requests.form_intake import handle_post
 from app.requests.models import AGENT_CHANNELS, STATUSES, ServiceType
-from app.requests.parsing import CoordinateError, parse_attribute_fields, parse_coordinate
 from app.requests.permissions import INTAKE_ROLES
+from app.requests.picker import picker_groups
 from app.requests.presenters import public_address, public_lat_long
 
 bp = Blueprint("requests", __name__)
-
-TEXT_FIELDS = (
-    "service_code",
-    "description",
-    "lat",
-    "long",
-    "address",
-    "name",
-    "email",
-    "phone",
-    "notify",
-    "language",
-)
-#: what only the call form has: how the request came in, and a link to the message
-AGENT_FIELDS = ("channel", "source_url")
-#: fields the form shows errors next to; any other field named by an error is a question
-FORM_FIELDS = frozenset(TEXT_FIELDS) | frozenset(AGENT_FIELDS) | {"location", "photo"}
 
 
 def grouped_service_types(types: list[ServiceType]) -> list[tuple[str, list[ServiceType]]]:
@@ -70,29 +57,19 @@ def questions(st: ServiceType) -> list[dict[str, Any]]:
     return sorted(st.attributes or [], key=lambda q: (q.get("order", 0), q.get("code", "")))
 
 
-#: the coordinates as the form labels them; messages name them so
-COORDINATE_WORDS = {"lat": "latitude", "long": "longitude"}
-
-
-def _coordinate(values: dict[str, str], name: str, errors: dict[str, str]) -> float | None:
-    """Return the posted coordinate, or None when it is missing or wrong (wrong: in errors)."""
-    try:
-        return parse_coordinate(values[name], COORDINATE_WORDS[name])
-    except CoordinateError as err:
-        errors[name] = resident_error(name, err.message)
-        return None
-
-
 def _render_form(
     *,
     agent: bool,
     values: dict[str, str],
     answers: dict[str, Any],
     errors: dict[str, str],
+    uploads: list[Upload] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     # staff log calls of internal types too; residents see only the public catalogue
     types = service.list_service_types(public_only=not agent)
+    # the searchable picker is the resident's; call-takers keep the select (their own flow)
+    popular, picker = ([], []) if agent else picker_groups(types)
     page = render_template(
         "requests/form.html",
         agent=agent,
@@ -107,6 +84,11 @@ def _render_form(
         max_photo_mb=current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024),
         max_photos=media.max_photos(),
         agent_channels=AGENT_CHANNELS,
+        uploads=uploads or [],
+        popular=popular,
+        picker=picker,
+        # a new key for each form shown; the resident's draft keeps it across reloads
+        idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),
     )
     return page, status
 
@@ -119,127 +101,60 @@ def _too_large_message() -> str:
 
 
 def _intake(*, agent: bool) -> Response | tuple[str, int]:
-    """Handle a posted intake form: store the request, or re-render it with the errors."""
+    """Handle a posted intake form: store the request, or re-render it with every error."""
     try:
-        form, files = request.form, request.files
+        request.form, request.files  # noqa: B018  (reads the body: it may be too large)
     except RequestEntityTooLarge:
         # the body was refused unread, so there is nothing of the user's input to keep
         return _render_form(
             agent=agent, values={}, answers={}, errors={"photo": _too_large_message()}, status=413
         )
-    values = {name: form.get(name, "") for name in TEXT_FIELDS + (AGENT_FIELDS if agent else ())}
-    answers = parse_attribute_fields(form)
-    errors: dict[str, str] = {}
-    status = 400
-    channel = intake_channel(values, errors) if agent else "web"
-
-    if not values["service_code"]:
-        errors["service_code"] = gettext("Choose the category of the problem.")
-    lat = _coordinate(values, "lat", errors)
-    long = _coordinate(values, "long", errors)
-    photos: list[media.ValidatedPhoto] = []
-    uploads = [upload for upload in files.getlist("photo") if upload.filename]
-    try:
-        photos = media.validate_photos([upload.stream for upload in uploads])
-    except InvalidPhoto as err:
-        errors["photo"] = gettext(
-            "%(problem)s Choose the photo again.", problem=resident_error("photo", err.message)
+    posted = handle_post(agent=agent, actor_id=current_user.id if agent else None)
+    result = posted.result
+    if result is None:
+        if agent:
+            db.session.commit()  # the photos kept for the corrected form
+        return _render_form(
+            agent=agent,
+            values=posted.values,
+            answers=posted.answers,
+            # the services' words, in the page's language
+            errors={name: resident_error(name, text) for name, text in posted.errors.items()},
+            uploads=posted.uploads,
+            status=posted.status,
         )
-        if isinstance(err, PhotoTooLarge):
-            status = 413
-    where = next((p.location for p in photos if p.location), None)
-    if lat is None and long is None and not ({"lat", "long"} & errors.keys()) and where:
-        # no pin and no device position: the place the photo was taken is the best guess
-        lat, long = where.lat, where.long
-        values["lat"], values["long"] = str(lat), str(long)
-    if (lat is None or long is None) and not ({"lat", "long"} & errors.keys()):
-        errors["location"] = gettext(
-            "Show us where: place the pin on the map, use your location, "
-            "or type the latitude and longitude."
+    track = url_for("requests.track", request_id=result.id)
+    if not agent:
+        # the confirmation is the tracking page, which says what happens next and when; a
+        # retried submit (the same idempotency key) is sent to the same page
+        flash(
+            gettext("Thank you — your request number is %(number)s.", number=result.id), "success"
         )
-
-    if not errors:
-        assert lat is not None and long is not None
-        if not agent:
-            contact_cap.check(values["email"], values["phone"])  # 429 past the day's cap
-        new = service.NewRequest(
-            service_code=values["service_code"],
-            description=values["description"],
-            lat=lat,
-            long=long,
-            address=values["address"],
-            name=values["name"],
-            email=values["email"],
-            phone=values["phone"],
-            attributes=answers,
-            notify=values["notify"],
-            # the reporter's messages follow the page they read, unless they chose otherwise
-            language=values["language"] or page_language(),
-            source_url=values.get("source_url", ""),
-        )
-        try:
-            result = service.submit_request(
-                new,
-                channel=channel,
-                actor_id=current_user.id if agent else None,
-                photos=photos,
-            )
-        except DomainError as err:
-            # submit_request refuses before it writes anything, so there is nothing to undo
-            field = err.field or "form"
-            if field not in FORM_FIELDS and field != "form":
-                field = f"attr:{field}"
-            errors[field] = resident_error(field, err.message)
-            if photos:
-                errors.setdefault(
-                    "photo", gettext("Your photo was not kept: choose it again before sending.")
-                )
-        else:
-            db.session.commit()
-            track = url_for("requests.track", request_id=result.id)
-            if agent:
-                flash(
-                    Markup(
-                        'Request <a href="{staff}"><strong>{n}</strong></a> logged '
-                        "({service}, {district}). Read the "
-                        'number to the caller; it can be followed at <a href="{url}">{url}</a>. '
-                        "Log another call below."
-                    ).format(
-                        n=result.id,
-                        service=result.service_name,
-                        district=result.district_name,
-                        url=track,
-                        staff=url_for("staff.request_detail", request_id=result.id),
-                    ),
-                    "success",
-                )
-                return redirect(url_for("requests.agent_new"), 303)
-            flash(
-                gettext("Thank you — your request number is %(number)s.", number=result.id),
-                "success",
-            )
-            return redirect(track, 303)
-
-    return _render_form(agent=agent, values=values, answers=answers, errors=errors, status=status)
-
-
-def intake_channel(values: dict[str, str], errors: dict[str, str]) -> str:
-    """Return the channel a call-taker chose (phone by default); check the message link."""
-    channel = values.get("channel") or "phone"
-    if channel not in AGENT_CHANNELS:
-        errors["channel"] = (
-            "Choose how the request came in: " + ", ".join(AGENT_CHANNELS.values()).lower() + "."
-        )
-    link = values.get("source_url", "").strip()
-    if link and (not link.startswith(("https://", "http://")) or len(link) > 2000 or " " in link):
-        errors["source_url"] = "The link must be a web address starting with https://."
-    return channel
+        return redirect(track, 303)
+    db.session.commit()
+    flash(
+        Markup(
+            'Request <a href="{staff}"><strong>{n}</strong></a> logged '
+            "({service}, {district}). Read the "
+            'number to the caller; it can be followed at <a href="{url}">{url}</a>. '
+            "Log another call below."
+        ).format(
+            n=result.id,
+            service=result.service_name,
+            district=result.district_name,
+            url=track,
+            staff=url_for("staff.request_detail", request_id=result.id),
+        ),
+        "success",
+    )
+    return redirect(url_for("requests.agent_new"), 303)
 
 
 @bp.route("/", methods=["GET", "POST"])
 @limited("RATELIMIT_REPORT", methods=["POST"])
+@idempotent
 def report() -> Response | tuple[str, int]:
-    """Let a resident report a problem."""
+    """Let a resident report a problem; a submit sent twice (same hidden key) stores one."""
     if request.method == "POST":
         return _intake(agent=False)
     values = {"language": page_language()}
@@ -277,12 +192,6 @@ def track(request_id: int) -> str:
     )
 
 
-def _no_such_request(number: str) -> str:
-    return gettext(
-        "There is no request number %(number)s: check the number in your receipt.", number=number
-    )
-
-
 @bp.get("/track")
 def track_lookup() -> Response | tuple[str, int]:
     """Go to the tracking page of the request number typed in the home page's box."""
@@ -295,7 +204,9 @@ def track_lookup() -> Response | tuple[str, int]:
         else:
             return redirect(url_for("requests.track", request_id=int(raw)), 303)
     message = (
-        _no_such_request(raw)
+        gettext(
+            "There is no request number %(number)s: check the number in your receipt.", number=raw
+        )
         if raw.isdigit()
         else gettext("Type the request number from your receipt, e.g. 1042.")
     )

@@ -36,6 +36,7 @@ E2E_LIMITS = {
     for name in (
         "RATELIMIT_REPORT",
         "RATELIMIT_ADDRESS_SEARCH",
+        "RATELIMIT_PHOTO_UPLOAD",
         "RATELIMIT_PUBLIC_READ",
         "RATELIMIT_FOLLOW",
         "RATELIMIT_SIGN_IN",

@@ -13,6 +13,7 @@ from tests.e2e import test_browser as browser_tests
 from tests.e2e.conftest import BIN, E2E_TILE_HOST, ROOT, LiveStack
 from tests.e2e.test_browser import (
     PHONE,
+    choose_category,
     expect,
     no_page_errors,
     shoot,
@@ -70,7 +71,7 @@ def test_typing_an_address_moves_the_pin_and_a_second_report_follows_instead(
         expect(page.locator("#map .leaflet-overlay-pane path")).to_have_count(2)  # two wards
         expect(page.locator("#map .district-label")).to_have_count(2)
         expect(page.locator("#locate-status")).to_contain_text("outlines show the city")
-        page.get_by_label("Category", exact=True).select_option("pothole")
+        choose_category(page, "Pothole")
 
         search = page.get_by_role("combobox", name="Search an address or intersection")
         search.press_sequentially("12 elm", delay=40)
@@ -99,7 +100,7 @@ def test_typing_an_address_moves_the_pin_and_a_second_report_follows_instead(
     second = ctx.new_page()
     with no_page_errors(second):
         second.goto("/")
-        second.get_by_label("Category", exact=True).select_option("pothole")
+        choose_category(second, "Pothole")
         search = second.get_by_role("combobox", name="Search an address or intersection")
         search.press_sequentially("elm stret", delay=40)  # a typo still finds it
         suggested = second.get_by_role("listbox", name="Suggested places")

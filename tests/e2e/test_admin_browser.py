@@ -13,6 +13,7 @@ from tests.e2e.test_browser import (  # noqa: F401  (browser and open_context ar
     DESKTOP,
     PHONE,
     browser,
+    choose_category,
     expect,
     no_page_errors,
     open_context,
@@ -60,7 +61,7 @@ def test_admin_adds_a_service_type_with_a_question_and_residents_see_it(
         resident.goto("/")
         question = resident.get_by_label("Is it blocking the road?")
         expect(question).to_be_hidden()
-        resident.get_by_label("Category", exact=True).select_option(label="Tree down")
+        choose_category(resident, "Tree down")
         expect(question).to_be_visible()
         question.select_option(label="Yes, fully")
 
@@ -82,7 +83,7 @@ def test_admin_adds_a_service_type_with_a_question_and_residents_see_it(
 
     with no_page_errors(resident):
         resident.goto("/")
-        resident.get_by_label("Category", exact=True).select_option(label="Tree down")
+        choose_category(resident, "Tree down")
         expect(resident.get_by_text("A tree on a power line: call 911.")).to_be_visible()
         expect(resident.get_by_label("Description", exact=False)).to_be_hidden()
         expect(resident.get_by_role("button", name="Send the report")).to_be_hidden()
