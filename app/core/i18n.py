@@ -220,6 +220,8 @@ JS_MESSAGES = {
     "reports_many": _("%(count)s reports on the map."),
     "reports_failed": _("The reports could not be loaded; try again later."),
     "reports_loading": _("Loading reports…"),
+    "your_photo": _("Your photo"),
+    "photo_refused": _("The photo was refused."),
     "zoom_in": _("Zoom in"),
     "zoom_out": _("Zoom out"),
     "chart_reports": _("Reports"),
