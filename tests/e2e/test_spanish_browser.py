@@ -59,7 +59,9 @@ def test_a_resident_reads_the_page_in_spanish_and_reports_in_spanish(
         assert sideways_overflow(page, 360) is None
 
         # the form in Spanish, its updates preset to Spanish
-        page.get_by_label("Categoría", exact=True).select_option("pothole")
+        # the category picker in Spanish: its search box, then the choice
+        page.get_by_label("Busque en las categorías").fill("Pothole")
+        page.locator("#category-picker").get_by_role("radio", name="Pothole").first.check()
         expect(page.get_by_label("Idioma de las novedades")).to_have_value("es")
         description = page.get_by_label(re.compile("^Descripción"))
         description.fill("Bache profundo en el carril de bicicletas")
