@@ -115,3 +115,17 @@ ensure_database() {
     psql -q "$(pg_url postgres)" -c "CREATE DATABASE \"$name\""
   fi
 }
+
+# The pages' translations: the .po files are the source, the .mo files Flask-Babel reads are
+# compiled from them (not committed), here and whenever a .po is newer.
+ensure_catalogs() {
+  local po
+  for po in "$ROOT"/app/translations/*/LC_MESSAGES/messages.po; do
+    [ -e "$po" ] || continue
+    if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then
+      say "Compiling the translations"
+      "$VENV/bin/pybabel" -q compile -d "$ROOT/app/translations"
+      return
+    fi
+  done
+}

@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import Message
+from pathlib import Path
 
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -29,6 +32,27 @@ from app.auth import service as auth_service
 from app.extensions import db
 from tests import factories
 
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the translations the pages read, as scripts/lib.sh does (they are not committed)."""
+    compile_catalogs()
+
+
+def compile_catalogs() -> None:
+    """Write each catalog's .mo from its .po when missing or older (fuzzy entries left out)."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=po.parts[-3])
+        partial = mo.with_suffix(f".mo.{os.getpid()}")
+        with partial.open("wb") as target:
+            write_mo(target, catalog)
+        partial.replace(mo)  # atomic: a concurrent run never reads half a file
+
+
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "app" / "translations"
 ADMIN_DSN = os.environ.get(
     "TEST_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 )

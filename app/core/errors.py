@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 
@@ -80,8 +82,12 @@ def register_error_handlers(app: Flask) -> None:
         headers: dict[str, str] = getattr(err, "headers", None) or {}
         if wants_json():
             return jsonify(err.to_dict()), err.status_code, headers
+        from app.core.i18n import translate_message
+
         return (
-            render_template("error.html", status=err.status_code, message=err.message),
+            render_template(
+                "error.html", status=err.status_code, message=translate_message(err.message)
+            ),
             err.status_code,
             headers,
         )
@@ -92,8 +98,16 @@ def register_error_handlers(app: Flask) -> None:
         status = err.code or 500
         message = err.description or err.name
         if status == 413:
-            limit_mb = app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
-            message = f"The upload is too large: photos may be at most {limit_mb:g} MB."
+            size = "{:g}".format(app.config["MAX_PHOTO_BYTES"] / (1024 * 1024))
+            message = gettext(
+                "The upload is too large: photos may be at most %(size)s MB.", size=size
+            )
+        elif isinstance(err, CSRFError):
+            # a form left open past its session, or sent without cookies
+            message = gettext(
+                "This form has expired or was sent without cookies: "
+                "reload the page and send it again."
+            )
         data = getattr(err, "data", None) or {}
         field_errors = data.get("messages")
         if field_errors:
@@ -107,6 +121,13 @@ def register_error_handlers(app: Flask) -> None:
             if field_errors:
                 body["errors"] = field_errors
             return jsonify(body), status, headers
+        from app.core.i18n import HTTP_ERROR_MESSAGES
+
+        if err.description == type(err).description and status in HTTP_ERROR_MESSAGES:
+            # werkzeug's own words are for developers; people read ours, in their language
+            message = str(HTTP_ERROR_MESSAGES[status])
+        elif status >= 500:
+            message = str(HTTP_ERROR_MESSAGES[500])
         page = render_template("error.html", status=status, message=message)
         return page, status, headers
 

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 from limits import parse_many
@@ -57,19 +58,19 @@ class RateLimited(DomainError):
 
 
 def wait_words(seconds: int) -> str:
-    """Say how long to wait, in the unit a person thinks in."""
+    """Say how long to wait, in the unit a person thinks in (in the page's language)."""
     if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
     minutes = math.ceil(seconds / 60)
     if minutes < 90:
-        return f"{minutes} minutes"
-    return f"{math.ceil(minutes / 60)} hours"
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    return ngettext("%(num)d hour", "%(num)d hours", math.ceil(minutes / 60))
 
 
 def too_many_message(retry_after: int) -> str:
-    return (
-        f"Too many requests from your connection: please wait {wait_words(retry_after)} "
-        "and try again."
+    return gettext(
+        "Too many requests from your connection: please wait %(wait)s and try again.",
+        wait=wait_words(retry_after),
     )
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from app.core.errors import DomainError, NotFound
+from app.core.i18n import page_language, translate_message
 from app.core.limits import limited
 from app.extensions import db
 from app.notifications import follow
-from app.requests.words import pick_language
 
 bp = Blueprint("follow", __name__)
 
@@ -19,18 +20,20 @@ bp = Blueprint("follow", __name__)
 def ask(request_id: int) -> Response:
     """Send a confirmation link to the address given on the tracking page."""
     try:
-        # the follower's messages speak the language their browser prefers
-        language = pick_language(*request.accept_languages.values())
-        follow.ask_to_follow(request_id, request.form.get("email", ""), language)
+        # the follower's messages speak the language they read the page in
+        follow.ask_to_follow(request_id, request.form.get("email", ""), page_language())
     except NotFound:
         raise  # no such request: a 404, not a message on a page that does not exist
     except DomainError as err:
         db.session.rollback()
-        flash(err.message, "error")
+        flash(translate_message(err.message), "error")
         return redirect(url_for("requests.track", request_id=request_id))
     db.session.commit()
     # the same words whether or not a link went out: the page tells nobody who follows
-    flash("Check your inbox: confirm with the link we sent to follow this request.", "success")
+    flash(
+        gettext("Check your inbox: confirm with the link we sent to follow this request."),
+        "success",
+    )
     return redirect(url_for("requests.track", request_id=request_id))
 
 
@@ -46,7 +49,14 @@ def confirm(token: str) -> Response:
     who = follow.read_confirm(token)
     follow.confirm(who)
     db.session.commit()
-    flash(f"You follow request {who.request_id}: we will email {who.email} its news.", "success")
+    flash(
+        gettext(
+            "You follow request %(number)s: we will email %(email)s its news.",
+            number=who.request_id,
+            email=who.email,
+        ),
+        "success",
+    )
     return redirect(url_for("requests.track", request_id=who.request_id))
 
 

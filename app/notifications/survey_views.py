@@ -8,9 +8,11 @@ fetched by a scanner must not reopen a request.
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from app.core.errors import DomainError
+from app.core.i18n import translate_message
 from app.extensions import db
 from app.notifications import survey
 from app.requests import service as requests_service
@@ -46,7 +48,7 @@ def submit(token: str) -> Response | tuple[str, int]:
     ask = survey.read_token(token)
     form = {k: request.form.get(k, "").strip() for k in ("answer", "rating", "comment")}
     if form["answer"] not in ("fixed", "not_fixed"):
-        return _page(token, form, "Say whether the problem is fixed.", 400)
+        return _page(token, form, gettext("Say whether the problem is fixed."), 400)
     rating = int(form["rating"]) if form["rating"].isdigit() else None
     try:
         response = survey.record(
@@ -54,7 +56,7 @@ def submit(token: str) -> Response | tuple[str, int]:
         )
     except DomainError as err:
         db.session.rollback()
-        return _page(token, form, err.message, 400)
+        return _page(token, form, translate_message(err.message), 400)
     reopened = response.reopened
     sr_id = response.request_id
     db.session.commit()

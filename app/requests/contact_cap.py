@@ -14,6 +14,7 @@ import hashlib
 import re
 
 from flask import current_app
+from flask_babel import gettext
 
 from app.core import limits
 
@@ -33,9 +34,11 @@ def check(email: str, phone: str) -> None:
     cap = int(current_app.config["REPORTS_PER_CONTACT_PER_DAY"])
     if cap <= 0:
         return
-    message = (
-        f"We have already received {cap} reports from this contact today; thank you. "
-        "Please wait before sending more, or call 311 if it is urgent."
+    # the resident form's page language; the API is always English
+    message = gettext(
+        "We have already received %(count)s reports from this contact today; thank you. "
+        "Please wait before sending more, or call 311 if it is urgent.",
+        count=cap,
     )
     email = (email or "").strip().lower()
     digits = _NOT_DIGIT.sub("", phone or "")

@@ -15,6 +15,7 @@ from flask import current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
 
 from app.core.errors import DomainError, InvalidPhoto, PhotoTooLarge
+from app.core.i18n import page_language
 from app.extensions import db
 from app.media import service as media
 from app.media import uploads as photo_uploads
@@ -23,7 +24,6 @@ from app.requests.intake import public_channel
 from app.requests.intake_checks import check_request
 from app.requests.models import AGENT_CHANNELS
 from app.requests.parsing import CoordinateError, parse_attribute_fields, parse_coordinate
-from app.requests.words import pick_language
 
 TEXT_FIELDS = (
     "service_code",
@@ -64,8 +64,8 @@ class Posted:
 
 
 def browser_language() -> str:
-    """Return the supported language the browser prefers: the form's first choice."""
-    return pick_language(*request.accept_languages.values())
+    """Return the language the page is read in: the reporter's messages follow it."""
+    return page_language()
 
 
 def intake_channel(values: dict[str, str], errors: dict[str, str]) -> str:

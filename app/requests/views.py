@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.permissions import roles_required
 from app.core.errors import NotFound
+from app.core.i18n import page_language, resident_error
 from app.core.idempotency import idempotent
 from app.core.limits import limited
 from app.core.replica import reads_from_replica
@@ -30,7 +32,7 @@ from app.geo.routing import map_frame
 from app.media import service as media
 from app.media.uploads import Upload
 from app.requests import service
-from app.requests.form_intake import browser_language, handle_post
+from app.requests.form_intake import handle_post
 from app.requests.models import AGENT_CHANNELS, STATUSES, ServiceType
 from app.requests.permissions import INTAKE_ROLES
 from app.requests.picker import picker_groups
@@ -47,7 +49,7 @@ def grouped_service_types(types: list[ServiceType]) -> list[tuple[str, list[Serv
             groups.setdefault(st.group, []).append(st)
     other = [st for st in types if not st.group]
     if other:
-        groups["Other problems"] = other
+        groups[gettext("Other problems")] = other
     return list(groups.items())
 
 
@@ -92,8 +94,10 @@ def _render_form(
 
 
 def _too_large_message() -> str:
-    limit = current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024)
-    return f"The photo is too large: at most {limit:g} MB is accepted. Choose a smaller one."
+    size = "{:g}".format(current_app.config["MAX_PHOTO_BYTES"] / (1024 * 1024))
+    return gettext(
+        "The photo is too large: at most %(size)s MB is accepted. Choose a smaller one.", size=size
+    )
 
 
 def _intake(*, agent: bool) -> Response | tuple[str, int]:
@@ -114,7 +118,8 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
             agent=agent,
             values=posted.values,
             answers=posted.answers,
-            errors=posted.errors,
+            # the services' words, in the page's language
+            errors={name: resident_error(name, text) for name, text in posted.errors.items()},
             uploads=posted.uploads,
             status=posted.status,
         )
@@ -122,7 +127,9 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
     if not agent:
         # the confirmation is the tracking page, which says what happens next and when; a
         # retried submit (the same idempotency key) is sent to the same page
-        flash(f"Thank you — your request number is {result.id}.", "success")
+        flash(
+            gettext("Thank you — your request number is %(number)s.", number=result.id), "success"
+        )
         return redirect(track, 303)
     db.session.commit()
     flash(
@@ -150,7 +157,7 @@ def report() -> Response | tuple[str, int]:
     """Let a resident report a problem; a submit sent twice (same hidden key) stores one."""
     if request.method == "POST":
         return _intake(agent=False)
-    values = {"language": browser_language()}
+    values = {"language": page_language()}
     return _render_form(agent=False, values=values, answers={}, errors={})
 
 
@@ -166,7 +173,13 @@ def agent_new() -> Response | tuple[str, int]:
 @bp.route("/requests/<int:request_id>")
 def track(request_id: int) -> str:
     """Show the public status page of a request; the reporter's details are never on it."""
-    sr = service.get_request(request_id)
+    try:
+        sr = service.get_request(request_id)
+    except NotFound:
+        # the service's words, in the page's language
+        raise NotFound(
+            gettext("There is no service request %(number)s.", number=request_id)
+        ) from None
     lat, long = public_lat_long(sr)
     return render_template(
         "requests/track.html",
@@ -191,9 +204,11 @@ def track_lookup() -> Response | tuple[str, int]:
         else:
             return redirect(url_for("requests.track", request_id=int(raw)), 303)
     message = (
-        f"There is no request number {raw}: check the number in your receipt."
+        gettext(
+            "There is no request number %(number)s: check the number in your receipt.", number=raw
+        )
         if raw.isdigit()
-        else "Type the request number from your receipt, e.g. 1042."
+        else gettext("Type the request number from your receipt, e.g. 1042.")
     )
     return render_template("error.html", status=404, message=message), 404
 

@@ -108,6 +108,26 @@ EVENT_WORDS = {
     "held": "Put on hold",
     "resumed": "Resumed",
 }
+EVENT_WORDS_ES = {
+    "created": "Reporte recibido",
+    "routed": "Enviada al departamento",
+    "acknowledged": "Confirmada",
+    "assigned": "Cuadrilla asignada",
+    "status_changed": "Cambio de estado",
+    "note": "Novedad",
+    "reopened": "Reabierta",
+    "merged": "Unida a otro reporte",
+    "closed": "Cerrada",
+    "transferred": "Transferida",
+    "held": "Puesta en espera",
+    "resumed": "Reanudada",
+}
+NOTIFY_WORDS_ES = {
+    "email": "Solo por correo electrónico",
+    "sms": "Solo por mensaje de texto",
+    "both": "Por correo electrónico y mensaje de texto",
+    "none": "No quiero recibir novedades",
+}
 #: why a request waits on hold, as staff and residents read it
 HOLD_WORDS = {
     "waiting_on_resident": "Waiting on the resident",
@@ -128,6 +148,8 @@ STATUS_WORDS_BY_LANGUAGE = {"en": STATUS_WORDS, "es": STATUS_WORDS_ES}
 CLOSURE_WORDS_BY_LANGUAGE = {"en": CLOSURE_WORDS, "es": CLOSURE_WORDS_ES}
 CLOSURE_EMAIL_WORDS_BY_LANGUAGE = {"en": CLOSURE_EMAIL_WORDS, "es": CLOSURE_EMAIL_WORDS_ES}
 HOLD_WORDS_BY_LANGUAGE = {"en": HOLD_WORDS, "es": HOLD_WORDS_ES}
+EVENT_WORDS_BY_LANGUAGE = {"en": EVENT_WORDS, "es": EVENT_WORDS_ES}
+NOTIFY_WORDS_BY_LANGUAGE = {"en": NOTIFY_WORDS, "es": NOTIFY_WORDS_ES}
 #: the closure notice of a reason without words of its own (a newer reason)
 CLOSED_EMAIL_WORDS_BY_LANGUAGE = {
     "en": ("was closed", "Your request was closed."),
@@ -170,6 +192,17 @@ def closure_email_words(reason: str, language: str = "en") -> tuple[str, str]:
     return table.get(reason) or CLOSED_EMAIL_WORDS_BY_LANGUAGE.get(
         language, CLOSED_EMAIL_WORDS_BY_LANGUAGE["en"]
     )
+
+
+def resident_words(language: str) -> dict[str, dict[str, str]]:
+    """Return the word tables of the resident pages in a language (English when unknown)."""
+    return {
+        "status": STATUS_WORDS_BY_LANGUAGE.get(language, STATUS_WORDS),
+        "closure": CLOSURE_WORDS_BY_LANGUAGE.get(language, CLOSURE_WORDS),
+        "event": EVENT_WORDS_BY_LANGUAGE.get(language, EVENT_WORDS),
+        "hold": HOLD_WORDS_BY_LANGUAGE.get(language, HOLD_WORDS),
+        "notify": NOTIFY_WORDS_BY_LANGUAGE.get(language, NOTIFY_WORDS),
+    }
 
 
 def words_context() -> dict[str, dict[str, str]]:

@@ -109,7 +109,8 @@ def test_resident_submits_with_photo_and_lands_on_a_tracking_page_without_pii(cl
     assert "Received" in page
     assert "Deep pothole by the school crossing" in page
     assert "Corner of Elm and 5th" in page and "Ward 2" in page
-    assert to_city_time(sr.due_at).strftime("%b %d, %Y %H:%M") in page
+    due = to_city_time(sr.due_at)  # Babel's medium date and short time, in the city's zone
+    assert f"{due:%b} {due.day}, {due.year}, {due.hour % 12 or 12}:{due:%M}\u202f{due:%p}" in page
     assert f"/photos/{photo.id}/thumb.jpg" in page
     assert "Report received" in page
     for value in PII.values():

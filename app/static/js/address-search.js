@@ -16,6 +16,7 @@
   var active = -1;
   var timer = null;
   var asked = 0;
+  var t = window.city311T || function (key) { return key; };
 
   function close() {
     list.hidden = true;
@@ -60,11 +61,12 @@
     if (found.length) {
       list.hidden = false;
       input.setAttribute("aria-expanded", "true");
-      status.textContent = found.length + (found.length === 1 ? " place" : " places") +
-        " found: use the arrow keys and Enter to choose.";
+      status.textContent = found.length === 1
+        ? t("places_one")
+        : t("places_many", { count: found.length });
     } else {
       close();
-      status.textContent = "No place matches. Check the spelling, or place the pin on the map.";
+      status.textContent = t("no_place");
     }
     active = -1;
   }
@@ -82,8 +84,9 @@
     lng.value = place.long.toFixed(6);
     // report.js moves the pin on this event, and tells whoever follows the location
     lat.dispatchEvent(new Event("change", { bubbles: true }));
-    status.textContent = "Pin placed at " + place.label +
-      (place.district ? " (" + place.district + ")" : "") + ". Drag it to the exact spot.";
+    status.textContent = t("pin_placed", {
+      place: place.label + (place.district ? " (" + place.district + ")" : "")
+    });
   }
 
   function search() {
@@ -93,7 +96,7 @@
     fetch(url + "?limit=8&q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
       .then(function (resp) {
         if (resp.status === 429) {
-          status.textContent = "Too many searches at once: wait a moment and type again.";
+          status.textContent = t("search_busy");
           return null;
         }
         return resp.ok ? resp.json() : null;
@@ -102,7 +105,7 @@
         if (data && mine === asked) show(data.results || []);
       })
       .catch(function () {
-        status.textContent = "The search cannot be reached; place the pin on the map instead.";
+        status.textContent = t("search_down");
       });
   }
 

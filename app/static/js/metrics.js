@@ -98,17 +98,20 @@
   }
 
   function publicTrend(canvas) {
+    // the public page gives its words in its language (js/i18n.js)
+    var t = window.city311T || function (key) { return key; };
     var s = JSON.parse(canvas.dataset.series);
     new Chart(canvas, {
       data: {
         labels: s.labels,
         datasets: [
-          { type: "bar", label: "Reports", data: s.requests, backgroundColor: GREY, yAxisID: "y" },
-          { type: "line", label: "% fixed on time", data: s.within_sla, borderColor: GREEN,
+          { type: "bar", label: t("chart_reports"), data: s.requests, backgroundColor: GREY,
+            yAxisID: "y" },
+          { type: "line", label: t("chart_on_time"), data: s.within_sla, borderColor: GREEN,
             backgroundColor: GREEN, yAxisID: "y1", spanGaps: true }
         ]
       },
-      options: twoAxes("reports", "% on time", 100)
+      options: twoAxes(t("axis_reports"), t("axis_on_time"), 100)
     });
   }
 

@@ -14,16 +14,17 @@
   var lng = document.getElementById("long");
   var asked = 0;
   var timer = null;
+  var t = window.city311T || function (key) { return key; };
 
   function when(iso) {
     var d = new Date(iso);
-    return isNaN(d) ? "" : d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+    return isNaN(d) ? "" : d.toLocaleDateString(window.city311Language, { month: "short", day: "numeric" });
   }
 
   function follow(item, button) {
     var address = email.value.trim();
     if (!address || address.indexOf("@") < 1) {
-      status.textContent = "Type your email address first, then choose the report to follow.";
+      status.textContent = t("follow_email_first");
       email.focus();
       return;
     }
@@ -35,18 +36,18 @@
       body: JSON.stringify({ email: address })
     })
       .then(function (resp) {
-        return resp.json().then(function (body) { return { ok: resp.ok, body: body }; });
+        return { ok: resp.ok, status: resp.status };
       })
       .then(function (answer) {
         button.disabled = false;
+        // the API answers in English: the page says what went wrong in its own language
         status.textContent = answer.ok
-          ? "Check your inbox: confirm with the link we sent to follow request " + item.id +
-            ". You do not need to send this report."
-          : answer.body.message || "That did not work; try again.";
+          ? t("follow_sent", { id: item.id })
+          : t(answer.status === 429 ? "too_many" : "follow_failed");
       })
       .catch(function () {
         button.disabled = false;
-        status.textContent = "You seem to be offline; try again in a moment.";
+        status.textContent = t("offline");
       });
   }
 
@@ -59,16 +60,16 @@
       title.textContent = "#" + item.id + " " + item.service.name;
       var about = document.createElement("p");
       about.className = "hint";
-      about.textContent = Math.round(item.distance_m) + " m away · reported " +
-        when(item.requested_at) + (item.address ? " · " + item.address : "") +
-        " · " + item.status.replace("_", " ");
+      about.textContent = t("distance_reported", {
+        metres: Math.round(item.distance_m), date: when(item.requested_at)
+      }) + (item.address ? " · " + item.address : "") + " · " + t("status:" + item.status);
       var text = document.createElement("p");
       text.textContent = item.description;
       var button = document.createElement("button");
       button.type = "button";
       button.className = "secondary";
-      button.textContent = "Follow this one instead";
-      button.setAttribute("aria-label", "Follow request " + item.id + " instead");
+      button.textContent = t("follow_instead");
+      button.setAttribute("aria-label", t("follow_instead_label", { id: item.id }));
       button.addEventListener("click", function () { follow(item, button); });
       li.append(title, about, text, button);
       list.appendChild(li);

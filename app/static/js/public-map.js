@@ -8,7 +8,9 @@
   var note = document.getElementById("map-status-text");
   if (!mapEl || !window.L || !L.markerClusterGroup || !window.fetch) return;
 
-  var map = L.map(mapEl);
+  var t = window.city311T || function (key) { return key; };
+  var map = L.map(mapEl, { zoomControl: false });
+  L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
   var bounds = mapEl.getAttribute("data-bounds");
   if (bounds) {
     map.fitBounds(JSON.parse(bounds), { animate: false });
@@ -35,8 +37,9 @@
     link.href = props.url;
     link.textContent = "#" + props.id + " " + props.service.name;
     var state = document.createElement("p");
-    state.textContent = props.status.replace("_", " ") + " · reported " +
-      new Date(props.requested_at).toLocaleDateString();
+    state.textContent = t("status:" + props.status) + " · " + t("reported_on", {
+      date: new Date(props.requested_at).toLocaleDateString(window.city311Language)
+    });
     div.append(link, state);
     return div;
   }
@@ -60,19 +63,19 @@
         if (data.next_before_id && page < MAX_PAGES) {
           load(params, data.next_before_id, page + 1, shown, run);
         } else {
-          note.textContent = shown + (shown === 1 ? " report" : " reports") + " on the map.";
+          note.textContent = shown === 1 ? t("reports_one") : t("reports_many", { count: shown });
         }
       })
       .catch(function (status) {
         note.textContent = status === 429
-          ? "Too many requests at once: wait a moment and try again."
-          : "The reports could not be loaded; try again later.";
+          ? t("too_many")
+          : t("reports_failed");
       });
   }
 
   function refresh() {
     clusters.clearLayers();
-    note.textContent = "Loading reports…";
+    note.textContent = t("reports_loading");
     var params = {};
     new FormData(filters).forEach(function (value, key) { if (value) params[key] = value; });
     loading += 1;

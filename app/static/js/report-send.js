@@ -6,6 +6,7 @@
    usual and the server keeps the key and the photos. */
 (function () {
   "use strict";
+  var t = window.city311T || function (key) { return key; };
 
   var form = document.getElementById("report-form");
   if (!form || form.hasAttribute("data-agent") || !window.fetch || !window.FormData) return;
@@ -95,7 +96,7 @@
       li.setAttribute("data-src", src);
       var img = document.createElement("img");
       img.src = src;
-      img.alt = "Your photo";
+      img.alt = t("your_photo");
       img.width = 96;
       img.height = 96;
       li.appendChild(img);
@@ -123,7 +124,7 @@
             if (!res.ok) {
               // refused (not a photo, too large): sending it with the form would fail too
               photo.value = "";
-              throw new Error(data.message || "The photo was refused.");
+              throw new Error(data.message || t("photo_refused"));
             }
             addKept(data.token, data.thumbnail_url);
             var lat = document.getElementById("lat");

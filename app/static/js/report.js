@@ -5,6 +5,7 @@
 
   var form = document.getElementById("report-form");
   if (!form) return;
+  var t = window.city311T || function (key) { return key; };
 
   // --- category: show only the chosen category's questions --------------------------------
   var select = document.getElementById("service_code");
@@ -48,7 +49,7 @@
   var max = parseInt(counter.getAttribute("data-max"), 10);
   function count() {
     var left = max - description.value.length;
-    counter.textContent = left + " of " + max + " characters left";
+    counter.textContent = t("chars_left", { left: left, max: max });
   }
   description.addEventListener("input", count);
   count();
@@ -73,7 +74,7 @@
     if (marker) {
       marker.setLatLng(latlng);
     } else {
-      marker = L.marker(latlng, { draggable: true, keyboard: true, title: "Problem location" })
+      marker = L.marker(latlng, { draggable: true, keyboard: true, title: t("pin_title") })
         .addTo(map);
       marker.on("dragend", function () { setInputs(marker.getLatLng()); });
     }
@@ -91,7 +92,8 @@
 
   if (window.L && mapEl) {
     mapEl.hidden = false;
-    map = L.map(mapEl);
+    map = L.map(mapEl, { zoomControl: false });
+    L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
     var bounds = mapEl.getAttribute("data-bounds");
     // One first view, without animation: a zoom still running would swallow the setView
     // of a quick "Use my location" tap.
@@ -113,8 +115,7 @@
     tiles.on("tileerror", function () {
       tileFailures += 1;
       if (tileFailures === 3) {
-        status.textContent = "The street map could not load; the outlines show the city. " +
-          "Search an address, tap the map, or use your location.";
+        status.textContent = t("map_unavailable");
       }
     });
     map.on("click", function (e) {
@@ -137,19 +138,18 @@
   if (locate && navigator.geolocation) {
     locate.hidden = false;
     locate.addEventListener("click", function () {
-      status.textContent = "Finding your location…";
+      status.textContent = t("locating");
       navigator.geolocation.getCurrentPosition(
         function (pos) {
           var ll = { lat: pos.coords.latitude, lng: pos.coords.longitude };
           setInputs(ll);
           if (map) placePin(L.latLng(ll.lat, ll.lng), 17);
-          status.textContent = "Location set (within about " +
-            Math.round(pos.coords.accuracy) + " m). Drag the pin if it is not quite right.";
+          status.textContent = t("located", { metres: Math.round(pos.coords.accuracy) });
         },
         function (err) {
-          status.textContent = err.code === err.PERMISSION_DENIED
-            ? "Location is blocked for this site. Tap the map or type the coordinates instead."
-            : "Your location could not be found. Tap the map or type the coordinates instead.";
+          status.textContent = t(
+            err.code === err.PERMISSION_DENIED ? "location_blocked" : "location_failed"
+          );
         },
         { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
       );
@@ -164,8 +164,9 @@
       var limit = parseInt(photo.getAttribute("data-max-bytes"), 10);
       var file = photo.files && photo.files[0];
       if (file && limit && file.size > limit) {
-        photoCheck.textContent = "This photo is " + (file.size / 1048576).toFixed(1) +
-          " MB; the limit is " + (limit / 1048576).toFixed(0) + " MB. Choose a smaller one.";
+        photoCheck.textContent = t("photo_too_large", {
+          size: (file.size / 1048576).toFixed(1), max: (limit / 1048576).toFixed(0)
+        });
         photo.setAttribute("aria-invalid", "true");
       } else {
         photoCheck.textContent = "";

@@ -5,7 +5,9 @@
   if (!el || !window.L) return;
   var latlng = [parseFloat(el.getAttribute("data-lat")), parseFloat(el.getAttribute("data-long"))];
   el.hidden = false;
-  var map = L.map(el, { scrollWheelZoom: false }).setView(latlng, 17);
+  var t = window.city311T || function (key) { return key; };
+  var map = L.map(el, { scrollWheelZoom: false, zoomControl: false }).setView(latlng, 17);
+  L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
   L.tileLayer(el.getAttribute("data-tile-url"), {
     attribution: el.getAttribute("data-attribution"),
     maxZoom: 19
