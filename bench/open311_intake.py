@@ -31,6 +31,7 @@ from urllib.parse import urlencode
 import psycopg
 from common import (
     backend_pids,
+    drive,
     free_port,
     percentile,
     process_cpu_seconds,
@@ -125,67 +126,13 @@ def form_body(key: str, n: int, with_contact: bool, point: tuple[float, float]) 
     return urlencode(fields).encode()
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    length, close = 0, False
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        name = name.strip().lower()
-        if name == "content-length":
-            length = int(value)
-        elif name == "connection" and value.strip().lower() == "close":
-            close = True
-    if length:
-        await reader.readexactly(length)
-    return status, close
-
-
-async def drive(port: int, bodies: list[bytes], concurrency: int, time_limit: float) -> dict:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    errors: list[str] = []
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    deadline = time.monotonic() + time_limit
-
-    async def client() -> None:
-        reader = writer = None
-        while not queue.empty() and time.monotonic() < deadline:
-            body = queue.get_nowait()
-            request = (
-                b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"Content-Type: application/x-www-form-urlencoded\r\n"
-                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-            )
-            started = time.perf_counter()
-            try:
-                if writer is None:
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(request)
-                status, close = await _read_response(reader)  # type: ignore[arg-type]
-            except (OSError, asyncio.IncompleteReadError) as exc:
-                errors.append(type(exc).__name__)
-                writer = None
-                continue
-            latencies.append(time.perf_counter() - started)
-            statuses[status] = statuses.get(status, 0) + 1
-            if close:
-                writer.close()
-                writer = None
-        if writer is not None:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    return {
-        "elapsed": time.perf_counter() - started,
-        "latencies": latencies,
-        "statuses": statuses,
-        "errors": errors,
-    }
+def post_request(body: bytes) -> bytes:
+    """Return the raw HTTP/1.1 keep-alive POST of one form body to Open311's requests.json."""
+    return (
+        b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
 
 
 def baseline(dsn: str, points: list[tuple[float, float]]) -> float:
@@ -254,11 +201,14 @@ def main() -> None:
     proc = start_gunicorn(args, url, port)
     try:
         warm = [
-            form_body(key, -n, not args.no_contact, points[args.requests + n - 1])
+            post_request(form_body(key, -n, not args.no_contact, points[args.requests + n - 1]))
             for n in range(1, args.warmup + 1)
         ]
         asyncio.run(drive(port, warm, args.concurrency, args.time_limit))
-        bodies = [form_body(key, n, not args.no_contact, points[n]) for n in range(args.requests)]
+        bodies = [
+            post_request(form_body(key, n, not args.no_contact, points[n]))
+            for n in range(args.requests)
+        ]
         # CPU per request is steadier than requests/s when other work shares the machine
         web, backends = web_pids(proc), backend_pids(dsn, args.db)
         cpu_before = process_cpu_seconds(web), process_cpu_seconds(backends)
