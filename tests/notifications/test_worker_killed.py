@@ -29,6 +29,19 @@ SWEEP_SECONDS = 2
 SENDING_LEASE = 5
 
 
+def _statuses(app: Flask) -> dict[str, int]:
+    """Count the outbox rows by status."""
+    with app.app_context():
+        try:
+            return dict(
+                db.session.execute(
+                    select(Outbox.status, func.count()).group_by(Outbox.status)
+                ).all()
+            )
+        finally:
+            db.session.rollback()
+
+
 def start_worker(app: Flask, port: int, log: IO[str]) -> subprocess.Popen:
     return workers.start_worker(
         app,
@@ -65,6 +78,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
         second = start_worker(worker_app, port, log)
         complete = wait_until(lambda: set(mailbox.outbox_ids()) >= owed, 60)
         recovery = time.monotonic() - killed_at
+        # the last message reaches the mailbox a moment before its row is marked sent
+        wait_until(lambda: _statuses(worker_app) == {"sent": OWED}, 10)
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:
@@ -74,10 +89,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_delays_little(
 
     received = mailbox.outbox_ids()
     duplicates = sum(n - 1 for n in received.values())
-    with worker_app.app_context():
-        statuses = dict(
-            db.session.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all()
-        )
+    statuses = _statuses(worker_app)
     print(
         f"\nworker SIGKILLed after {arrived_before}/{OWED} messages; all {len(received)} "
         f"arrived {recovery:.1f} s after the kill; duplicates: {duplicates}; rows: {statuses}"
