@@ -21,11 +21,11 @@ from app.requests import signals, subscribers
 from app.requests.models import (
     CLOSURE_REASONS,
     HOLD_REASONS,
-    MAX_TEXT,
     STATUSES,
     RequestEvent,
     ServiceRequest,
 )
+from app.requests.notes import check_note_length, note_required
 
 #: every status change allowed, from → to. Closing and reopening have verbs of their own.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -41,24 +41,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 def _said(status: str) -> str:
     # staff messages name the status code itself ("in progress"), as the API returns it
     return status.replace("_", " ")
-
-
-def note_required(reason: str) -> bool:
-    """Tell whether closing for this reason needs a note: every reason but fixed does."""
-    # "closed" must never hide "not fixed" from the reporter without a word of why
-    return reason != "fixed"
-
-
-def check_note_length(note: str) -> None:
-    """Refuse a note longer than MAX_TEXT, counted without surrounding blanks.
-
-    :raises DomainError: the note is too long (400).
-    """
-    length = len(note.strip())
-    if length > MAX_TEXT:
-        raise DomainError(
-            f"The note is {length} characters long; the limit is {MAX_TEXT}.", field="note"
-        )
 
 
 def record_event(

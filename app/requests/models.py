@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.core.clock import utcnow
 from app.core.models import created_at_column, enum_check
 from app.extensions import Model
+from app.requests.routing_models import RoutingRule as RoutingRule  # noqa: F401 (re-export)
 from app.sla.calendar import SLA_UNITS
 
 #: the longest description, note or closure text a person may write
@@ -347,40 +348,6 @@ class RequestEvent(Model):
 
     def __repr__(self) -> str:
         return f"<RequestEvent {self.request_id} {self.kind}>"
-
-
-class RoutingRule(Model):
-    """Where requests of a type go: the department, and the crew it proposes, per district.
-
-    A rule for a district wins over the type's rule for every district (district_id NULL),
-    which wins over the type's own department.
-    """
-
-    __tablename__ = "routing_rules"
-    __table_args__ = (
-        Index(
-            "uq_routing_rules_type_district",
-            "service_type_id",
-            "district_id",
-            unique=True,
-            postgresql_nulls_not_distinct=True,
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    service_type_id: Mapped[int] = mapped_column(ForeignKey("service_types.id", ondelete="CASCADE"))
-    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id", ondelete="CASCADE"))
-    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
-    crew_id: Mapped[int | None] = mapped_column(ForeignKey("crews.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = created_at_column()
-
-    service_type = relationship("ServiceType", lazy="joined")
-    district = relationship("District", lazy="joined")
-    department = relationship("Department", lazy="joined")
-    crew = relationship("Crew", lazy="joined")
-
-    def __repr__(self) -> str:
-        return f"<RoutingRule {self.service_type_id}/{self.district_id}>"
 
 
 class RequestSubscriber(Model):

@@ -25,16 +25,15 @@ from app.requests.lifecycle import (
     TRANSITIONS,
     acknowledge,
     add_note,
-    check_note_length,
     close,
     mark_assigned,
     mark_in_progress,
-    note_required,
     put_on_hold,
     reopen,
     resume,
     return_to_queue,
 )
+from app.requests.notes import check_note_length, note_required
 from app.requests.queries import (
     MIN_PHONE_DIGITS,
     PHONE_DIGITS_COMPARED,

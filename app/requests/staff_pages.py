@@ -15,13 +15,13 @@ from app.core.errors import DomainError, Forbidden, NotFound
 from app.extensions import db
 from app.media import service as media
 from app.requests import service
-from app.requests.lifecycle import check_note_length, note_required
 from app.requests.models import (
     CLOSURE_REASONS,
     HOLD_REASONS,
     STATUSES,
     ServiceRequest,
 )
+from app.requests.notes import check_note_length, note_required
 from app.requests.permissions import (
     DESK_ROLES,
     INTAKE_ROLES,

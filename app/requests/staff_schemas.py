@@ -14,8 +14,8 @@ from marshmallow import (
     validates_schema,
 )
 
-from app.requests.lifecycle import note_required
 from app.requests.models import CLOSURE_REASONS, HOLD_REASONS, MAX_TEXT, STATUSES
+from app.requests.notes import note_required
 from app.requests.schemas import CodeNameOut, ReporterOut
 
 

@@ -16,8 +16,9 @@ from app.extensions import db
 from app.org.models import Crew, Department
 from app.requests import signals
 from app.requests.catalogue import compute_due_at
-from app.requests.lifecycle import check_note_length, record_event
+from app.requests.lifecycle import record_event
 from app.requests.models import RequestEvent, ServiceRequest, ServiceType
+from app.requests.notes import check_note_length
 from app.requests.routing import route_for
 
 # requests sits below workorders and may not import it: its tables are read here directly,
