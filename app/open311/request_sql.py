@@ -22,7 +22,9 @@ from app.open311.sql_text import (
     as_json_array,
     clean,
     jsonb_param,
+    needs_cleaning,
     photo_url_sql,
+    rounded,
     set_city_timezone,
     timezone_params,
     w3c,
@@ -74,27 +76,43 @@ SELECT coalesce(
        CASE WHEN st.sensitive THEN NULL ELSE nullif(p.address, '') END AS address,
        CASE WHEN st.sensitive THEN NULL ELSE nullif(p.address_id, '') END AS address_id,
        ST_Y(p.location) AS lat, ST_X(p.location) AS long
+OFFSET 0
 """
+# OFFSET 0 keeps each LATERAL a subquery of its own: flattened, its expressions would be
+# copied into every use (the note's subquery run twice, the text test eight times)
+
+_TEXT = (
+    "x.status_notes",
+    "st.name",
+    "st.code",
+    "p.description",
+    "d.name",
+    "x.address",
+    "x.address_id",
+    "p.media_url",
+)
+#: whether any text of the request needs clean()'s rewrite: one test for all
+_DIRTY = f"SELECT {needs_cleaning(*_TEXT)} AS dirty OFFSET 0"
 
 _ITEM = f"""
 SELECT p.id::text AS service_request_id,
        CASE WHEN p.status = 'closed' THEN 'closed' ELSE 'open' END AS status,
-       {clean("x.status_notes")} AS status_notes,
-       {clean("st.name")} AS service_name,
-       {clean("st.code")} AS service_code,
-       {clean("p.description")} AS description,
-       {clean("d.name")} AS agency_responsible,
+       {clean("x.status_notes", dirty="c.dirty")} AS status_notes,
+       {clean("st.name", dirty="c.dirty")} AS service_name,
+       {clean("st.code", dirty="c.dirty")} AS service_code,
+       {clean("p.description", dirty="c.dirty")} AS description,
+       {clean("d.name", dirty="c.dirty")} AS agency_responsible,
        {service_notice_sql("st.sla_value", "st.sla_unit")} AS service_notice,
        {w3c("p.requested_at")} AS requested_datetime,
        {w3c("p.updated_at")} AS updated_datetime,
        {w3c("p.due_at")} AS expected_datetime,
-       {clean("x.address")} AS address,
-       {clean("x.address_id")} AS address_id,
+       {clean("x.address", dirty="c.dirty")} AS address,
+       {clean("x.address_id", dirty="c.dirty")} AS address_id,
        NULL::text AS zipcode,
-       round(pub.lat::numeric, 7)::float8 AS lat,
-       round(pub.long::numeric, 7)::float8 AS long,
+       {rounded("pub.lat", 7)} AS lat,
+       {rounded("pub.long", 7)} AS long,
        CASE WHEN x.photo_id IS NOT NULL AND x.photo_id <> 0 THEN {photo_url_sql("x.photo_id")}
-            ELSE {clean("nullif(p.media_url, '')")} END AS media_url
+            ELSE {clean("nullif(p.media_url, '')", dirty="c.dirty")} END AS media_url
 """
 
 # Chicago-style extensions: our detailed status, and the public history as notes
@@ -150,6 +168,7 @@ SELECT {as_json_array("row_to_json(r)::text", _ORDER)}
   JOIN service_types st ON st.id = p.service_type_id
   JOIN departments d ON d.id = p.department_id
   CROSS JOIN LATERAL ({_DERIVED}) x
+  CROSS JOIN LATERAL ({_DIRTY}) c
   CROSS JOIN LATERAL ({public_point_sql("x.lat", "x.long", "st.sensitive")}) pub
   CROSS JOIN LATERAL ({_ITEM}{_EXTENSIONS if extensions else ""}) r
 """
