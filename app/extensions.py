@@ -88,7 +88,10 @@ PAGINATION_HEADER = {
     "description": (
         "Page metadata, as a JSON object in the header's text: total and total_pages; "
         "when there are items, also first_page, last_page and page, and previous_page / "
-        "next_page when there is one."
+        "next_page when there is one. A list too large to count at every request (a staff "
+        "search by a common word) counts only so far: it then adds total_is_lower_bound: "
+        "true, total and last_page are how far it counted, and next_page is there while "
+        "there are more."
     ),
     "schema": {
         "type": "string",

@@ -276,6 +276,9 @@ def main() -> None:
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     args = parser.parse_args()
+    # the token and --explain run the served checkout's code in this process, so that the
+    # EXPLAIN of a before/after pair is of each one's own statements
+    sys.path.insert(0, str(args.app_root.resolve()))
 
     dsn = f"{args.pg}/{args.db}"
     url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import flask_smorest
 from flask_smorest import Blueprint
+from flask_smorest.pagination import PaginationParameters
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,3 +25,31 @@ def error_answers(blp: Blueprint, *answers: tuple[int, str]) -> Callable[[F], F]
         return func
 
     return decorator
+
+
+#: the X-Pagination field that says `total` counts only the first matches (there are more)
+TOTAL_IS_LOWER_BOUND = "total_is_lower_bound"
+
+
+def total_is_lower_bound(page_params: PaginationParameters) -> None:
+    """Say in the X-Pagination header that item_count is a lower bound: more items match.
+
+    For lists too large to count at every request (a staff search by a common word): the
+    header's total and last page are then how far the count went, and next_page is there
+    while there are more.
+    """
+    page_params.total_is_lower_bound = True
+
+
+class CountedBlueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, whose X-Pagination can say that its total is a lower bound."""
+
+    def _set_pagination_metadata(
+        self, page_params: PaginationParameters, result: Any, headers: Any
+    ) -> tuple[Any, Any]:
+        result, headers = super()._set_pagination_metadata(page_params, result, headers)
+        if getattr(page_params, "total_is_lower_bound", False):
+            metadata = json.loads(headers[self.PAGINATION_HEADER_NAME])
+            metadata[TOTAL_IS_LOWER_BOUND] = True
+            headers[self.PAGINATION_HEADER_NAME] = json.dumps(metadata)
+        return result, headers

@@ -43,3 +43,30 @@ def public_point(
     if not sensitive:
         return lat, long
     return snap_to_grid(lat, long, float(current_app.config["PUBLIC_LOCATION_GRID_METRES"]))
+
+
+def public_point_sql(lat: str, long: str, sensitive: str) -> str:
+    """Return a SELECT of (lat, long) to publish: public_point in SQL, for a LATERAL join.
+
+    The same arithmetic as snap_to_grid on the same doubles, so both publish the same point.
+    `lat`, `long` and `sensitive` are column expressions; the statement takes the grid as
+    :grid_metres (public_point_params).
+    """
+    snapped_lat = "greatest(-90.0, least(90.0, (floor({lat} / s.step) + 0.5) * s.step))"
+    return (
+        "SELECT CASE WHEN g.snap THEN round(g.row_lat::numeric, 6)::float8"
+        f" ELSE {lat} END AS lat,"
+        " CASE WHEN g.snap THEN round(greatest(-180.0, least(180.0,"
+        f" (floor({long} / g.long_step) + 0.5) * g.long_step))::numeric, 6)::float8"
+        f" ELSE {long} END AS long"
+        " FROM (SELECT r.snap, r.row_lat, CASE WHEN r.snap THEN CAST(:grid_metres AS float8)"
+        " / (111320.0 * greatest(cos(radians(r.row_lat)), 1e-6)) END AS long_step"
+        f" FROM (SELECT s.snap, CASE WHEN s.snap THEN {snapped_lat.format(lat=lat)} END AS row_lat"
+        f" FROM (SELECT ({sensitive} AND CAST(:grid_metres AS float8) > 0"
+        f" AND {lat} IS NOT NULL) AS snap,"
+        " CAST(:grid_metres AS float8) / 111320.0 AS step) s) r) g"
+    )
+
+
+def public_point_params() -> dict[str, float]:
+    return {"grid_metres": float(current_app.config["PUBLIC_LOCATION_GRID_METRES"])}

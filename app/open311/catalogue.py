@@ -23,6 +23,15 @@ def service_notice(sla_value: int, sla_unit: str) -> str:
     return f"Expected within {sla_value} {unit}."
 
 
+def service_notice_sql(value: str, unit: str) -> str:
+    """Return SQL for service_notice of two columns, for answers PostgreSQL writes."""
+    return (
+        f"'Expected within ' || {value} || CASE WHEN {unit} = 'business_days'"
+        f" THEN CASE WHEN {value} = 1 THEN ' business day.' ELSE ' business days.' END"
+        f" ELSE CASE WHEN {value} = 1 THEN ' hour.' ELSE ' hours.' END END"
+    )
+
+
 def _questions(st: ServiceType) -> list[dict[str, Any]]:
     return sorted(st.attributes or [], key=lambda q: (q.get("order") or 0, q.get("code", "")))
 

@@ -111,6 +111,16 @@ def render(fmt: str, root: str, value: Any, status: int = 200) -> Response:
     return Response(body.encode("utf-8"), status=status, content_type=CONTENT_TYPES[fmt])
 
 
+def render_json_text(fmt: str, root: str, json_text: str) -> Response:
+    """Return a Spark array PostgreSQL wrote as JSON text (its strings already as same_text
+    leaves them) as a JSON response, or the same values as XML."""
+    if fmt == "json":
+        return Response(json_text.encode("utf-8"), content_type=CONTENT_TYPES[fmt])
+    return Response(
+        to_xml(root, json.loads(json_text)).encode("utf-8"), content_type=CONTENT_TYPES[fmt]
+    )
+
+
 def render_errors(fmt: str, status: int, errors: list[tuple[int, str]]) -> Response:
     """Return the spec's error body: a list of (code, description)."""
     return render(

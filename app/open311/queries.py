@@ -1,4 +1,4 @@
-"""GET requests, one request and tokens: read the query, select, shape GeoReport answers."""
+"""GET requests, one request and tokens: read the query, then let request_sql answer it."""
 
 from __future__ import annotations
 
@@ -6,17 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import BigInteger, Select, cast, func, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.core.clock import utcnow
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
-from app.geo.privacy import public_point
-from app.media.models import Photo
-from app.open311.catalogue import service_notice
-from app.open311.formats import w3c_datetime
 from app.open311.params import (
     DEFAULT_WINDOW,
     MAX_REQUESTS,
@@ -26,33 +21,14 @@ from app.open311.params import (
     parse_int,
     present,
 )
-from app.org.models import Department
+from app.open311.request_sql import requests_json
 from app.requests import service as requests_service
-from app.requests.models import RequestEvent, ServiceRequest, ServiceType
+from app.requests.models import ServiceRequest
 from app.requests.parsing import parse_coordinate
 
 #: radius, in metres, of a lat/long search without one; and the largest accepted
 DEFAULT_RADIUS_M = 500.0
 MAX_RADIUS_M = 50_000.0
-
-CLOSURE_PHRASES = {
-    "fixed": "Fixed.",
-    "no_action_needed": "Closed: no action was needed.",
-    "duplicate": "Closed as a duplicate of an earlier request.",
-    "referred": "Referred to the agency responsible.",
-    "could_not_locate": "Closed: the problem could not be located.",
-}
-NOTE_TYPES = {"created": "submitted", "closed": "closed", "reopened": "opened", "note": "note"}
-EVENT_SUMMARIES = {
-    "created": "Request received",
-    "acknowledged": "Acknowledged by the department",
-    "assigned": "A crew was assigned",
-    "status_changed": "Status changed",
-    "note": "Note",
-    "reopened": "Reopened",
-    "merged": "Merged into another request",
-    "closed": "Closed",
-}
 
 
 @dataclass
@@ -143,201 +119,61 @@ def read_query(args: MultiDict[str, str]) -> RequestQuery:
     return q
 
 
-def _request_columns() -> Select:
-    sr = ServiceRequest
-    first_photo = (
-        select(func.min(Photo.id))
-        .where(Photo.request_id == sr.id, Photo.kind == "report")
-        .scalar_subquery()
-    )
-    closure_photo = (
-        select(RequestEvent.data["photo_id"].astext)
-        .where(
-            RequestEvent.request_id == sr.id,
-            RequestEvent.kind == "closed",
-            RequestEvent.public.is_(True),
-        )
-        .order_by(RequestEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    latest_note = (
-        select(RequestEvent.note)
-        .where(
-            RequestEvent.request_id == sr.id,
-            RequestEvent.public.is_(True),
-            RequestEvent.note != "",
-        )
-        .order_by(RequestEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    # reporter columns are deliberately absent: nothing here can leak them
-    return (
-        select(
-            sr.id,
-            sr.status,
-            sr.closure_reason,
-            sr.closure_note,
-            ServiceType.code.label("service_code"),
-            ServiceType.name.label("service_name"),
-            ServiceType.sla_value,
-            ServiceType.sla_unit,
-            ServiceType.sensitive,
-            sr.description,
-            Department.name.label("agency"),
-            sr.requested_at,
-            sr.updated_at,
-            sr.closed_at,
-            sr.due_at,
-            sr.address,
-            sr.address_id,
-            func.ST_Y(sr.location).label("lat"),
-            func.ST_X(sr.location).label("long"),
-            sr.media_url,
-            func.coalesce(first_photo, cast(closure_photo, BigInteger)).label("photo_id"),
-            latest_note.label("latest_note"),
-            sr.channel,
-        )
-        .join(ServiceType, ServiceType.id == sr.service_type_id)
-        .join(Department, Department.id == sr.department_id)
-    )
-
-
-def photo_url(photo_id: int) -> str:
-    """Return the public URL of a photo's metadata-free display size."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/photos/{photo_id}/display.jpg"
-
-
-def _status_notes(row: Any) -> str | None:
-    if row.status == "closed":
-        return row.closure_note or CLOSURE_PHRASES.get(row.closure_reason or "", "Closed.")
-    return row.latest_note or None
-
-
-def _request_dict(row: Any) -> dict[str, Any]:
-    media_url = photo_url(row.photo_id) if row.photo_id else (row.media_url or None)
-    lat, long = public_point(row.lat, row.long, sensitive=row.sensitive)
-    return {
-        "service_request_id": str(row.id),
-        "status": "closed" if row.status == "closed" else "open",
-        "status_notes": _status_notes(row),
-        "service_name": row.service_name,
-        "service_code": row.service_code,
-        "description": row.description,
-        "agency_responsible": row.agency,
-        "service_notice": service_notice(row.sla_value, row.sla_unit),
-        "requested_datetime": w3c_datetime(row.requested_at),
-        # the time updated_after and updated_before filter on: a closed request's later
-        # changes (a note, a merge) move it past its close time
-        "updated_datetime": w3c_datetime(row.updated_at),
-        "expected_datetime": w3c_datetime(row.due_at),
-        "address": None if row.sensitive else row.address or None,
-        "address_id": None if row.sensitive else row.address_id or None,
-        "zipcode": None,
-        # imported history may have no known location
-        "lat": round(lat, 7) if lat is not None else None,
-        "long": round(long, 7) if long is not None else None,
-        "media_url": media_url,
-    }
-
-
-def _add_extensions(rows: list[Any], items: list[dict[str, Any]]) -> None:
-    """Add Chicago-style `extended_attributes` and `notes` (the public history)."""
-    ids = [row.id for row in rows]
-    events: dict[int, list[RequestEvent]] = {i: [] for i in ids}
-    for event in db.session.scalars(
-        select(RequestEvent)
-        .where(RequestEvent.request_id.in_(ids), RequestEvent.public.is_(True))
-        .order_by(RequestEvent.request_id, RequestEvent.id)
-    ):
-        events[event.request_id].append(event)
-    photos: dict[int, list[int]] = {i: [] for i in ids}
-    for photo_id, request_id in db.session.execute(
-        select(Photo.id, Photo.request_id)
-        # notes' photos are not the reporter's; an internal note's are never public
-        .where(Photo.request_id.in_(ids), Photo.kind == "report")
-        .order_by(Photo.id)
-    ):
-        if request_id is not None:  # the IN never matches NULL; the check is for mypy
-            photos[request_id].append(photo_id)
-    for row, item in zip(rows, items, strict=True):
-        history = events[row.id]
-        photo_ids = photos[row.id] + [
-            e.data["photo_id"] for e in history if e.kind == "closed" and e.data.get("photo_id")
-        ]
-        item["extended_attributes"] = {
-            "detailed_status": row.status,
-            "closure_reason": row.closure_reason,
-            "channel": row.channel,
-            "media_urls": [photo_url(p) for p in photo_ids],
-        }
-        item["notes"] = [
-            {
-                "datetime": w3c_datetime(e.at),
-                "type": NOTE_TYPES.get(e.kind, "activity"),
-                "summary": EVENT_SUMMARIES.get(e.kind, e.kind),
-                "description": e.note or None,
-                "status": e.to_status,
-            }
-            for e in history
-        ]
-
-
-def find_requests(q: RequestQuery) -> list[dict[str, Any]]:
-    """Return the requests matching a GET requests query, most recent first."""
-    sr = ServiceRequest
-    stmt = _request_columns()
+def find_requests(q: RequestQuery) -> str:
+    """Return the JSON text of the requests matching a GET requests query, most recent first."""
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if q.ids:
         # the spec: a list of ids overrides every other parameter
-        stmt = stmt.where(sr.id.in_(q.ids))
+        where.append("sr.id = ANY(:ids)")
+        params["ids"] = q.ids
     else:
         if q.service_codes:
-            stmt = stmt.where(ServiceType.code.in_(q.service_codes))
+            where.append("st.code = ANY(:codes)")
+            params["codes"] = q.service_codes
         if q.statuses and set(q.statuses) != {"open", "closed"}:
-            stmt = stmt.where(
-                sr.status == "closed" if q.statuses[0] == "closed" else sr.status != "closed"
+            where.append(
+                "sr.status = 'closed'" if q.statuses[0] == "closed" else "sr.status <> 'closed'"
             )
         if not (q.start or q.end or q.updated_after or q.updated_before):
-            stmt = stmt.where(sr.requested_at >= utcnow() - DEFAULT_WINDOW)
+            where.append("sr.requested_at >= :window_start")
+            params["window_start"] = utcnow() - DEFAULT_WINDOW
         if q.start:
-            stmt = stmt.where(sr.requested_at >= q.start, sr.requested_at <= q.end)
+            where.append("sr.requested_at >= :start AND sr.requested_at <= :end")
+            params.update(start=q.start, end=q.end)
         if q.updated_after:
-            stmt = stmt.where(sr.updated_at >= q.updated_after)
+            where.append("sr.updated_at >= :updated_after")
+            params["updated_after"] = q.updated_after
         if q.updated_before:
-            stmt = stmt.where(sr.updated_at <= q.updated_before)
+            where.append("sr.updated_at <= :updated_before")
+            params["updated_before"] = q.updated_before
         if q.near:
-            lat, long, metres = q.near
-            point = func.ST_SetSRID(func.ST_MakePoint(long, lat), 4326)
-            stmt = stmt.where(
-                func.ST_DWithin(func.geography(sr.location), func.geography(point), metres)
+            where.append(
+                "ST_DWithin(geography(sr.location),"
+                " geography(ST_SetSRID(ST_MakePoint(:near_long, :near_lat), 4326)), :near_metres)"
             )
-    stmt = (
-        stmt.order_by(sr.requested_at.desc(), sr.id.desc())
-        .limit(q.page_size)
-        .offset((q.page - 1) * q.page_size)
+            params.update(near_lat=q.near[0], near_long=q.near[1], near_metres=q.near[2])
+    return requests_json(
+        where,
+        params,
+        limit=q.page_size,
+        offset=(q.page - 1) * q.page_size,
+        extensions=q.extensions,
+        by_service_code=bool(q.service_codes) and not q.ids,
     )
-    rows = list(db.session.execute(stmt))
-    items = [_request_dict(row) for row in rows]
-    if q.extensions and rows:
-        _add_extensions(rows, items)
-    return items
 
 
-def get_request(request_id: str, *, extensions: bool = False) -> list[dict[str, Any]]:
-    """Return one request as a list of one.
+def get_request(request_id: str, *, extensions: bool = False) -> str:
+    """Return the JSON text of one request as a list of one.
 
     :raises NotFound: there is no such request.
     """
     if not (request_id.isascii() and request_id.isdigit()) or len(request_id) > 18:
         raise NotFound(f"There is no service request {request_id!r}.")
-    rows = list(db.session.execute(_request_columns().where(ServiceRequest.id == int(request_id))))
-    if not rows:
+    found = requests_json(["sr.id = :id"], {"id": int(request_id)}, limit=1, extensions=extensions)
+    if found == "[]":
         raise NotFound(f"There is no service request {request_id}.")
-    items = [_request_dict(rows[0])]
-    if extensions:
-        _add_extensions(rows, items)
-    return items
+    return found
 
 
 def resolve_token(token: str) -> list[dict[str, Any]]:

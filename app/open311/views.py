@@ -28,7 +28,7 @@ from app.core.replica import reads_from_replica
 from app.extensions import db
 from app.open311 import catalogue, intake, params, queries, updates
 from app.open311 import keys as api_keys  # the admin view below is named keys
-from app.open311.formats import render, render_errors
+from app.open311.formats import render, render_errors, render_json_text
 from app.requests.words import pick_language
 
 log = logging.getLogger(__name__)
@@ -218,14 +218,16 @@ def post_request(fmt: str) -> Response:
 @reads_from_replica
 def get_requests(fmt: str) -> Response:
     query = queries.read_query(request.args)
-    return render(fmt, "service_requests", queries.find_requests(query))
+    return render_json_text(fmt, "service_requests", queries.find_requests(query))
 
 
 @bp.get(f"/v2/requests/<request_id>.{FMT}")
 @reads_from_replica
 def get_request(request_id: str, fmt: str) -> Response:
     extensions = (request.args.get("extensions") or "").strip().lower() in ("true", "1", "yes")
-    return render(fmt, "service_requests", queries.get_request(request_id, extensions=extensions))
+    return render_json_text(
+        fmt, "service_requests", queries.get_request(request_id, extensions=extensions)
+    )
 
 
 @bp.get(f"/v2/tokens/<token>.{FMT}")
@@ -249,7 +251,7 @@ def request_updates(fmt: str) -> Response:
             else params.MAX_REQUESTS
         ),
     )
-    return render(fmt, "service_request_updates", found)
+    return render_json_text(fmt, "service_request_updates", found)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Response, jsonify, request
 from flask_login import current_user
-from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import FileStorage
@@ -18,6 +17,7 @@ from werkzeug.exceptions import BadRequest
 
 from app.auth.permissions import can_see_department, roles_required
 from app.auth.roles import DISPATCH_ROLES
+from app.core.apidocs import CountedBlueprint
 from app.core.errors import DomainError, Forbidden, InvalidPhoto
 from app.core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from app.core.limits import limited
@@ -39,7 +39,7 @@ from app.requests.schemas import (
 )
 from app.requests.words import pick_language
 
-blp = Blueprint(
+blp = CountedBlueprint(
     "requests_api",
     __name__,
     url_prefix="/api/v1",

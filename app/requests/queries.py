@@ -6,7 +6,7 @@ A department's work queue is in app/requests/queue.py.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import lazyload
@@ -17,6 +17,9 @@ from app.media.models import Photo
 from app.requests.models import PHONE_KEY_DIGITS, RequestEvent, ServiceRequest, phone_key
 
 SEARCH_PAGE_SIZE = 50
+#: a search counts its matches only this far past the page it shows: a common word matches
+#: a tenth of all requests, and counting them all cost most of a second at 5 million
+SEARCH_COUNT_CAP = 500
 #: a query of at least this many digits is also tried as a phone number
 MIN_PHONE_DIGITS = 7
 #: phone numbers compare on their last 10 digits, so "+1 617 555 0199" = "(617) 555-0199"
@@ -137,6 +140,15 @@ def match_conditions(q: str) -> tuple[Any, int | None]:
     return (or_(*conditions) if conditions else None), exact_id
 
 
+class SearchPage(NamedTuple):
+    """A page of a staff search, and how many requests match."""
+
+    items: list[ServiceRequest]
+    total: int
+    #: the total is a lower bound: more requests match than were counted
+    more: bool
+
+
 def search_requests(
     q: str,
     *,
@@ -144,7 +156,7 @@ def search_requests(
     department_id: int | None = None,
     page: int = 1,
     page_size: int = SEARCH_PAGE_SIZE,
-) -> tuple[list[ServiceRequest], int]:
+) -> SearchPage:
     """Find requests by number, reporter email or phone, or words; newest first.
 
     A query with "@" is an email (case-insensitive, whole address). A query of digits and
@@ -152,25 +164,36 @@ def search_requests(
     number: digits compare, on the last 10 of each, so a leading country code on either
     side does not matter and 7 digits find the numbers that end with them. Anything else
     is words that must all appear in the description or the address.
+
+    The total is exact up to SEARCH_COUNT_CAP matches past the page's first; beyond that it
+    is that many, and `more` says there are more (the next pages count further).
     """
     condition, exact_id = match_conditions(q)
-    stmt = select(ServiceRequest).options(lazyload(ServiceRequest.events))
-    if condition is not None:
-        stmt = stmt.where(condition)
+    conditions: list[Any] = [] if condition is None else [condition]
     if status == "open":
-        stmt = stmt.where(ServiceRequest.status != "closed")
+        conditions.append(ServiceRequest.status != "closed")
     elif status:
-        stmt = stmt.where(ServiceRequest.status == status)
+        conditions.append(ServiceRequest.status == status)
     if department_id is not None:
-        stmt = stmt.where(ServiceRequest.department_id == department_id)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        conditions.append(ServiceRequest.department_id == department_id)
+    offset = (max(page, 1) - 1) * page_size
+    counted_up_to = offset + max(SEARCH_COUNT_CAP, page_size + 1)
+    # one more than the cap says whether there are more, without finding them all
+    matches = select(ServiceRequest.id).where(*conditions).limit(counted_up_to + 1)
+    counted = db.session.scalar(select(func.count()).select_from(matches.subquery())) or 0
     order: list[Any] = [ServiceRequest.requested_at.desc(), ServiceRequest.id.desc()]
     if exact_id is not None:
         order.insert(0, (ServiceRequest.id == exact_id).desc())
     items = db.session.scalars(
-        stmt.order_by(*order).limit(page_size).offset((max(page, 1) - 1) * page_size)
+        select(ServiceRequest)
+        .options(lazyload(ServiceRequest.events))
+        .where(*conditions)
+        .order_by(*order)
+        .limit(page_size)
+        .offset(offset)
     )
-    return list(items), total
+    more = counted > counted_up_to
+    return SearchPage(list(items), counted_up_to if more else counted, more)
 
 
 def _like_escape(word: str) -> str:

@@ -13,7 +13,7 @@ from flask import request
 from flask_smorest.pagination import PaginationParameters
 
 from app.auth.permissions import roles_required
-from app.core.apidocs import error_answers
+from app.core.apidocs import error_answers, total_is_lower_bound
 from app.core.errors import DomainError
 from app.core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from app.extensions import db
@@ -81,19 +81,25 @@ def search_requests_endpoint(
     `q` is a request number, an email address (case-insensitive), a phone number (digits
     compare on the last 10, so "+1 617 555 0199" finds "(617) 555-0199"; 7 digits find the
     numbers ending with them), or words that must all appear in the description or
-    address. Newest first, 50 per page; the X-Pagination header has the total. Dispatchers
-    and crew see their own department's requests; agents, managers and admins see all.
+    address. Newest first, 50 per page. Dispatchers and crew see their own department's
+    requests; agents, managers and admins see all.
+
+    The X-Pagination header has the total, counted up to 500 matches past the page's
+    first: when more match, `total` is that count, `total_is_lower_bound` is true, and
+    `next_page` is there while there are more (each page counts 500 further).
     """
     department_id = search_department(department)
-    items, total = service.search_requests(
+    found = service.search_requests(
         q,
         status=status,
         department_id=department_id,
         page=pagination_parameters.page,
         page_size=pagination_parameters.page_size,
     )
-    pagination_parameters.item_count = total
-    return [list_item(sr) for sr in items]
+    pagination_parameters.item_count = found.total
+    if found.more:
+        total_is_lower_bound(pagination_parameters)
+    return [list_item(sr) for sr in found.items]
 
 
 def _act(request_id: int, action: Callable[[ServiceRequest], None]) -> dict[str, Any]:

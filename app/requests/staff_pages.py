@@ -68,11 +68,10 @@ def search() -> str:
         errors["status"] = "Choose a status from the list."
         status = ""
     page = _page_number(request.args.get("page"))
-    items: list[ServiceRequest] = []
-    total = 0
+    found = service.SearchPage([], 0, more=False)
     searched = bool(q or status)
     if searched:
-        items, total = service.search_requests(
+        found = service.search_requests(
             q, status=status, department_id=search_department(""), page=page
         )
     return render_template(
@@ -81,10 +80,11 @@ def search() -> str:
         status=status,
         errors=errors,
         searched=searched,
-        items=items,
-        total=total,
+        items=found.items,
+        total=found.total,
+        more=found.more,
         page=page,
-        pages=max(1, math.ceil(total / service.SEARCH_PAGE_SIZE)),
+        pages=max(1, math.ceil(found.total / service.SEARCH_PAGE_SIZE)),
         status_choices=STATUS_CHOICES,
         department_bound=current_user.role in DEPARTMENT_BOUND,
         may_log_calls=current_user.role in INTAKE_ROLES,
