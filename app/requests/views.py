@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from typing import Any
 
 from flask import (
@@ -41,18 +40,6 @@ from app.requests.presenters import public_address, public_lat_long
 bp = Blueprint("requests", __name__)
 
 
-def grouped_service_types(types: list[ServiceType]) -> list[tuple[str, list[ServiceType]]]:
-    """Group the catalogue for the category picker; types without a group come last."""
-    groups: OrderedDict[str, list[ServiceType]] = OrderedDict()
-    for st in types:
-        if st.group:
-            groups.setdefault(st.group, []).append(st)
-    other = [st for st in types if not st.group]
-    if other:
-        groups[gettext("Other problems")] = other
-    return list(groups.items())
-
-
 def questions(st: ServiceType) -> list[dict[str, Any]]:
     return sorted(st.attributes or [], key=lambda q: (q.get("order", 0), q.get("code", "")))
 
@@ -68,12 +55,12 @@ def _render_form(
 ) -> tuple[str, int]:
     # staff log calls of internal types too; residents see only the public catalogue
     types = service.list_service_types(public_only=not agent)
-    # the searchable picker is the resident's; call-takers keep the select (their own flow)
-    popular, picker = ([], []) if agent else picker_groups(types)
+    # the select (call-takers', and residents' without script) and the resident's searchable
+    # picker list the same groups in the same order: picker_groups is the one rule
+    popular, picker = picker_groups(types)
     page = render_template(
         "requests/form.html",
         agent=agent,
-        groups=grouped_service_types(types),
         service_types=types,
         questions=questions,
         values=values,
@@ -85,7 +72,7 @@ def _render_form(
         max_photos=media.max_photos(),
         agent_channels=AGENT_CHANNELS,
         uploads=uploads or [],
-        popular=popular,
+        popular=[] if agent else popular,
         picker=picker,
         # a new key for each form shown; the resident's draft keeps it across reloads
         idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),

@@ -19,6 +19,7 @@ from app.media.models import Photo
 from app.requests.models import ServiceRequest
 from app.requests.picker import fold, picker_groups
 from tests.factories import WARD_2_POINT, jpeg_bytes, make_service_type, submit
+from tests.helpers import sign_in
 from tests.requests.test_api import post_form
 
 REQUIRED_QUESTION = {
@@ -95,6 +96,37 @@ def test_the_form_offers_the_picker_and_keeps_the_select_without_script(client, 
     assert 'data-search="pothole streets' in page
     assert '<select id="service_code" name="service_code"' in page  # no script: the select
     assert 'name="idempotency_key"' in page
+
+
+def select_groups(page: str) -> list[tuple[str, list[str]]]:
+    """Return the category select's optgroups: (label, option values in order)."""
+    select_html = page.split('<select id="service_code"', 1)[1].split("</select>", 1)[0]
+    return [
+        (label, re.findall(r'<option value="([^"]+)"', options))
+        for label, options in re.findall(
+            r'<optgroup label="([^"]*)">(.*?)</optgroup>', select_html, re.S
+        )
+    ]
+
+
+@pytest.mark.parametrize("path, role", [("/", None), ("/agent/requests/new", "agent")])
+def test_the_select_without_script_has_the_pickers_groups_and_order(app, client, city, path, role):
+    make_service_type("abandoned", city.public_works, name="Abandoned car", group="Streets")
+    make_service_type("hole", city.public_works, name="Hole", group="Highway Maintenance")
+    for code in ("streetlight", "streetlight", "pothole", "graffiti"):
+        submit(code)
+    app.extensions.pop("city311_picker_usage", None)  # counted per process, for a while
+    if role:
+        sign_in(client, city.users[role])
+
+    page = client.get(path).get_data(as_text=True)
+
+    # groups by name, no group last; in each the most reported first, then by name
+    assert select_groups(page) == [
+        ("Highway Maintenance", ["hole"]),
+        ("Streets", ["streetlight", "pothole", "abandoned"]),
+        ("Other problems", ["graffiti"]),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
