@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -87,6 +88,12 @@ def _too_large_message() -> str:
     )
 
 
+def _script_asks_for_json() -> bool:
+    """Whether the resident form's script sent it (it prefers JSON; a browser asks for HTML)."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
 def _intake(*, agent: bool) -> Response | tuple[str, int]:
     """Handle a posted intake form: store the request, or re-render it with every error."""
     try:
@@ -117,6 +124,13 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
         flash(
             gettext("Thank you — your request number is %(number)s.", number=result.id), "success"
         )
+        if _script_asks_for_json():
+            # the form's script goes to the page itself: a redirect fetch followed would
+            # have shown the thank-you to the script, not to the resident
+            sent = jsonify(id=result.id, url=track)
+            sent.status_code = 201
+            sent.headers["Location"] = track
+            return sent
         return redirect(track, 303)
     db.session.commit()
     flash(

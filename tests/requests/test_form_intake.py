@@ -256,6 +256,31 @@ def test_the_form_sent_twice_with_its_key_makes_one_request(client, city):
     assert count_requests() == before + 1
 
 
+#: what the form's script sends: JSON preferred, the form's HTML taken
+SCRIPT = {"Accept": "application/json, text/html;q=0.5"}
+
+
+def test_the_forms_script_is_told_where_to_go_and_the_page_keeps_the_thank_you(client, city):
+    before = count_requests()
+    key = str(uuid.uuid4())
+    headers = {**SCRIPT, "Idempotency-Key": key}
+    first = post_form(client, form(idempotency_key=key), url="/", headers=headers)
+    assert first.status_code == 201
+    sent = first.get_json()
+    assert sent["url"] == f"/requests/{sent['id']}" == first.headers["Location"]
+    # the thank-you waits for the page the script then opens
+    page = client.get(sent["url"]).get_data(as_text=True)
+    assert f"your request number is {sent['id']}" in page
+    again = post_form(client, form(idempotency_key=key), url="/", headers=headers)
+    assert (again.status_code, again.get_json()) == (201, sent)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count_requests() == before + 1
+    # refused, the script gets the form with every error, as HTML to show
+    refused = post_form(client, form(description=""), url="/", headers=SCRIPT)
+    assert refused.status_code == 400 and refused.mimetype == "text/html"
+    assert 'id="error-summary"' in refused.get_data(as_text=True)
+
+
 def test_a_refused_form_may_be_sent_again_corrected_under_the_same_key(client, city):
     key = str(uuid.uuid4())
     assert post_form(client, form(description="", idempotency_key=key), url="/").status_code == 400
