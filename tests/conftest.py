@@ -10,8 +10,8 @@ import asyncio
 import os
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
@@ -25,6 +25,7 @@ from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy import event
 from sqlalchemy.engine import URL
 
 from app import create_app
@@ -244,3 +245,28 @@ def city(db_session) -> factories.City:
 def tokens(city: factories.City) -> dict[str, str]:
     """A bearer token for each role of the test city."""
     return {role: auth_service.issue_token(user) for role, user in city.users.items()}
+
+
+@pytest.fixture
+def statements(db_session) -> Callable[[], AbstractContextManager[list[str]]]:
+    """Return a context manager that collects the SQL sent to PostgreSQL while it is open.
+
+    It listens on the engine (before_cursor_execute), so it sees every statement of the
+    session, of the views and of the signal receivers, each as the one line it starts with.
+    """
+    engine = db.session.get_bind().engine
+
+    @contextmanager
+    def recording() -> Iterator[list[str]]:
+        seen: list[str] = []
+
+        def record(conn, cursor, statement, parameters, context, executemany) -> None:
+            seen.append(statement.strip().splitlines()[0].strip())
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return recording

@@ -87,6 +87,36 @@ def _request_link(user: User, kind: str) -> None:
     )
 
 
+def create_account(
+    *,
+    email: str,
+    role: str,
+    password: str | None,
+    name: str = "",
+    department_id: int | None = None,
+    crew_id: int | None = None,
+    actor: Any = None,
+) -> User:
+    """Create an account, with a password or (None) none yet, and record it.
+
+    `actor` is who to record (see audit.record): None for the signed-in admin.
+
+    :raises DomainError: bad email, role or password, or a role without its department or crew.
+    :raises Conflict: the email is taken (409).
+    """
+    user = service.create_user(
+        email=email,
+        password=password,
+        role=role,
+        name=name,
+        department_id=department_id,
+        crew_id=crew_id,
+    )
+    action = "create" if password is not None else "invite"
+    audit.record(actor, action, _target(user), after=user_view(user))
+    return user
+
+
 def invite(
     *,
     email: str,
@@ -100,15 +130,14 @@ def invite(
     :raises DomainError: bad email or role, or a role without its department or crew.
     :raises Conflict: the email is taken (409).
     """
-    user = service.create_user(
+    user = create_account(
         email=email,
-        password=None,
         role=role,
+        password=None,
         name=name,
         department_id=department_id,
         crew_id=crew_id,
     )
-    audit.record(None, "invite", _target(user), after=user_view(user))
     _request_link(user, "invitation")
     return user
 
@@ -143,11 +172,13 @@ def change_user(
     department_id: int | None | _Keep = KEEP,
     crew_id: int | None | _Keep = KEEP,
     active: bool | None = None,
+    actor: Any = None,
 ) -> User:
     """Change an account's name, role, department, crew, or (de)activate it; record it.
 
     Leaving the crew role drops the crew; a crew member works for the crew's department.
-    Deactivation ends the account's sessions and revokes its API tokens.
+    Deactivation ends the account's sessions and revokes its API tokens. `actor` is who to
+    record (see audit.record): None for the signed-in admin.
 
     :raises DomainError: a role without its department or crew (400).
     :raises NotFound: no such crew (404).
@@ -179,7 +210,7 @@ def change_user(
             if before["active"] == after["active"]
             else ("activate" if after["active"] else "deactivate")
         )
-        audit.record(None, action, _target(user), before, after)
+        audit.record(actor, action, _target(user), before, after)
     return user
 
 

@@ -8,9 +8,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.auth import service
+from app.auth import accounts, service
 from app.auth.models import User
 from app.auth.roles import CREW, ROLES
+from app.core import audit
 from app.core.errors import DomainError
 from app.extensions import db
 from app.org.models import Crew, Department
@@ -74,13 +75,15 @@ def create_cmd(
         crew_id, department_id = crew.id, crew.department_id
     password = _read_password()
     try:
-        user = service.create_user(
+        # the admin pages' verb: the account and its audit entry are stored together
+        user = accounts.create_account(
             email=email,
             password=password,
             role=role,
             name=name,
             department_id=department_id,
             crew_id=crew_id,
+            actor=audit.COMMAND_LINE,
         )
     except DomainError as err:  # raised before anything is written
         raise click.ClickException(err.message) from None
@@ -139,6 +142,10 @@ def deactivate_cmd(email: str) -> None:
     if not user.active:
         click.echo(f"{user.email} was already deactivated.")
         return
-    service.deactivate_user(user)
+    try:
+        # the admin pages' verb: audited, and it keeps the last active admin
+        accounts.change_user(user, active=False, actor=audit.COMMAND_LINE)
+    except DomainError as err:  # raised before anything is written
+        raise click.ClickException(err.message) from None
     db.session.commit()
     click.echo(f"Deactivated {user.role} {user.email}")

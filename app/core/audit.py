@@ -6,6 +6,7 @@ exactly when the change was committed. Rows are appended, never edited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,18 @@ from app.extensions import Model, db
 
 #: audit rows shown per page
 PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change when no account did: no id, and a label kept where an email would be."""
+
+    id: None
+    email: str
+
+
+#: changes made by `flask …` commands on the server: whoever ran them holds the server itself
+COMMAND_LINE = Actor(None, "command line")
 
 
 class AuditEntry(Model):
@@ -65,6 +78,8 @@ def record(
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append an audit entry; `target` is (kind, id, label); None for `actor` is the signed-in user.
+
+    `actor` is a User, an Actor such as COMMAND_LINE (no account), or None.
 
     It flushes and never commits: the caller's commit stores the change and its entry together.
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -99,20 +99,36 @@ def get_crew(crew_id: int) -> Crew:
 # ---------------------------------------------------------------------------------------------
 # administration: rename and deactivate, with the open work that holds a department back
 
-#: callables that count a department's open work (requests registers one at start-up):
-#: org sits below requests, so it asks instead of importing
-_open_work_counters: list[Callable[[int], int]] = []
+#: callables that count open work per department, for the department ids given, in one query
+#: each (requests registers one at start-up): org sits below requests, so it asks instead of
+#: importing. A department with no open work may be left out of a counter's answer.
+_open_work_counters: list[Callable[[Collection[int]], Mapping[int, int]]] = []
 
 
-def register_open_work(counter: Callable[[int], int]) -> None:
-    """Register a count of a department's open work that keeps it from being deactivated."""
+def register_open_work(counter: Callable[[Collection[int]], Mapping[int, int]]) -> None:
+    """Register a count of open work per department that keeps one from being deactivated."""
     if counter not in _open_work_counters:
         _open_work_counters.append(counter)
 
 
+def open_work_by_department(department_ids: Collection[int]) -> dict[int, int]:
+    """Return how many open items (requests, …) each department holds, 0 for none.
+
+    One grouped query per kind of work, whatever the number of departments: the admin list
+    shows every department's count.
+    """
+    totals = dict.fromkeys(department_ids, 0)
+    if not totals:
+        return totals
+    for counter in _open_work_counters:
+        for department_id, count in counter(list(totals)).items():
+            totals[department_id] = totals.get(department_id, 0) + count
+    return totals
+
+
 def open_work(department_id: int) -> int:
     """Return how many open items (requests, …) a department still holds."""
-    return sum(counter(department_id) for counter in _open_work_counters)
+    return open_work_by_department([department_id])[department_id]
 
 
 def search_departments(query: str = "", *, include_inactive: bool = True) -> list[Department]:

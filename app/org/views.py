@@ -24,7 +24,7 @@ def _departments_page(
     return render_template(
         "admin/departments.html",
         departments=departments,
-        open_work={d.id: service.open_work(d.id) for d in departments},
+        open_work=service.open_work_by_department([d.id for d in departments]),
         q=q,
         errors=errors or {},
         form=form or {},

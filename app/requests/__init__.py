@@ -31,7 +31,7 @@ def init_app(app: Flask) -> None:
     from app.requests.models import MAX_TEXT
     from app.requests.words import words_context
 
-    org.register_open_work(catalogue.open_requests_of_department)
+    org.register_open_work(catalogue.open_requests_by_department)
     app.register_blueprint(views.bp)
     app.register_blueprint(staff_pages.bp)
     app.register_blueprint(triage_pages.bp)

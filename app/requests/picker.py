@@ -3,8 +3,9 @@
 Which types are reported most is counted over the last PICKER_USAGE_DAYS and kept in this
 process for PICKER_CACHE_SECONDS (app.extensions["city311_picker_usage"]): the form is the
 busiest page and the order need not change by the minute. Each type carries its search
-text (name and keywords, lower case, accents removed) for the page's script; the page
-without script offers the same groups in a select.
+text (name and keywords, lower case, accents removed) for the page's script. The category
+select (the whole picker without script, and the call-taker's) lists the same groups in the
+same order: picker_groups is the one home of the ordering rule.
 """
 
 from __future__ import annotations

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from typing import Any
 
 from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -41,18 +41,6 @@ from app.requests.presenters import public_address, public_lat_long
 bp = Blueprint("requests", __name__)
 
 
-def grouped_service_types(types: list[ServiceType]) -> list[tuple[str, list[ServiceType]]]:
-    """Group the catalogue for the category picker; types without a group come last."""
-    groups: OrderedDict[str, list[ServiceType]] = OrderedDict()
-    for st in types:
-        if st.group:
-            groups.setdefault(st.group, []).append(st)
-    other = [st for st in types if not st.group]
-    if other:
-        groups[gettext("Other problems")] = other
-    return list(groups.items())
-
-
 def questions(st: ServiceType) -> list[dict[str, Any]]:
     return sorted(st.attributes or [], key=lambda q: (q.get("order", 0), q.get("code", "")))
 
@@ -68,12 +56,12 @@ def _render_form(
 ) -> tuple[str, int]:
     # staff log calls of internal types too; residents see only the public catalogue
     types = service.list_service_types(public_only=not agent)
-    # the searchable picker is the resident's; call-takers keep the select (their own flow)
-    popular, picker = ([], []) if agent else picker_groups(types)
+    # the select (call-takers', and residents' without script) and the resident's searchable
+    # picker list the same groups in the same order: picker_groups is the one rule
+    popular, picker = picker_groups(types)
     page = render_template(
         "requests/form.html",
         agent=agent,
-        groups=grouped_service_types(types),
         service_types=types,
         questions=questions,
         values=values,
@@ -85,7 +73,7 @@ def _render_form(
         max_photos=media.max_photos(),
         agent_channels=AGENT_CHANNELS,
         uploads=uploads or [],
-        popular=popular,
+        popular=[] if agent else popular,
         picker=picker,
         # a new key for each form shown; the resident's draft keeps it across reloads
         idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),
@@ -98,6 +86,12 @@ def _too_large_message() -> str:
     return gettext(
         "The photo is too large: at most %(size)s MB is accepted. Choose a smaller one.", size=size
     )
+
+
+def _script_asks_for_json() -> bool:
+    """Whether the resident form's script sent it (it prefers JSON; a browser asks for HTML)."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
 
 
 def _intake(*, agent: bool) -> Response | tuple[str, int]:
@@ -130,6 +124,13 @@ def _intake(*, agent: bool) -> Response | tuple[str, int]:
         flash(
             gettext("Thank you — your request number is %(number)s.", number=result.id), "success"
         )
+        if _script_asks_for_json():
+            # the form's script goes to the page itself: a redirect fetch followed would
+            # have shown the thank-you to the script, not to the resident
+            sent = jsonify(id=result.id, url=track)
+            sent.status_code = 201
+            sent.headers["Location"] = track
+            return sent
         return redirect(track, 303)
     db.session.commit()
     flash(

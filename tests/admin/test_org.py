@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.org.models import Crew, Department
-from tests.factories import submit
+from app.requests import service as requests_service
+from tests.factories import make_department, make_service_type, submit
 from tests.helpers import bearer, sign_in
 
 NON_ADMINS = ("agent", "dispatcher", "crew", "manager")
@@ -105,6 +108,29 @@ def test_a_department_with_open_requests_cannot_be_deactivated(client, city) -> 
     db.session.refresh(city.public_works)
     assert city.public_works.active is True
     assert _entries("department") == []
+
+
+def test_the_list_counts_each_departments_open_requests_in_one_query(
+    client, city, statements
+) -> None:
+    snow = make_department("SNOW", "Snow Removal")
+    make_department("WATER", "Water")  # nothing reported: 0
+    make_service_type("plow", snow, name="Unplowed street")
+    for code in ("pothole", "pothole", "streetlight", "graffiti", "plow", "plow"):
+        submit(code)
+    requests_service.close(submit("pothole"), reason="fixed", actor_id=None)  # not open
+    db.session.commit()
+    sign_in(client, city.users["admin"])
+
+    with statements() as seen:
+        page = client.get("/admin/departments").get_data(as_text=True)
+
+    shown = dict(
+        re.findall(r"<code>(\w+)</code>.*?data-label=\"Open requests\">(\d+)<", page, re.S)
+    )
+    assert shown == {"PARKS": "1", "PWD": "3", "SNOW": "2", "WATER": "0"}
+    # one grouped count for the whole list, not one per department
+    assert len([s for s in seen if "service_requests" in s]) == 1, seen
 
 
 def test_a_refused_deactivation_leaves_the_rename_undone_too(client, city, tokens) -> None:

@@ -3,9 +3,10 @@ from sqlalchemy import select
 
 from app.auth import service
 from app.auth.models import User
+from app.core.audit import AuditEntry
 from app.extensions import db
 from tests import factories
-from tests.helpers import bearer
+from tests.helpers import bearer, sign_in
 
 
 @pytest.fixture
@@ -139,3 +140,55 @@ def test_set_password_of_a_deactivated_account_says_it_still_cannot_sign_in(runn
     assert result.exit_code == 0, result.output
     assert "deactivated: it still cannot sign in" in result.output
     assert service.authenticate("agent@city.test", "a-brand-new-password") is None
+
+
+def audit_of(email: str) -> list[AuditEntry]:
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target_kind == "user", AuditEntry.target_label == email)
+            .order_by(AuditEntry.id)
+        )
+    )
+
+
+def test_create_and_deactivate_are_in_the_audit_as_the_command_line(runner, client, city):
+    result = create(runner, "--email", "Night.Agent@city.test", "--role", "agent", "--name", "Nia")
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["users", "deactivate", "--email", "night.agent@city.test"])
+    assert result.exit_code == 0, result.output
+
+    created, deactivated = audit_of("night.agent@city.test")
+    assert (created.action, created.actor_id, created.actor_email) == (
+        "create",
+        None,
+        "command line",
+    )
+    assert created.before is None
+    assert created.after == {
+        "email": "night.agent@city.test",
+        "name": "Nia",
+        "role": "agent",
+        "department": None,
+        "crew": None,
+        "active": True,
+    }
+    assert "a-long-secret-password" not in str(created.after)
+    assert (deactivated.action, deactivated.actor_email) == ("deactivate", "command line")
+    assert (deactivated.before["active"], deactivated.after["active"]) == (True, False)
+    # the admins read them where they read their own changes
+    sign_in(client, city.users["admin"])
+    page = client.get("/admin/audit?kind=user&actor=command").get_data(as_text=True)
+    assert "2 changes" in page and "night.agent@city.test" in page
+    # a refused create leaves no entry
+    assert create(runner, "--email", "night.agent@city.test", "--role", "agent").exit_code == 1
+    assert len(audit_of("night.agent@city.test")) == 2
+
+
+def test_deactivate_keeps_the_last_active_admin_as_the_admin_pages_do(runner, city):
+    result = runner.invoke(args=["users", "deactivate", "--email", "admin@city.test"])
+    assert result.exit_code == 1
+    assert "admin@city.test is the last active admin" in result.output
+    assert "Traceback" not in result.output
+    assert user("admin@city.test").active is True
+    assert audit_of("admin@city.test") == []

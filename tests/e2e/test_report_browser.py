@@ -155,6 +155,39 @@ def test_every_error_at_once_and_the_photo_is_kept(
     assert requests_with("Deep hole, photo kept from the first try") == 1
 
 
+#: the page may not write itself over: what it shows after a send it builds as DOM
+NO_DOCUMENT_WRITE = """
+Document.prototype.write = Document.prototype.writeln = function () {
+  throw new Error("document.write is not allowed on this page");
+};
+"""
+
+
+def test_the_answers_to_a_send_are_shown_without_document_write(
+    open_context, live_stack: LiveStack, catalogue, shots: Path, requests_with
+):
+    ctx = open_context(**SMALL_PHONE)
+    ctx.add_init_script(NO_DOCUMENT_WRITE)
+    page = ctx.new_page()
+    with no_page_errors(page):
+        page.goto("/")
+        fill_report(page, "")
+        page.get_by_role("button", name="Send the report").click()
+        # the server's form with its errors, in place; the page's scripts work on it again
+        expect(page.locator("#error-summary")).to_contain_text("description is required")
+        expect(page.locator("#error-summary")).to_be_focused()
+        expect(page.get_by_label("Category", exact=True)).to_be_hidden()  # the picker is back
+        expect(page.get_by_role("radio", name="Request for Pothole Repair")).to_be_checked()
+        expect(page.get_by_label("Latitude")).to_have_value(str(WARD_2_POINT[0]))
+        page.get_by_label("Description").fill("Shown without document.write")
+        page.get_by_role("button", name="Send the report").click()
+        # sent: the browser opens the tracking page, which says the number
+        expect(page).to_have_url(re.compile(r"/requests/\d+$"))
+        expect(page.get_by_role("status")).to_contain_text("your request number is")
+        shoot(page, shots, "9-sent-without-document-write")
+    assert requests_with("Shown without document.write") == 1
+
+
 def test_the_draft_survives_a_reload_and_is_cleared_once_sent(
     open_context, live_stack: LiveStack, catalogue, shots: Path, requests_with
 ):

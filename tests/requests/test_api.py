@@ -45,7 +45,9 @@ def post_json(client, data, headers=None):
     return client.post("/api/v1/requests", json=data, headers=headers or {})
 
 
-def post_form(client, data, photo: bytes | None = None, filename="pothole.jpg", url=None):
+def post_form(
+    client, data, photo: bytes | None = None, filename="pothole.jpg", url=None, headers=None
+):
     """POST a multipart form, encoded in memory as a browser would send it."""
     form = {k: str(v) for k, v in data.items()}
     if photo is not None:
@@ -57,6 +59,7 @@ def post_form(client, data, photo: bytes | None = None, filename="pothole.jpg", 
         url or "/api/v1/requests",
         data=payload,
         content_type=f"multipart/form-data; boundary={boundary}",
+        headers=headers,
     )
 
 

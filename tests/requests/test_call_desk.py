@@ -179,6 +179,22 @@ def test_the_lookup_finds_by_email_whatever_its_case_and_lists_nearby_open_reque
     assert "someone@example.org" not in str(body)  # the other reporter stays private
 
 
+def test_a_request_matching_both_phone_and_email_is_listed_once(client, city, tokens):
+    both = submit(phone="617 555 0199", email=CALLER_EMAIL)
+    by_phone = submit("streetlight", WARD_2_POINT, phone="(617) 555-0199", email="")
+    by_email = submit("graffiti", email=CALLER_EMAIL.upper(), phone="")
+    resp = client.get(
+        "/api/v1/requests/caller-lookup",
+        query_string={"phone": "6175550199", "email": CALLER_EMAIL},
+        headers=bearer(tokens["agent"]),
+    )
+    assert [item["id"] for item in resp.get_json()["earlier"]] == [
+        by_email.id,
+        by_phone.id,
+        both.id,
+    ]
+
+
 def test_too_few_digits_find_nothing_and_a_dispatcher_sees_their_department_only(
     client, city, tokens
 ):

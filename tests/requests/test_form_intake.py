@@ -19,6 +19,7 @@ from app.media.models import Photo
 from app.requests.models import ServiceRequest
 from app.requests.picker import fold, picker_groups
 from tests.factories import WARD_2_POINT, jpeg_bytes, make_service_type, submit
+from tests.helpers import sign_in
 from tests.requests.test_api import post_form
 
 REQUIRED_QUESTION = {
@@ -95,6 +96,37 @@ def test_the_form_offers_the_picker_and_keeps_the_select_without_script(client, 
     assert 'data-search="pothole streets' in page
     assert '<select id="service_code" name="service_code"' in page  # no script: the select
     assert 'name="idempotency_key"' in page
+
+
+def select_groups(page: str) -> list[tuple[str, list[str]]]:
+    """Return the category select's optgroups: (label, option values in order)."""
+    select_html = page.split('<select id="service_code"', 1)[1].split("</select>", 1)[0]
+    return [
+        (label, re.findall(r'<option value="([^"]+)"', options))
+        for label, options in re.findall(
+            r'<optgroup label="([^"]*)">(.*?)</optgroup>', select_html, re.S
+        )
+    ]
+
+
+@pytest.mark.parametrize("path, role", [("/", None), ("/agent/requests/new", "agent")])
+def test_the_select_without_script_has_the_pickers_groups_and_order(app, client, city, path, role):
+    make_service_type("abandoned", city.public_works, name="Abandoned car", group="Streets")
+    make_service_type("hole", city.public_works, name="Hole", group="Highway Maintenance")
+    for code in ("streetlight", "streetlight", "pothole", "graffiti"):
+        submit(code)
+    app.extensions.pop("city311_picker_usage", None)  # counted per process, for a while
+    if role:
+        sign_in(client, city.users[role])
+
+    page = client.get(path).get_data(as_text=True)
+
+    # groups by name, no group last; in each the most reported first, then by name
+    assert select_groups(page) == [
+        ("Highway Maintenance", ["hole"]),
+        ("Streets", ["streetlight", "pothole", "abandoned"]),
+        ("Other problems", ["graffiti"]),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,6 +254,31 @@ def test_the_form_sent_twice_with_its_key_makes_one_request(client, city):
     assert first.headers["Location"] == second.headers["Location"]
     assert second.headers["Idempotent-Replayed"] == "true"
     assert count_requests() == before + 1
+
+
+#: what the form's script sends: JSON preferred, the form's HTML taken
+SCRIPT = {"Accept": "application/json, text/html;q=0.5"}
+
+
+def test_the_forms_script_is_told_where_to_go_and_the_page_keeps_the_thank_you(client, city):
+    before = count_requests()
+    key = str(uuid.uuid4())
+    headers = {**SCRIPT, "Idempotency-Key": key}
+    first = post_form(client, form(idempotency_key=key), url="/", headers=headers)
+    assert first.status_code == 201
+    sent = first.get_json()
+    assert sent["url"] == f"/requests/{sent['id']}" == first.headers["Location"]
+    # the thank-you waits for the page the script then opens
+    page = client.get(sent["url"]).get_data(as_text=True)
+    assert f"your request number is {sent['id']}" in page
+    again = post_form(client, form(idempotency_key=key), url="/", headers=headers)
+    assert (again.status_code, again.get_json()) == (201, sent)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count_requests() == before + 1
+    # refused, the script gets the form with every error, as HTML to show
+    refused = post_form(client, form(description=""), url="/", headers=SCRIPT)
+    assert refused.status_code == 400 and refused.mimetype == "text/html"
+    assert 'id="error-summary"' in refused.get_data(as_text=True)
 
 
 def test_a_refused_form_may_be_sent_again_corrected_under_the_same_key(client, city):

@@ -150,11 +150,36 @@
   }
 
   // --- sending ------------------------------------------------------------------------------
-  function replacePage(html, url) {
-    document.open();
-    document.write(html);
-    document.close();
-    if (url) history.replaceState(null, "", url);
+  function go(url) {
+    // sent: the tracking page is the receipt (and shows the thank-you the server flashed);
+    // replace, so that Back does not return to a form already sent
+    window.location.replace(url);
+  }
+
+  function showErrors(html) {
+    // the server's own form with every error, the photos kept as tokens: its <main> takes the
+    // place of this one and the page's scripts run again over it. Parsed by DOMParser, which
+    // runs nothing; the scripts are this origin's files, as the page named them (CSP: 'self')
+    var doc = new DOMParser().parseFromString(html, "text/html");
+    var fresh = doc.getElementById("main");
+    if (!fresh) { failed("error 400"); return; }
+    document.getElementById("main").replaceWith(document.adoptNode(fresh));
+    document.title = doc.title;
+    var sources = Array.prototype.map.call(doc.querySelectorAll("body > script[src]"),
+      function (el) { return el.getAttribute("src"); });
+    document.querySelectorAll("body > script[src]").forEach(function (el) { el.remove(); });
+    sources.forEach(function (src) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.async = false;  // in the page's order, as the parser would run them
+      document.body.appendChild(script);
+    });
+    var summary = document.getElementById("error-summary");
+    window.scrollTo(0, 0);
+    if (summary) {
+      summary.setAttribute("tabindex", "-1");
+      summary.focus();
+    }
   }
 
   function send() {
@@ -168,16 +193,26 @@
       method: "POST",
       body: new FormData(form),
       credentials: "same-origin",
-      headers: { "Idempotency-Key": keyInput.value, "Accept": "text/html" }
+      // JSON: the new request's address, to go to; the form with its errors comes as HTML
+      headers: { "Idempotency-Key": keyInput.value, "Accept": "application/json, text/html;q=0.5" }
     }).then(function (res) {
+      if (res.status === 201) {
+        return res.json().then(function (sent) {
+          clearDraft();
+          go(sent.url);
+        });
+      }
+      if (res.redirected && res.ok) {
+        // the key's first answer was a form posted without script: its tracking page
+        clearDraft();
+        go(res.url);
+        return null;
+      }
       return res.text().then(function (html) {
         sending = false;
-        if (res.redirected || res.ok) {
-          clearDraft();  // sent: the tracking page is the receipt
-          replacePage(html, res.url);
-        } else if (res.status === 400) {
+        if (res.status === 400) {
           saveDraft();
-          replacePage(html, null);  // every error at once, the photos kept as tokens
+          showErrors(html);  // every error at once, the photos kept as tokens
         } else {
           failed(res.status === 429 ? "too many reports from this connection"
             : res.status === 413 ? "the photos are too large" : "error " + res.status);
@@ -204,7 +239,10 @@
     show("offline");
   }
 
-  window.addEventListener("online", function () { if (waiting) { waiting = false; send(); } });
+  window.addEventListener("online", function () {
+    // a form replaced by the server's answer has its own listener
+    if (waiting && form.isConnected) { waiting = false; send(); }
+  });
   retry.addEventListener("click", function () { waiting = false; send(); });
   clear.addEventListener("click", function () {
     clearDraft();
