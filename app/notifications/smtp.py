@@ -3,8 +3,9 @@
 Opening a connection (TCP, the greeting, EHLO, STARTTLS, AUTH) and saying QUIT cost more
 round trips than the message itself, so a drain sends all its messages over one connection:
 MAIL, RCPT and DATA per message. A connection that has failed in any way is dropped, and the
-next message opens a fresh one; one that sat idle a while is checked with NOOP before use
-(servers close idle clients). A message is never sent again on a new connection by this
+next message opens a fresh one; one the server has closed since (its FIN, or a 421, is
+waiting on the socket: seen without a round trip) is opened again, and one that sat idle a
+while is checked with NOOP before use. A message is never sent again on a new connection by this
 module: a failure goes back to the caller, which records it and retries later, so a message
 the server may have taken is repeated only as the outbox's retry would repeat it.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import smtplib
 import ssl
 import time
@@ -88,6 +90,9 @@ class Sender:
         return f"smtp://{self.host}:{self.port}"
 
     def _connection(self) -> smtplib.SMTP:
+        if self._smtp is not None and _hung_up(self._smtp):
+            # the server closed it after the last message (a per-connection cap, a restart)
+            self._drop()
         if self._smtp is not None and time.monotonic() - self._used_at > IDLE_CHECK_SECONDS:
             try:
                 code, _ = self._smtp.noop()
@@ -135,6 +140,19 @@ class Sender:
                 )
         finally:
             smtp.close()
+
+
+def _hung_up(smtp: smtplib.SMTP) -> bool:
+    """Tell, without a round trip, whether the server has closed the connection (or sent an
+    unasked reply such as 421 before closing it): between messages it must be silent."""
+    sock = smtp.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _write_eml(msg: EmailMessage, directory: Path) -> Path:
