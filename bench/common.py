@@ -71,7 +71,8 @@ def start_gunicorn(
     proc = subprocess.Popen(
         cmd, cwd=root, env=env, start_new_session=True, stdout=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 90  # four workers importing the app on a busy machine
+    # four processes importing the app take long on a machine other work keeps busy
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
@@ -82,7 +83,7 @@ def start_gunicorn(
             pass
         time.sleep(0.2)
     stop(proc)
-    raise SystemExit("gunicorn did not answer /healthz within 90 s")
+    raise SystemExit("gunicorn did not answer /healthz within 120 s")
 
 
 def stop(proc: subprocess.Popen) -> None:

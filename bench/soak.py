@@ -24,16 +24,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
 from aiosmtpd.controller import Controller
-from common import free_port, percentile, start_gunicorn, stop
+from common import free_port, percentile, read_response, start_gunicorn, stop
 from open311_intake import (
     ROOT,
-    _read_response,
     form_body,
     points_inside,
+    post_request,
     prepare_database,
     ward_features,
 )
@@ -87,7 +88,7 @@ async def send(
         if writer is None:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(request)
-        status, close = await _read_response(reader)
+        status, close, _ = await read_response(reader)
         if close:
             writer.close()
             reader = writer = None
@@ -99,19 +100,13 @@ async def send(
         pool.put_nowait((reader, writer))
 
 
-def post(body: bytes) -> bytes:
-    return (
-        b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\n"
-        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-    )
-
-
 def get(path: str) -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
 
 
-async def soak(args: argparse.Namespace, port: int, key: str, points, pids) -> int:
+async def soak(
+    args: argparse.Namespace, port: int, key: str, points, pids, mailed: Callable[[], int]
+) -> int:
     """Send the mix for args.minutes; print a line a minute; return how many POSTs were 200."""
     pool: asyncio.Queue = asyncio.Queue()
     for _ in range(args.connections):
@@ -122,7 +117,9 @@ async def soak(args: argparse.Namespace, port: int, key: str, points, pids) -> i
     minute: list[tuple[float, int | None]] = []
     tasks: set[asyncio.Task] = set()
     started = time.perf_counter()
-    print("minute  sent  late s  p50 ms  p99 ms  not 200  errors  RSS MiB (pid:rss …)")
+    print(
+        "minute  sent  late s  p50 ms  p99 ms  not 200  errors  mailed  load  RSS MiB (pid:rss …)"
+    )
 
     def report(index: int) -> None:
         # how far the sender itself ran behind its schedule (a busy machine)
@@ -133,7 +130,8 @@ async def soak(args: argparse.Namespace, port: int, key: str, points, pids) -> i
         rss = " ".join(f"{p}:{rss_kib(p) // 1024}" for root in pids() for p in family(root))
         print(
             f"{index:6d} {len(minute):5d} {late:7.1f} {percentile(lat, 50) * 1000:7.1f} "
-            f"{percentile(lat, 99) * 1000:7.1f} {bad:8d} {errors:7d}  {rss}",
+            f"{percentile(lat, 99) * 1000:7.1f} {bad:8d} {errors:7d} {mailed():7d} "
+            f"{os.getloadavg()[0]:5.1f}  {rss}",
             flush=True,
         )
         minute.clear()
@@ -153,7 +151,7 @@ async def soak(args: argparse.Namespace, port: int, key: str, points, pids) -> i
             report(n // int(60 * args.rate))
         roll = rng.random()
         if roll < 0.7:
-            request, is_post = post(form_body(key, n, True, points[n % len(points)])), True
+            request, is_post = post_request(form_body(key, n, True, points[n % len(points)])), True
         elif roll < 0.85:
             request, is_post = get("/open311/v2/requests.json"), False
         else:
@@ -215,10 +213,22 @@ def main() -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        posted = asyncio.run(soak(args, port, key, points, lambda: [web.pid, worker.pid]))
+        posted = asyncio.run(
+            soak(
+                args,
+                port,
+                key,
+                points,
+                lambda: [web.pid, worker.pid],
+                lambda: sum(inbox.recipients.values()),
+            )
+        )
+        drain_started = time.monotonic()
         deadline = time.monotonic() + args.drain
         while time.monotonic() < deadline and sum(inbox.recipients.values()) < posted:
             time.sleep(1)
+        drained_in = time.monotonic() - drain_started
+        time.sleep(2)  # a receipt sent twice would arrive now
     finally:
         stop(web)
         stop(worker)
@@ -227,11 +237,16 @@ def main() -> None:
     with psycopg.connect(dsn) as conn:
         backlog = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
     twice = sum(1 for count in inbox.recipients.values() if count > 1)
+    print(
+        f"the last receipts took {drained_in:.0f} s after the load "
+        f"stopped (--drain {args.drain:.0f} s at most)"
+    )
     print(f"POSTs answered 200: {posted} (each owes a receipt); worker log: {args.worker_log}")
     print(f"outbox by status: {backlog}")
     print(
         f"receipts at the SMTP server: {sum(inbox.recipients.values())} "
-        f"to {len(inbox.recipients)} reporters; reporters mailed more than once: {twice}"
+        f"to {len(inbox.recipients)} reporters; reporters mailed more than once: {twice}; "
+        f"POSTs whose receipt never arrived: {posted - len(inbox.recipients)}"
     )
     if inbox.recipients:
         print(f"mean messages per reporter: {statistics.fmean(inbox.recipients.values()):.3f}")

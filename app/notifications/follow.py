@@ -8,6 +8,7 @@ request (reporter or follower alike) until it follows the request again.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
@@ -130,8 +131,36 @@ def unsubscribe(who: Who) -> None:
     subscribers.unfollow(who.request_id, who.email)
 
 
+#: session.info key: the unsubscribes of a drain's batch, read at once (see remember)
+_KNOWN = "city311_unsubscribes_known"
+
+
+def remember_unsubscribes(request_ids: Collection[int]) -> None:
+    """Read these requests' unsubscribes in one statement; is_unsubscribed answers from them.
+
+    A drain reads its batch's at once instead of one round trip per message; `forget`
+    drops them when the drain ends.
+    """
+    found = {
+        (request_id, email)
+        for request_id, email in db.session.execute(
+            select(Unsubscribe.request_id, Unsubscribe.email).where(
+                Unsubscribe.request_id.in_(request_ids)
+            )
+        )
+    }
+    db.session().info[_KNOWN] = (set(request_ids), found)
+
+
+def forget_unsubscribes() -> None:
+    db.session().info.pop(_KNOWN, None)
+
+
 def is_unsubscribed(request_id: int, email: str) -> bool:
     """Tell whether the address stopped this request's messages."""
+    known = db.session().info.get(_KNOWN)
+    if known is not None and request_id in known[0]:
+        return (request_id, email.strip().lower()) in known[1]
     found = db.session.scalar(
         select(Unsubscribe.request_id).where(
             Unsubscribe.request_id == request_id, Unsubscribe.email == email.strip().lower()

@@ -10,14 +10,10 @@ sweeper makes is recognisable as the same message.
 from __future__ import annotations
 
 import logging
-import os
-import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -25,10 +21,11 @@ from flask import current_app, render_template
 
 from app.core.clock import utcnow
 from app.core.errors import NotFound
+from app.extensions import db
 from app.media import service as media
-from app.notifications import follow, messages, staff, survey, wording
+from app.notifications import follow, messages, smtp, staff, survey, wording
 from app.notifications.models import Outbox
-from app.requests import service as requests_service
+from app.notifications.smtp import PermanentFailure as PermanentFailure
 from app.requests.models import ServiceRequest
 from app.requests.presenters import tracking_url
 from app.requests.words import closure_email_words
@@ -38,10 +35,6 @@ log = logging.getLogger(__name__)
 DESCRIPTION_EXCERPT = 280
 #: the outbox event of a department's overdue digest (app/notifications/digest.py)
 DIGEST_EVENT = "overdue_digest"
-
-
-class PermanentFailure(Exception):
-    """The mail server refused this message for good (unknown mailbox, …): do not retry."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +101,10 @@ def _request_context(row: Outbox, attachments: list[Attachment]) -> dict[str, An
     """Return what the reporter's email about one request shows; add its attachments."""
     if row.request_id is None:
         raise NotFound(f"Outbox row {row.id} names no service request.")
-    sr = requests_service.get_request(row.request_id)
+    # a drain has read its batch's requests already: no round trip for those
+    sr = db.session.get(ServiceRequest, row.request_id)
+    if sr is None:
+        raise NotFound(f"There is no service request {row.request_id}.")
     lang = recipient_language(row, sr)
     context: dict[str, Any] = {
         "sr": sr,
@@ -253,64 +249,10 @@ def _mail_domain() -> str:
 
 
 def send(msg: EmailMessage) -> str:
-    """Send a message over SMTP; return where it went.
-
-    With no SMTP_HOST configured (the development default) nothing is sent: the message
-    is written as an .eml file into MAIL_OUTBOX_DIR, and its path is logged and returned,
-    so that it can be opened in any mail client.
+    """Send one message over a connection of its own (a drain shares one: smtp.Sender).
 
     :raises PermanentFailure: the server refused every recipient with a 5xx reply.
     :raises smtplib.SMTPException, OSError: the server is unreachable or failed; retry later.
     """
-    config = current_app.config
-    if not config.get("SMTP_HOST"):
-        return str(_write_eml(msg, Path(config["MAIL_OUTBOX_DIR"])))
-    host, port = config["SMTP_HOST"], int(config["SMTP_PORT"])
-    smtp = smtplib.SMTP(host, port, timeout=float(config["SMTP_TIMEOUT"]))
-    try:
-        if config.get("SMTP_STARTTLS"):
-            smtp.starttls(context=ssl.create_default_context())
-        if config.get("SMTP_USERNAME"):
-            smtp.login(config["SMTP_USERNAME"], config.get("SMTP_PASSWORD") or "")
-        try:
-            smtp.send_message(msg)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            if codes and all(code >= 500 for code in codes):
-                raise PermanentFailure(f"recipient refused: {exc.recipients}") from exc
-            raise
-    except BaseException:
-        smtp.close()
-        raise
-    _quit(smtp, msg)
-    return f"smtp://{host}:{port}"
-
-
-def _quit(smtp: smtplib.SMTP, msg: EmailMessage) -> None:
-    # The server has taken the message: a failed goodbye must not make the caller send it
-    # again, so it is logged and otherwise ignored.
-    try:
-        code, reply = smtp.quit()
-    except (smtplib.SMTPException, OSError) as exc:
-        log.warning("SMTP QUIT failed after %s was accepted: %s", msg["Message-ID"], exc)
-    else:
-        if code != 221:
-            log.warning(
-                "SMTP QUIT answered %s %s after %s was accepted",
-                code,
-                reply.decode(errors="replace"),
-                msg["Message-ID"],
-            )
-    finally:
-        smtp.close()
-
-
-def _write_eml(msg: EmailMessage, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
-    path = directory / f"{stamp}-outbox-{msg['X-City311-Outbox']}.eml"
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(msg.as_bytes())
-    os.replace(tmp, path)
-    log.info("SMTP_HOST is not set: wrote %s to %s", msg["Subject"], path)
-    return path
+    with smtp.Sender() as sender:
+        return sender.send(msg)

@@ -8,11 +8,11 @@ which delivers every due row, each in its own transaction. The periodic sweep wa
 whenever due rows wait and none is on its way, so a lost notification, job or flag costs a
 delay, never a message.
 
-A row is claimed before it is sent: `pending` → `sending` (committed, with a lease in
-next_attempt_at) → `sent`. A worker that is slow or a second drain never picks up a row
-another is sending. Only a worker that dies between claiming and recording leaves a row
-`sending`; once its lease has run out the row is sent again, under the same Message-ID,
-which is the one case in which a message may arrive twice.
+A drain claims due rows a batch at a time and sends them over one SMTP connection; each row's
+result is recorded right after its send (app/notifications/claims.py). A worker that is slow
+or a second drain never picks up a row another is sending. Only a worker that dies between
+sending and recording leaves a sent row `sending`; once its lease has run out the row is sent
+again, under the same Message-ID, which is the one case in which a message may arrive twice.
 """
 
 from __future__ import annotations
@@ -20,27 +20,24 @@ from __future__ import annotations
 import logging
 import smtplib
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import datetime
 
-from flask import current_app
 from redis.exceptions import RedisError
 from rq.job import Job
-from sqlalchemy import select, text, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import lazyload
 
 from app.core.clock import utcnow
 from app.core.queue import enqueue_now, redis_key, state
 from app.extensions import db
-from app.notifications import mail, messages, sms
+from app.notifications import claims, follow, mail, messages, sms, smtp
+from app.notifications.claims import MAX_BACKOFF, retry_delay, sending_lease
 from app.notifications.models import Outbox
+from app.requests.models import ServiceRequest
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-#: the longest wait between two attempts, however many have failed
-MAX_BACKOFF = timedelta(hours=6)
+__all__ = ["MAX_BACKOFF", "deliver", "drain", "retry_delay", "sweep_outbox", "wake"]
 #: errors that say "not now": the server is down, busy or slow
 TRANSIENT_ERRORS = (smtplib.SMTPException, OSError, TimeoutError)
 #: rq job states in which a delivery is already on its way
@@ -52,10 +49,10 @@ WAKE_TTL_SECONDS = 60
 DRAIN_LEASE_SECONDS = 10
 #: a drain hands over to a fresh job after this long, so other jobs get their turn
 DRAIN_SECONDS = 60.0
-DRAIN_BATCH = 100
-#: waits between attempts to record a send when the database connection drops (about 8 s
-#: in all, well within OUTBOX_SENDING_LEASE_SECONDS)
-MARK_RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 4.0)
+#: rows claimed at a time: enough to spread the claim's round trips, few enough that two
+#: workers draining at once share a burst, and that a worker killed mid-batch leaves few
+#: rows waiting for their lease
+DRAIN_BATCH = 16
 
 
 def _wake_key() -> str:
@@ -66,11 +63,28 @@ def _lease_key() -> str:
     return redis_key("outbox:drain-lease")
 
 
+_renewed_at = 0.0
+
+
 def _renew_lease() -> None:
+    # once a second is plenty for a lease of DRAIN_LEASE_SECONDS (a Redis round trip each)
+    global _renewed_at
+    if time.monotonic() - _renewed_at < 1.0:
+        return
+    _renewed_at = time.monotonic()
     try:
         state().redis.set(_lease_key(), "1", ex=DRAIN_LEASE_SECONDS)
     except RedisError as exc:  # the rows are claimed in PostgreSQL; the lease is a hint
         log.warning("outbox drain: could not renew its lease (%s)", exc)
+
+
+def _end_lease() -> None:
+    global _renewed_at
+    _renewed_at = 0.0
+    try:
+        state().redis.delete(_lease_key())
+    except RedisError:
+        pass
 
 
 #: the PostgreSQL channel an outbox row notifies when it is written (app/core/wakeups.py)
@@ -110,7 +124,7 @@ def due_ids(limit: int) -> list[int]:
         .order_by(Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
     ).all()
-    db.session.rollback()  # end the read; each delivery has a transaction of its own
+    db.session.rollback()  # end the read
     return list(ids)
 
 
@@ -119,84 +133,79 @@ def drain() -> int:
     started = time.monotonic()
     sent = 0
     # Lower the flag before reading: a notice committed from now on raises it again and
-    # wakes another drain, and one committed before is visible to the read below.
+    # wakes another drain, and one committed before is visible to the claim below.
     state().redis.delete(_wake_key())
-    while True:
-        ids = due_ids(DRAIN_BATCH)
-        if not ids:
-            _end_lease()
-            return sent
-        progress = False
-        for outbox_id in ids:
-            _renew_lease()
-            try:
-                result = deliver(outbox_id)
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
-                    raise
-                # the database dropped the connection (a restart, a failover): the pool is
-                # renewed, the row is still owed, and the rest of the batch goes on
-                log.warning("outbox %s: database connection lost (%s)", outbox_id, exc.orig)
-                db.session.rollback()
-                result = "retry"
-            sent += result == "sent"
-            progress = progress or result != "skipped"
-        if not progress:
-            _end_lease()
-            return sent  # all held by other workers, or not due any more
-        if time.monotonic() - started > DRAIN_SECONDS:
-            _end_lease()
-            wake()
-            return sent
-
-
-def _end_lease() -> None:
+    session = db.session()
+    # The batch's rows and requests are read once, after the claim's commit; the commit
+    # that records each message must not make every one of them be read again.
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
-        state().redis.delete(_lease_key())
-    except RedisError:
-        pass
+        with smtp.Sender() as sender:
+            while True:
+                _renew_lease()
+                now = utcnow()
+                try:
+                    ids, until = claims.claim(DRAIN_BATCH, now)
+                except DBAPIError as exc:
+                    if not exc.connection_invalidated:
+                        raise
+                    # claimed or not, those rows are owed: at the latest after their lease
+                    log.warning("outbox drain: database connection lost while claiming")
+                    db.session.rollback()
+                    continue
+                if not ids:
+                    _end_lease()
+                    return sent
+                sent += _send_batch(ids, until, now, sender)
+                if time.monotonic() - started > DRAIN_SECONDS:
+                    _end_lease()
+                    wake()
+                    return sent
+    finally:
+        session.expire_on_commit = expire_on_commit
+        follow.forget_unsubscribes()
+        session.expire_all()  # what the caller holds is read afresh, as after any commit
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """Return how long to wait after the n-th failed attempt (doubling, capped)."""
-    base = float(current_app.config["OUTBOX_BACKOFF_SECONDS"])
-    exponent = max(attempts - 1, 0)
-    if exponent > 30:  # far past the cap; avoid float overflow on absurd counts
-        return MAX_BACKOFF
-    return min(timedelta(seconds=base * 2**exponent), MAX_BACKOFF)
+def _send_batch(ids: list[int], until: datetime, claimed_at: datetime, sender: smtp.Sender) -> int:
+    """Deliver a claimed batch in order; hand back what half the lease did not cover."""
+    # held for the batch: the session keeps only weak references to what it has read
+    loaded = _preload(ids)  # noqa: F841
+    deadline = time.monotonic() + sending_lease().total_seconds() / 2
+    sent = 0
+    for n, outbox_id in enumerate(ids):
+        if time.monotonic() > deadline:
+            claims.release(ids[n:], until, utcnow())
+            break
+        _renew_lease()
+        try:
+            result = _deliver_claimed(outbox_id, claimed_at, sender)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # the database dropped the connection (a restart, a failover): the pool is
+            # renewed, the row is still owed, and the rest of the batch goes on
+            log.warning("outbox %s: database connection lost (%s)", outbox_id, exc.orig)
+            db.session.rollback()
+            continue
+        sent += result == "sent"
+    return sent
 
 
-def _lock(outbox_id: int) -> Outbox | None:
-    # SKIP LOCKED: if another worker holds the row it is claiming it; do not wait.
-    return db.session.scalar(
-        select(Outbox).where(Outbox.id == outbox_id).with_for_update(skip_locked=True)
-    )
-
-
-def sending_lease() -> timedelta:
-    """Return how long a claimed row is left to its sender before it counts as abandoned."""
-    return timedelta(seconds=float(current_app.config["OUTBOX_SENDING_LEASE_SECONDS"]))
-
-
-def _claim(outbox_id: int, now: datetime) -> Outbox | None:
-    """Mark a due row `sending` and commit; return it, or None when it is not ours to send."""
-    row = _lock(outbox_id)
-    if row is None or row.status not in ("pending", "sending") or row.next_attempt_at > now:
-        db.session.rollback()
-        return None
-    if row.status == "sending":
-        # its sender died after claiming it: the mail may or may not have left
-        log.warning("outbox %s was abandoned while sending; sending it again", outbox_id)
-        if row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-            row.status = "failed"
-            row.last_error = "the worker stopped while sending, on the last attempt"
-            db.session.commit()
-            return None
-    row.status = "sending"
-    row.attempts += 1
-    row.next_attempt_at = now + sending_lease()
-    db.session.commit()
-    return row
+def _preload(ids: list[int]) -> list[object]:
+    """Read a batch's rows, their requests and unsubscribes in three statements."""
+    rows = db.session.scalars(select(Outbox).where(Outbox.id.in_(ids))).all()
+    request_ids = {row.request_id for row in rows if row.request_id is not None}
+    if not request_ids:
+        return list(rows)
+    follow.remember_unsubscribes(request_ids)
+    requests = db.session.scalars(
+        select(ServiceRequest)
+        # the ward's polygon is not in any message
+        .options(lazyload(ServiceRequest.district))
+        .where(ServiceRequest.id.in_(request_ids))
+    ).all()
+    return [*rows, *requests]
 
 
 def deliver(outbox_id: int) -> str:
@@ -207,112 +216,57 @@ def deliver(outbox_id: int) -> str:
     "skipped" (already sent or failed, not due yet, gone, or being sent by another worker).
     """
     now = utcnow()
-    row = _claim(outbox_id, now)
+    ids, _ = claims.claim(1, now, outbox_id)
+    if not ids:
+        return "skipped"
+    with smtp.Sender() as sender:
+        return _deliver_claimed(outbox_id, now, sender)
+
+
+def _deliver_claimed(outbox_id: int, now: datetime, sender: smtp.Sender) -> str:
+    """Build and send a row this worker has claimed, and record the result."""
+    row = db.session.get(Outbox, outbox_id)
     if row is None:
         return "skipped"
     event = row.event
     try:
         if messages.superseded(row):
-            _mark(outbox_id, status="superseded", last_error="")
+            claims.mark(outbox_id, in_transaction=True, status="superseded", last_error="")
             log.info("outbox %s (%s) superseded by later news; not sent", outbox_id, event)
             return "superseded"
-        where = _send(row)
+        where = _send(row, sender)
     except DBAPIError as exc:
         if not exc.connection_invalidated:
-            _record_failure(outbox_id, exc, now)
+            claims.record_failure(outbox_id, exc, now)
             raise
         # the database dropped the connection while the message was being put together:
         # nothing has left, so the row is owed again now rather than after its lease
-        _mark(outbox_id, status="pending", next_attempt_at=utcnow())
+        claims.mark(outbox_id, status="pending", next_attempt_at=utcnow())
         log.warning("outbox %s: database connection lost before sending; owed again", outbox_id)
         return "retry"
     except (mail.PermanentFailure, sms.SmsRefused) as exc:
-        _record_failure(outbox_id, exc, now, give_up=True)
+        claims.record_failure(outbox_id, exc, now, give_up=True)
         log.warning("outbox %s refused for good: %s", outbox_id, exc)
         return "failed"
     except TRANSIENT_ERRORS as exc:
-        status = _record_failure(outbox_id, exc, now)
+        status = claims.record_failure(outbox_id, exc, now)
         return "retry" if status == "pending" else "failed"
     except Exception as exc:
         # A bug (a template error, bad data): count the attempt so that it ends in "failed"
         # instead of being retried for ever, and let rq record the traceback.
-        _record_failure(outbox_id, exc, now)
+        claims.record_failure(outbox_id, exc, now)
         raise
-    _mark(outbox_id, status="sent", sent_at=utcnow(), last_error="")
+    # recorded in the transaction the message was built in: one commit per message
+    claims.mark(outbox_id, in_transaction=True, status="sent", sent_at=utcnow(), last_error="")
     log.info("outbox %s (%s) sent via %s", outbox_id, event, where)
     return "sent"
 
 
-def _send(row: Outbox) -> str:
+def _send(row: Outbox, sender: smtp.Sender) -> str:
     """Hand a claimed row to its channel; return where it went."""
     if row.channel == "sms":
         return sms.backend().send(row.recipient, sms.build_text(row))
-    return mail.send(mail.build_message(row))
-
-
-def _mark(outbox_id: int, **values: object) -> None:
-    """Move a claimed row on (sent, pending again, failed), riding out a dropped connection."""
-
-    def move_on() -> None:
-        # only the claim's own holder moves a row on from `sending`
-        db.session.execute(
-            update(Outbox)
-            .where(Outbox.id == outbox_id, Outbox.status == "sending")
-            .values(**values)
-        )
-        db.session.commit()
-
-    _through_reconnects(outbox_id, move_on)
-
-
-def _through_reconnects(outbox_id: int, work: Callable[[], T]) -> T:
-    """Run `work` in a fresh transaction; again on a new connection if the database drops it.
-
-    The email has left (or failed) by now: a row left `sending` because the connection
-    dropped while recording that would be sent again once its lease ran out. What is
-    recorded is idempotent, so it is simply tried again for a few seconds, well within
-    the lease. The first statement on a connection the server has ended (the rollback that
-    ends the transaction the send ran in, often) is what finds it gone.
-    """
-    for delay in (*MARK_RETRY_DELAYS, None):
-        try:
-            db.session.rollback()
-            return work()
-        except DBAPIError as exc:
-            if delay is None or not (
-                exc.connection_invalidated or isinstance(exc, OperationalError)
-            ):
-                raise
-            log.warning(
-                "outbox %s: the database connection dropped while recording the result (%s); "
-                "trying again in %.1f s",
-                outbox_id,
-                exc.orig.__class__.__name__ if exc.orig is not None else exc,
-                delay,
-            )
-            time.sleep(delay)
-    raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _record_failure(
-    outbox_id: int, exc: BaseException, now: datetime, give_up: bool = False
-) -> str:
-    """Put a claimed row back to wait (or give it up); return its new status."""
-    attempts = _through_reconnects(
-        outbox_id,
-        lambda: db.session.scalar(select(Outbox.attempts).where(Outbox.id == outbox_id)) or 0,
-    )
-    error = f"{exc.__class__.__name__}: {exc}"[:2000]
-    if give_up or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
-        _mark(outbox_id, status="failed", last_error=error)
-        log.error("outbox %s failed %s times, giving up: %s", outbox_id, attempts, exc)
-        return "failed"
-    next_at = now + retry_delay(attempts)
-    _mark(outbox_id, status="pending", last_error=error, next_attempt_at=next_at)
-    log.warning(
-        "outbox %s attempt %s failed (%s); next try at %s", outbox_id, attempts, exc, next_at
-    )
-    return "pending"
+    return sender.send(mail.build_message(row))
 
 
 def sweep_outbox(limit: int = 1) -> int:

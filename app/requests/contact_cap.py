@@ -31,9 +31,15 @@ def check(email: str, phone: str) -> None:
 
     :raises RateLimited: REPORTS_PER_CONTACT_PER_DAY reached (429, with Retry-After).
     """
+    for limit, identifiers, message in counts(email, phone):
+        limits.hit(limit, *identifiers, message=message)
+
+
+def counts(email: str, phone: str) -> list[limits.Count]:
+    """Return the counts one report makes against the cap (for limits.hit_all)."""
     cap = int(current_app.config["REPORTS_PER_CONTACT_PER_DAY"])
     if cap <= 0:
-        return
+        return []
     # the resident form's page language; the API is always English
     message = gettext(
         "We have already received %(count)s reports from this contact today; thank you. "
@@ -42,6 +48,8 @@ def check(email: str, phone: str) -> None:
     )
     email = (email or "").strip().lower()
     digits = _NOT_DIGIT.sub("", phone or "")
-    for kind, value in (("email", email), ("phone", digits)):
-        if value:
-            limits.hit(f"{cap}/day", "contact", _who(kind, value), message=message)
+    return [
+        (f"{cap}/day", ("contact", _who(kind, value)), message)
+        for kind, value in (("email", email), ("phone", digits))
+        if value
+    ]

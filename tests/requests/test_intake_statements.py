@@ -131,3 +131,34 @@ def test_the_intake_statement_owes_the_receipt_and_wakes_a_worker_at_commit(city
     assert f"pg_notify('{OUTBOX_CHANNEL}', '')" in sql  # delivered when the commit is
     silent = service.submit_request(ANONYMOUS_REPORT, channel="web")
     assert db.session.scalar(select(func.count()).where(Outbox.request_id == silent.id)) == 0
+
+
+def test_json_intake_counts_its_limits_in_one_redis_round_trip(client, city, monkeypatch):
+    """The anonymous report's per-address and per-contact counts ride one pipelined round trip.
+
+    Nothing else on the request thread talks to Redis: the receipt's wake-up rides on the
+    commit (NOTIFY), not on a Redis call.
+    """
+    import redis
+
+    sent: list[bytes] = []
+    original = redis.connection.Connection.send_packed_command
+
+    def counted(self, command, check_health=True):
+        sent.append(bytes(command[0] if isinstance(command, list | tuple) else command))
+        return original(self, command, check_health)
+
+    body = {
+        "service_code": "pothole",
+        "description": "Deep pothole in the bike lane",
+        "lat": WARD_1_POINT[0],
+        "long": WARD_1_POINT[1],
+        "email": "rita.reporter@example.org",
+        "phone": "617 555 0142",
+    }
+    assert client.post("/api/v1/requests", json=body).status_code == 201  # loads the script
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counted)
+    assert client.post("/api/v1/requests", json=body).status_code == 201
+    assert len(sent) == 1, sent
+    # the address (one window in the test config), the email and the phone
+    assert sent[0].count(b"EVALSHA") == 1 + 2
