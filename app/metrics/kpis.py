@@ -1,8 +1,9 @@
 """KPIs per group or per period, summed from the rollup tables.
 
 Counts, sums and the SLA share are exact; medians and p90s come from the log-spaced
-histograms, within buckets.MAX_RELATIVE_ERROR of the exact percentile_cont. A range's
-whole months are read from the month rows, the days at either end from the day rows.
+histograms, within buckets.MAX_RELATIVE_ERROR of the exact percentile_cont, or, when the
+range holds few durations, exactly from the raw rows (percentiles.py). A range's whole
+months are read from the month rows, the days at either end from the day rows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
-from app.metrics import buckets, cache, satisfaction
+from app.metrics import buckets, cache, percentiles, satisfaction
 from app.metrics.backlog import open_by_group
 from app.metrics.filters import Filters
 from app.metrics.models import (
@@ -121,6 +122,18 @@ class Report:
     totals: Figures
     max_relative_error: float = buckets.MAX_RELATIVE_ERROR
     min_sample: int = 20
+    #: where the medians and p90s come from: "exact" (raw rows) or "histogram"
+    percentiles: str = percentiles.HISTOGRAM
+
+
+@dataclass(frozen=True)
+class Trend:
+    period: str
+    first: date
+    last: date
+    rows: list[Figures]
+    max_relative_error: float = buckets.MAX_RELATIVE_ERROR
+    percentiles: str = percentiles.HISTOGRAM
 
 
 def _next_month(day: date) -> date:
@@ -171,13 +184,29 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _finish(fig: Figures, hist: dict[int, list[tuple[int, int]]], min_sample: int) -> Figures:
-    close, net, ack = hist[MEASURES["close"]], hist[MEASURES["close_net"]], hist[MEASURES["ack"]]
-    fig.median_hours_to_acknowledge = _hours(buckets.percentile(ack, 0.5))
-    fig.median_hours_to_close = _hours(buckets.percentile(close, 0.5))
-    fig.p90_hours_to_close = _hours(buckets.percentile(close, 0.9))
-    fig.median_hours_to_close_excluding_holds = _hours(buckets.percentile(net, 0.5))
-    fig.p90_hours_to_close_excluding_holds = _hours(buckets.percentile(net, 0.9))
+def _from_histograms(hist: dict[int, list[tuple[int, int]]]) -> percentiles.Measured:
+    return {
+        m: (buckets.percentile(hist[m], 0.5), buckets.percentile(hist[m], 0.9))
+        for m in MEASURES.values()
+    }
+
+
+def _finish(
+    fig: Figures,
+    hist: dict[int, list[tuple[int, int]]],
+    min_sample: int,
+    exact: percentiles.Measured | None = None,
+) -> Figures:
+    """Set the figures derived from the sums; percentiles from `exact` if given (a key with
+    nothing measured has none), else from the histograms."""
+    measured = _from_histograms(hist) if exact is None else exact
+    none = (None, None)
+    close = measured.get(MEASURES["close"], none)
+    net = measured.get(MEASURES["close_net"], none)
+    fig.median_hours_to_acknowledge = _hours(measured.get(MEASURES["ack"], none)[0])
+    fig.median_hours_to_close, fig.p90_hours_to_close = _hours(close[0]), _hours(close[1])
+    fig.median_hours_to_close_excluding_holds = _hours(net[0])
+    fig.p90_hours_to_close_excluding_holds = _hours(net[1])
     fig.pct_within_sla = _pct(fig.within_sla, fig.closed_counted)
     fig.reopen_rate = _pct(fig.reopened, fig.closed)
     fig.transfer_rate = _pct(fig.transferred, fig.volume)
@@ -275,12 +304,25 @@ _TOTAL = _Total()
 
 
 def _figures(
-    key: Any, label: tuple[str | None, str], sums: dict[str, int], hist: Any, min_sample: int
+    key: Any,
+    label: tuple[str | None, str],
+    sums: dict[str, int],
+    hist: Any,
+    min_sample: int,
+    exact: percentiles.Exact | None = None,
 ) -> Figures:
     fig = Figures(key=label[0], name=label[1], volume=sums.get("requested", 0))
     for c in _SUMS[1:]:
         setattr(fig, c, sums.get(c, 0))
-    return _finish(fig, hist if hist is not None else defaultdict(list), min_sample)
+    measured = None if exact is None else exact.get(key, {})
+    return _finish(fig, hist if hist is not None else defaultdict(list), min_sample, measured)
+
+
+def _exact(f: Filters, key_sql: str, sums: Sums) -> tuple[percentiles.Exact | None, str]:
+    """Read the percentiles exactly when the range holds few durations."""
+    if not percentiles.is_cheap(sums.get(_TOTAL, {})):
+        return None, percentiles.HISTOGRAM
+    return percentiles.read(f, key_sql, _TOTAL), percentiles.EXACT
 
 
 def by_group(f: Filters, group_by: str) -> Report:
@@ -288,6 +330,7 @@ def by_group(f: Filters, group_by: str) -> Report:
     min_sample = int(current_app.config["METRICS_MIN_SAMPLE"])
     key_sql = _KEYS[group_by]
     sums, hists = _aggregate(f, key_sql)
+    exact, source = _exact(f, key_sql, sums)
     labels = names(group_by)
     backlog = open_by_group(f, key_sql)
     answers = satisfaction.by_key(f, key_sql)
@@ -295,27 +338,50 @@ def by_group(f: Filters, group_by: str) -> Report:
     rows = []
     for k in keys:
         code, name = labels.get(k, (None, "(none)")) if k is not None else (None, "(none)")
-        fig = _figures(k, (code, name), sums.get(k, {}), hists.get(k), min_sample)
+        fig = _figures(k, (code, name), sums.get(k, {}), hists.get(k), min_sample, exact)
         fig.open_backlog, fig.overdue = backlog.get(k, (0, 0))
         satisfaction.apply(fig, answers.get(k))
         rows.append(fig)
     rows.sort(key=lambda r: (r.name == "(none)", r.name))
-    totals = _figures(_TOTAL, (None, "All"), sums.get(_TOTAL, {}), hists.get(_TOTAL), min_sample)
+    totals = _figures(
+        _TOTAL, (None, "All"), sums.get(_TOTAL, {}), hists.get(_TOTAL), min_sample, exact
+    )
     totals.open_backlog = sum(r.open_backlog for r in rows)
     totals.overdue = sum(r.overdue for r in rows)
     satisfaction.apply(totals, answers.get(satisfaction.TOTAL))
-    return Report(group_by, f.first, f.last, rows, totals, min_sample=min_sample)
+    return Report(
+        group_by,
+        f.first,
+        f.last,
+        rows,
+        totals,
+        max_relative_error=percentiles.error_of(source),
+        min_sample=min_sample,
+        percentiles=source,
+    )
 
 
 def trend(f: Filters, period: str) -> list[Figures]:
-    """Return the KPIs of each day, week or month of [first, last], oldest first.
+    """Return the KPIs of each day, week or month of [first, last], oldest first."""
+    return trend_report(f, period).rows
+
+
+def trend_report(f: Filters, period: str) -> Trend:
+    """Return the KPIs of each day, week or month of [first, last], oldest first, with the
+    reporters' answers given in each.
 
     Days and weeks sum the day rows; months use the month rows where whole. A week or
     month cut by the range counts only its days inside it.
     """
     min_sample = int(current_app.config["METRICS_MIN_SAMPLE"])
-    sums, hists = _aggregate(f, _PERIOD_KEYS[period], days_only=period != "month")
-    out = []
-    for k in sorted(k for k in sums if k is not _TOTAL):
-        out.append(_figures(k, (k.isoformat(), k.isoformat()), sums[k], hists.get(k), min_sample))
-    return out
+    key_sql = _PERIOD_KEYS[period]
+    sums, hists = _aggregate(f, key_sql, days_only=period != "month")
+    exact, source = _exact(f, key_sql, sums)
+    answers = satisfaction.by_period(f, period)
+    rows = []
+    for k in sorted((set(sums) | set(answers)) - {_TOTAL, satisfaction.TOTAL}):
+        label = (k.isoformat(), k.isoformat())
+        fig = _figures(k, label, sums.get(k, {}), hists.get(k), min_sample, exact)
+        satisfaction.apply(fig, answers.get(k))
+        rows.append(fig)
+    return Trend(period, f.first, f.last, rows, percentiles.error_of(source), source)
