@@ -8,7 +8,6 @@ months are read from the month rows, the days at either end from the day rows.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -132,22 +131,8 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _from_histograms(hist: dict[int, list[tuple[int, int]]]) -> percentiles.Measured:
-    return {
-        m: (buckets.percentile(hist[m], 0.5), buckets.percentile(hist[m], 0.9))
-        for m in MEASURES.values()
-    }
-
-
-def _finish(
-    fig: Figures,
-    hist: dict[int, list[tuple[int, int]]],
-    min_sample: int,
-    exact: percentiles.Measured | None = None,
-) -> Figures:
-    """Set the figures derived from the sums; percentiles from `exact` if given (a key with
-    nothing measured has none), else from the histograms."""
-    measured = _from_histograms(hist) if exact is None else exact
+def _finish(fig: Figures, measured: percentiles.Measured, min_sample: int) -> Figures:
+    """Set the figures derived from the sums and the percentiles measured."""
     none = (None, None)
     close = measured.get(MEASURES["close"], none)
     net = measured.get(MEASURES["close_net"], none)
@@ -166,15 +151,16 @@ def _figures(
     key: Any,
     label: tuple[str | None, str],
     sums: dict[str, int],
-    hist: Any,
+    measured: percentiles.Exact,
     min_sample: int,
     exact: percentiles.Exact | None = None,
 ) -> Figures:
     fig = Figures(key=label[0], name=label[1], volume=sums.get("requested", 0))
     for c in SUMS[1:]:
         setattr(fig, c, sums.get(c, 0))
-    measured = None if exact is None else exact.get(key, {})
-    return _finish(fig, hist if hist is not None else defaultdict(list), min_sample, measured)
+    # a key with nothing measured exactly has no percentile
+    chosen = measured.get(key, {}) if exact is None else exact.get(key, {})
+    return _finish(fig, chosen, min_sample)
 
 
 def _exact(f: Filters, key_sql: str, sums: Sums) -> tuple[percentiles.Exact | None, str]:
@@ -188,7 +174,7 @@ def by_group(f: Filters, group_by: str) -> Report:
     """Return the KPIs of [first, last] per department, type, district or channel."""
     min_sample = int(current_app.config["METRICS_MIN_SAMPLE"])
     key_sql = _KEYS[group_by]
-    sums, hists = aggregate(f, key_sql)
+    sums, measured = aggregate(f, key_sql)
     exact, source = _exact(f, key_sql, sums)
     labels = names(group_by)
     backlog = open_by_group(f, key_sql)
@@ -197,14 +183,12 @@ def by_group(f: Filters, group_by: str) -> Report:
     rows = []
     for k in keys:
         code, name = labels.get(k, (None, "(none)")) if k is not None else (None, "(none)")
-        fig = _figures(k, (code, name), sums.get(k, {}), hists.get(k), min_sample, exact)
+        fig = _figures(k, (code, name), sums.get(k, {}), measured, min_sample, exact)
         fig.open_backlog, fig.overdue = backlog.get(k, (0, 0))
         satisfaction.apply(fig, answers.get(k))
         rows.append(fig)
     rows.sort(key=lambda r: (r.name == "(none)", r.name))
-    totals = _figures(
-        TOTAL, (None, "All"), sums.get(TOTAL, {}), hists.get(TOTAL), min_sample, exact
-    )
+    totals = _figures(TOTAL, (None, "All"), sums.get(TOTAL, {}), measured, min_sample, exact)
     totals.open_backlog = sum(r.open_backlog for r in rows)
     totals.overdue = sum(r.overdue for r in rows)
     satisfaction.apply(totals, answers.get(satisfaction.TOTAL))
@@ -234,13 +218,13 @@ def trend_report(f: Filters, period: str) -> Trend:
     """
     min_sample = int(current_app.config["METRICS_MIN_SAMPLE"])
     key_sql = _PERIOD_KEYS[period]
-    sums, hists = aggregate(f, key_sql, days_only=period != "month")
+    sums, measured = aggregate(f, key_sql, days_only=period != "month")
     exact, source = _exact(f, key_sql, sums)
     answers = satisfaction.by_period(f, period)
     rows = []
     for k in sorted((set(sums) | set(answers)) - {TOTAL, satisfaction.TOTAL}):
         label = (k.isoformat(), k.isoformat())
-        fig = _figures(k, label, sums.get(k, {}), hists.get(k), min_sample, exact)
+        fig = _figures(k, label, sums.get(k, {}), measured, min_sample, exact)
         satisfaction.apply(fig, answers.get(k))
         rows.append(fig)
     return Trend(period, f.first, f.last, rows, percentiles.error_of(source), source)

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.models import enum_check
 from app.extensions import Model
 
-#: a row sums one day, or one whole month (built from that month's day rows)
-GRAINS = ("d", "m")
+#: a row sums one day, one Monday-to-Sunday week (levels kept per day only) or one month
+GRAINS = ("d", "w", "m")
 #: the durations kept as histograms, and the factor that packs (measure, bucket) in a key
 MEASURES = {"close": 1, "close_net": 2, "ack": 3}
 HIST_KEY = 256

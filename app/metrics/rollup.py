@@ -62,6 +62,11 @@ def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=city_tz())
 
 
+def week_of(day: date) -> date:
+    """Return the Monday that starts a day's week (as date_trunc('week') does)."""
+    return day - timedelta(days=day.weekday())
+
+
 def _month(day: date) -> date:
     return day.replace(day=1)
 
@@ -71,11 +76,15 @@ def _next_month(day: date) -> date:
 
 
 def recompute_days(first: date, after: date) -> None:
-    """Replace the day rows of [first, after) and the month rows of the months they touch."""
+    """Replace the day rows of [first, after) and the week and month rows they touch."""
     tz = current_app.config["CITY_TIMEZONE"]
     months = (_month(first), _next_month(after - timedelta(days=1)))
+    weeks = (week_of(first), week_of(after - timedelta(days=1)) + timedelta(days=7))
     for grain, (lo, hi), period, levels in (
         ("d", (first, after), sql.DAY, DAY_LEVELS),
+        # a week's rows let a 12-month trend per week, and the days around a range's whole
+        # months, read a row per week instead of seven
+        ("w", weeks, sql.WEEK, DAY_LEVELS),
         ("m", months, sql.MONTH, LEVELS),
     ):
         bounds = {"first": lo, "after": hi}

@@ -8,6 +8,7 @@ rollups alone is cached until they next change (cache.py).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
-from app.metrics import cache
+from app.metrics import buckets, cache
 from app.metrics.filters import Filters
 from app.metrics.models import (
     CHANNEL,
@@ -24,6 +25,7 @@ from app.metrics.models import (
     DISTRICT,
     HIST_KEY,
     LEVELS,
+    MEASURES,
     SERVICE_TYPE,
 )
 from app.metrics.rollup import local_midnight
@@ -74,6 +76,18 @@ def split(
     return (m_first, m_after), days
 
 
+def weeks_within(first: date, last: date) -> tuple[tuple[date, date] | None, list]:
+    """Split the days [first, last] into whole Monday weeks [w_first, w_after) and the days
+    around them."""
+    w_first = first + timedelta(days=(7 - first.weekday()) % 7)
+    after = last + timedelta(days=1)
+    w_after = after - timedelta(days=after.weekday())
+    if w_first >= w_after:
+        return None, [(first, last)]
+    days = [(a, b) for a, b in ((first, w_first - timedelta(days=1)), (w_after, last)) if a <= b]
+    return (w_first, w_after), days
+
+
 def level_for(f: Filters, key_sql: str) -> int:
     """Return the smallest rollup level that keeps the grouped and every filtered dimension."""
     needed = _BITS.get(key_sql, 0)
@@ -85,6 +99,19 @@ def level_for(f: Filters, key_sql: str) -> int:
 
 Sums = dict[Any, dict[str, int]]
 Hists = dict[Any, dict[int, list[tuple[int, int]]]]
+#: key → measure → (median, p90) in seconds
+Measured = dict[Any, dict[int, tuple[float | None, float | None]]]
+
+
+def _measure(hists: Hists) -> Measured:
+    """Read each key's median and p90 of every measure from its histograms."""
+    out: Measured = {}
+    for key, cells in hists.items():
+        out[key] = {}
+        for m in MEASURES.values():
+            p50, p90 = buckets.percentiles(cells.get(m, ()), (0.5, 0.9))
+            out[key][m] = (p50, p90)
+    return out
 
 
 def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[str, Any]) -> None:
@@ -105,7 +132,14 @@ def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[st
             cells[measure].append((bucket, int(n)))
 
 
-def _from_rollups(key_sql: str, where: str, params: dict[str, Any]) -> tuple[Sums, Hists]:
+def _from_rollups(key_sql: str, where: str, params: dict[str, Any]) -> tuple[Sums, Measured]:
+    # kept in the cache as percentiles: reading them from the histograms again on every
+    # cached read cost more than the rest of a report
+    sums, hists = _merged(key_sql, where, params)
+    return sums, _measure(hists)
+
+
+def _merged(key_sql: str, where: str, params: dict[str, Any]) -> tuple[Sums, Hists]:
     sums: Sums = {}
     hists: Hists = defaultdict(lambda: defaultdict(list))
     sums_sql = (
@@ -133,12 +167,13 @@ def _from_rollups(key_sql: str, where: str, params: dict[str, Any]) -> tuple[Sum
     return sums, hists
 
 
-def aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Hists]:
+def aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Measured]:
     """Sum the rows per key (the key TOTAL holds the totals): whole months from the month
     rows, the other days from the day rows, or from the raw requests for a level kept
     per month only. What comes from the rollups alone is cached until they next change."""
     level = level_for(f, key_sql)
-    months, days = split(f, days_only=days_only, data_end=data_end())
+    current = cache.stamp()
+    months, days = split(f, days_only=days_only, data_end=data_end(current))
     conditions, params = f.sql()
     tz = current_app.config["CITY_TIMEZONE"]
     picks: list[str] = []
@@ -147,28 +182,47 @@ def aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sum
         params.update(m_first=months[0], m_after=months[1])
     raw_days = days if level not in DAY_LEVELS else []
     if level in DAY_LEVELS:
+        # whole weeks from the week rows, unless the read is per day
+        if key_sql != "period":
+            days = _weeks_first(days, picks, params)
         for i, (a, b) in enumerate(days):
             picks.append(f"(grain = 'd' AND period >= :d{i}_first AND period <= :d{i}_last)")
             params.update({f"d{i}_first": a, f"d{i}_last": b})
     where = f"level = {level} AND ({' OR '.join(picks)}){conditions}"
     if not raw_days:
         key = (key_sql, where, tuple(sorted(params.items())))
-        return cache.cached(key, lambda: _from_rollups(key_sql, where, params))
+        return cache.cached(key, lambda: _from_rollups(key_sql, where, params), current)
     sums: Sums = {}
     hists: Hists = defaultdict(lambda: defaultdict(list))
     if picks:
-        sums, hists = _from_rollups(key_sql, where, params)
+        sums, hists = _merged(key_sql, where, params)
     for a, b in raw_days:
         raw = dict(params, r_first=a, r_last=b, tz=tz)
         raw.update(lo=local_midnight(a), hi=local_midnight(b + timedelta(days=1)))
         _add(sums, hists, raw_sums(key_sql, conditions), raw_histograms(key_sql, conditions), raw)
-    return sums, hists
+    return sums, _measure(hists)
 
 
-def data_end() -> date | None:
+def _weeks_first(days: list, picks: list[str], params: dict[str, Any]) -> list:
+    """Pick the week rows of the whole weeks of each run of days; return the days left."""
+    left = []
+    for i, (a, b) in enumerate(days):
+        weeks, rest = weeks_within(a, b)
+        if weeks is not None:
+            picks.append(f"(grain = 'w' AND period >= :w{i}_first AND period < :w{i}_after)")
+            params.update({f"w{i}_first": weeks[0], f"w{i}_after": weeks[1]})
+        left.extend(rest)
+    return left
+
+
+def data_end(current: Hashable | None = cache.UNSET) -> date | None:
     """Return the newest city-local day the rollups hold anything for (None: empty)."""
-    sql = "SELECT max(period) FROM metrics_rollups WHERE grain = 'd' AND level = 0"
-    return cache.cached(("data_end",), lambda: db.session.execute(text(sql)).scalar())
+
+    def read() -> date | None:
+        sql = "SELECT max(period) FROM metrics_rollups WHERE grain = 'd' AND level = 0"
+        return db.session.execute(text(sql)).scalar()
+
+    return cache.cached(("data_end",), read, current)
 
 
 class _Total:

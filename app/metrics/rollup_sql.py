@@ -40,6 +40,7 @@ SUMS = ", ".join(f"sum({m})" for m in MEASURES)
 _NAMED_SUMS = ", ".join(f"sum({m}) AS {m}" for m in MEASURES)
 
 DAY = "CAST(({col} AT TIME ZONE :tz) AS date)"
+WEEK = "CAST(date_trunc('week', {col} AT TIME ZONE :tz) AS date)"
 MONTH = "CAST(date_trunc('month', {col} AT TIME ZONE :tz) AS date)"
 
 
