@@ -1,4 +1,4 @@
-"""Open requests counted per dimension, kept in step by triggers; open requests by age; week rollups
+"""Open requests counted per dimension, kept in step by triggers; open requests by age; week rollups; a type's closures by time
 
 Revision ID: 5d1c0e7a9b42
 Revises: b7e3f1a2c9d4
@@ -112,6 +112,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_metrics_open_deltas'))
     )
     op.create_index('ix_service_requests_open_requested', 'service_requests', ['requested_at'], unique=False, postgresql_include=['due_at', 'department_id', 'service_type_id', 'district_id', 'channel'], postgresql_where=sa.text(OPEN))
+    op.create_index('ix_service_requests_service_type_id_closed_at', 'service_requests', ['service_type_id', 'closed_at'], unique=False)
     op.execute(FUNCTION)
     for event, referencing in TRIGGERS.items():
         op.execute(
@@ -132,6 +133,7 @@ def downgrade():
         op.execute(f"DROP TRIGGER metrics_open_{event.lower()} ON service_requests")
     op.execute("DROP FUNCTION metrics_open_deltas_append()")
     op.drop_index('ix_service_requests_open_requested', table_name='service_requests', postgresql_include=['due_at', 'department_id', 'service_type_id', 'district_id', 'channel'], postgresql_where=sa.text(OPEN))
+    op.drop_index('ix_service_requests_service_type_id_closed_at', table_name='service_requests')
     op.drop_table('metrics_open_deltas')
     op.drop_index('uq_metrics_open_counts_dims', table_name='metrics_open_counts', postgresql_nulls_not_distinct=True)
     op.drop_table('metrics_open_counts')
