@@ -2,8 +2,8 @@
 
 Counts, sums and the SLA share are exact; medians and p90s come from the log-spaced
 histograms, within buckets.MAX_RELATIVE_ERROR of the exact percentile_cont, or, when the
-range holds few durations, exactly from the raw rows (percentiles.py). A range's whole
-months are read from the month rows, the days at either end from the day rows.
+range holds few durations, exactly from the raw rows (percentiles.py). Which rollup rows
+a range reads is rollup_reads.py's business.
 """
 
 from __future__ import annotations
@@ -213,8 +213,9 @@ def trend_report(f: Filters, period: str) -> Trend:
     """Return the KPIs of each day, week or month of [first, last], oldest first, with the
     reporters' answers given in each.
 
-    Days and weeks sum the day rows; months use the month rows where whole. A week or
-    month cut by the range counts only its days inside it.
+    Days sum the day rows, weeks the week rows (a week cut by the range: its day rows
+    inside it); months use the month rows where whole, and a month cut by the range counts
+    only its days inside it.
     """
     min_sample = int(current_app.config["METRICS_MIN_SAMPLE"])
     key_sql = _PERIOD_KEYS[period]
