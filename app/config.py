@@ -155,6 +155,9 @@ class Config:
             "SURVEY_SWEEP_SECONDS": _float("SURVEY_SWEEP_SECONDS", 300),
             # KPIs from fewer requests than this are flagged as a small sample
             "METRICS_MIN_SAMPLE": _int("METRICS_MIN_SAMPLE", 20),
+            # a KPI read whose range holds at most this many durations (counted closures plus
+            # acknowledged requests) gets its medians and p90s exactly from the raw rows
+            "METRICS_EXACT_MAX_ROWS": _int("METRICS_EXACT_MAX_ROWS", 20_000),
             # when the worker brings the dashboard's rollup tables up to date (cron, worker time)
             "METRICS_ROLLUP_CRON": _str("METRICS_ROLLUP_CRON", "* * * * *"),
             # the most rows a metrics API page or a map may return

@@ -68,3 +68,12 @@ def percentile(counts: Iterable[tuple[int, int]], q: float) -> float | None:
             break
     assert lo is not None and hi is not None
     return lo + (hi - lo) * (pos - lo_rank)
+
+
+def percentiles(counts: Iterable[tuple[int, int]], qs: tuple[float, ...]) -> list[float | None]:
+    """Estimate several quantiles from the same (bucket, count) pairs, sorting them once."""
+    ordered = sorted((b, n) for b, n in counts if n > 0)
+    total = sum(n for _, n in ordered)
+    if total == 0:
+        return [None] * len(qs)
+    return [percentile(ordered, q) for q in qs]

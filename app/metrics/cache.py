@@ -39,10 +39,16 @@ def stamp() -> Hashable | None:
     return (current_app.config["SQLALCHEMY_DATABASE_URI"], row.refreshed_at, row.watermark)
 
 
-def cached(key: Hashable, compute: Callable[[], T]) -> T:
+#: 'read the stamp now' (None is a stamp: the rollups were never built)
+UNSET: Any = object()
+
+
+def cached(key: Hashable, compute: Callable[[], T], current: Hashable | None = UNSET) -> T:
     """Return compute()'s result for `key` under the rollups' current stamp, computing it
-    once per stamp; callers must not change what they get back."""
-    current = stamp()
+    once per stamp; callers must not change what they get back. A caller making several
+    reads passes the stamp it read once (`current`), saving a round trip per read."""
+    if current is UNSET:
+        current = stamp()
     if current is None:
         return compute()
     full = (current, key)

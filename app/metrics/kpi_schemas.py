@@ -75,7 +75,10 @@ class KpiReportOut(Schema):
     first = fields.Date()
     last = fields.Date()
     max_relative_error = fields.Float(
-        metadata={"description": "largest relative error of a median or p90 (from histograms)"}
+        metadata={"description": "largest relative error of a median or p90: 0 when exact"}
+    )
+    percentiles = fields.String(
+        metadata={"description": "exact (from the raw rows) or histogram (from the rollups)"}
     )
     min_sample = fields.Integer()
     rows = fields.List(fields.Nested(FiguresOut))
@@ -86,7 +89,12 @@ class KpiTrendOut(Schema):
     period = fields.String()
     first = fields.Date()
     last = fields.Date()
-    max_relative_error = fields.Float()
+    max_relative_error = fields.Float(
+        metadata={"description": "largest relative error of a median or p90: 0 when exact"}
+    )
+    percentiles = fields.String(
+        metadata={"description": "exact (from the raw rows) or histogram (from the rollups)"}
+    )
     rows = fields.List(fields.Nested(FiguresOut))
 
 

@@ -1,36 +1,27 @@
 """KPIs per group or per period, summed from the rollup tables.
 
 Counts, sums and the SLA share are exact; medians and p90s come from the log-spaced
-histograms, within buckets.MAX_RELATIVE_ERROR of the exact percentile_cont. A range's
-whole months are read from the month rows, the days at either end from the day rows.
+histograms, within buckets.MAX_RELATIVE_ERROR of the exact percentile_cont, or, when the
+range holds few durations, exactly from the raw rows (percentiles.py). Which rollup rows
+a range reads is rollup_reads.py's business.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import text
 
 from app.extensions import db
-from app.metrics import buckets, cache, satisfaction
+from app.metrics import buckets, percentiles, satisfaction
 from app.metrics.backlog import open_by_group
 from app.metrics.filters import Filters
-from app.metrics.models import (
-    CHANNEL,
-    DAY_LEVELS,
-    DEPARTMENT,
-    DISTRICT,
-    HIST_KEY,
-    LEVELS,
-    MEASURES,
-    SERVICE_TYPE,
-)
-from app.metrics.rollup import local_midnight
-from app.metrics.rollup_sql import raw_histograms, raw_sums
+from app.metrics.models import MEASURES
+from app.metrics.rollup_reads import SUMS, TOTAL, Sums, aggregate
+from app.metrics.rollup_reads import level_for as level_for  # the tests read it from here
 
 _KEYS = {
     "department": "department_id",
@@ -38,29 +29,11 @@ _KEYS = {
     "district": "district_id",
     "channel": "channel",
 }
-_BITS = {
-    "department_id": DEPARTMENT,
-    "service_type_id": SERVICE_TYPE,
-    "district_id": DISTRICT,
-    "channel": CHANNEL,
-}
 _PERIOD_KEYS = {
     "day": "period",
     "week": "CAST(date_trunc('week', period) AS date)",
     "month": "CAST(date_trunc('month', period) AS date)",
 }
-_SUMS = (
-    "requested",
-    "acknowledged",
-    "closed",
-    "closed_counted",
-    "closed_duplicate",
-    "closed_referred",
-    "closed_no_action",
-    "within_sla",
-    "reopened",
-    "transferred",
-)
 #: each figure and the count it is computed from, for the small-sample flag
 SAMPLE_OF = {
     "median_hours_to_acknowledge": "acknowledged",
@@ -121,31 +94,18 @@ class Report:
     totals: Figures
     max_relative_error: float = buckets.MAX_RELATIVE_ERROR
     min_sample: int = 20
+    #: where the medians and p90s come from: "exact" (raw rows) or "histogram"
+    percentiles: str = percentiles.HISTOGRAM
 
 
-def _next_month(day: date) -> date:
-    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def split(f: Filters, *, days_only: bool = False) -> tuple[tuple[date, date] | None, list]:
-    """Split [first, last] into whole months [m_first, m_after) and the days around them."""
-    m_first = f.first if f.first.day == 1 else _next_month(f.first)
-    m_after = (f.last + timedelta(days=1)).replace(day=1)
-    if days_only or m_first >= m_after:
-        return None, [(f.first, f.last)]
-    days = [
-        (a, b) for a, b in ((f.first, m_first - timedelta(days=1)), (m_after, f.last)) if a <= b
-    ]
-    return (m_first, m_after), days
-
-
-def level_for(f: Filters, key_sql: str) -> int:
-    """Return the smallest rollup level that keeps the grouped and every filtered dimension."""
-    needed = _BITS.get(key_sql, 0)
-    for column, bit in _BITS.items():
-        if getattr(f, column) is not None:
-            needed |= bit
-    return next(level for level in LEVELS if level & needed == needed)
+@dataclass(frozen=True)
+class Trend:
+    period: str
+    first: date
+    last: date
+    rows: list[Figures]
+    max_relative_error: float = buckets.MAX_RELATIVE_ERROR
+    percentiles: str = percentiles.HISTOGRAM
 
 
 def names(group_by: str) -> dict[Any, tuple[str, str]]:
@@ -171,13 +131,15 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _finish(fig: Figures, hist: dict[int, list[tuple[int, int]]], min_sample: int) -> Figures:
-    close, net, ack = hist[MEASURES["close"]], hist[MEASURES["close_net"]], hist[MEASURES["ack"]]
-    fig.median_hours_to_acknowledge = _hours(buckets.percentile(ack, 0.5))
-    fig.median_hours_to_close = _hours(buckets.percentile(close, 0.5))
-    fig.p90_hours_to_close = _hours(buckets.percentile(close, 0.9))
-    fig.median_hours_to_close_excluding_holds = _hours(buckets.percentile(net, 0.5))
-    fig.p90_hours_to_close_excluding_holds = _hours(buckets.percentile(net, 0.9))
+def _finish(fig: Figures, measured: percentiles.Measured, min_sample: int) -> Figures:
+    """Set the figures derived from the sums and the percentiles measured."""
+    none = (None, None)
+    close = measured.get(MEASURES["close"], none)
+    net = measured.get(MEASURES["close_net"], none)
+    fig.median_hours_to_acknowledge = _hours(measured.get(MEASURES["ack"], none)[0])
+    fig.median_hours_to_close, fig.p90_hours_to_close = _hours(close[0]), _hours(close[1])
+    fig.median_hours_to_close_excluding_holds = _hours(net[0])
+    fig.p90_hours_to_close_excluding_holds = _hours(net[1])
     fig.pct_within_sla = _pct(fig.within_sla, fig.closed_counted)
     fig.reopen_rate = _pct(fig.reopened, fig.closed)
     fig.transfer_rate = _pct(fig.transferred, fig.volume)
@@ -185,137 +147,85 @@ def _finish(fig: Figures, hist: dict[int, list[tuple[int, int]]], min_sample: in
     return fig
 
 
-Sums = dict[Any, dict[str, int]]
-Hists = dict[Any, dict[int, list[tuple[int, int]]]]
-
-
-def _add(sums: Sums, hists: Hists, sums_sql: str, hist_sql: str, params: dict[str, Any]) -> None:
-    for r in db.session.execute(text(sums_sql), params):
-        into = sums.setdefault(_TOTAL if r.is_total else r.k, dict.fromkeys(_SUMS, 0))
-        for c in _SUMS:
-            into[c] += int(getattr(r, c) or 0)
-    # one row per key with its buckets as two arrays: thousands of (key, bucket) rows
-    # would cost more to fetch than to sum
-    packed = (
-        "SELECT is_total, k, array_agg(hkey) AS keys, array_agg(n) AS counts"
-        f" FROM ({hist_sql}) AS cells GROUP BY is_total, k"
-    )
-    for r in db.session.execute(text(packed), params):
-        cells = hists[_TOTAL if r.is_total else r.k]
-        for hkey, n in zip(r.keys, r.counts, strict=True):
-            measure, bucket = divmod(int(hkey), HIST_KEY)
-            cells[measure].append((bucket, int(n)))
-
-
-def _from_rollups(key_sql: str, where: str, params: dict[str, Any]) -> tuple[Sums, Hists]:
-    sums: Sums = {}
-    hists: Hists = defaultdict(lambda: defaultdict(list))
-    sums_sql = (
-        f"SELECT GROUPING({key_sql}) AS is_total, {key_sql} AS k, "
-        + ", ".join(f"sum({c}) AS {c}" for c in _SUMS)
-        + f" FROM metrics_rollups WHERE {where}"
-        f" GROUP BY GROUPING SETS (({key_sql}), ())"
-    )
-    # per key only: the totals are summed here from the keys' buckets, which costs less
-    # than a second pass of PostgreSQL's aggregation over every unnested cell
-    hist_sql = (
-        f"SELECT false AS is_total, {key_sql} AS k, u.hkey, sum(u.n) AS n"
-        " FROM metrics_rollups CROSS JOIN LATERAL"
-        " unnest(hist_keys, hist_counts) AS u(hkey, n)"
-        f" WHERE {where} GROUP BY {key_sql}, u.hkey"
-    )
-    _add(sums, hists, sums_sql, hist_sql, params)
-    totals: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for cells in hists.values():
-        for measure, pairs in cells.items():
-            into = totals[measure]
-            for bucket, n in pairs:
-                into[bucket] += n
-    hists[_TOTAL] = defaultdict(list, {m: list(b.items()) for m, b in totals.items()})
-    return sums, hists
-
-
-def _aggregate(f: Filters, key_sql: str, *, days_only: bool = False) -> tuple[Sums, Hists]:
-    """Sum the rows per key (the key _TOTAL holds the totals): whole months from the month
-    rows, the other days from the day rows, or from the raw requests for a level kept
-    per month only. What comes from the rollups alone is cached until they next change."""
-    level = level_for(f, key_sql)
-    months, days = split(f, days_only=days_only)
-    conditions, params = f.sql()
-    tz = current_app.config["CITY_TIMEZONE"]
-    picks: list[str] = []
-    if months is not None:
-        picks.append("(grain = 'm' AND period >= :m_first AND period < :m_after)")
-        params.update(m_first=months[0], m_after=months[1])
-    raw_days = days if level not in DAY_LEVELS else []
-    if level in DAY_LEVELS:
-        for i, (a, b) in enumerate(days):
-            picks.append(f"(grain = 'd' AND period >= :d{i}_first AND period <= :d{i}_last)")
-            params.update({f"d{i}_first": a, f"d{i}_last": b})
-    where = f"level = {level} AND ({' OR '.join(picks)}){conditions}"
-    if not raw_days:
-        key = (key_sql, where, tuple(sorted(params.items())))
-        return cache.cached(key, lambda: _from_rollups(key_sql, where, params))
-    sums: Sums = {}
-    hists: Hists = defaultdict(lambda: defaultdict(list))
-    if picks:
-        sums, hists = _from_rollups(key_sql, where, params)
-    for a, b in raw_days:
-        raw = dict(params, r_first=a, r_last=b, tz=tz)
-        raw.update(lo=local_midnight(a), hi=local_midnight(b + timedelta(days=1)))
-        _add(sums, hists, raw_sums(key_sql, conditions), raw_histograms(key_sql, conditions), raw)
-    return sums, hists
-
-
-class _Total:
-    """The key of the all-groups row (a key of its own: None is the 'no district' group)."""
-
-
-_TOTAL = _Total()
-
-
 def _figures(
-    key: Any, label: tuple[str | None, str], sums: dict[str, int], hist: Any, min_sample: int
+    key: Any,
+    label: tuple[str | None, str],
+    sums: dict[str, int],
+    measured: percentiles.Exact,
+    min_sample: int,
+    exact: percentiles.Exact | None = None,
 ) -> Figures:
     fig = Figures(key=label[0], name=label[1], volume=sums.get("requested", 0))
-    for c in _SUMS[1:]:
+    for c in SUMS[1:]:
         setattr(fig, c, sums.get(c, 0))
-    return _finish(fig, hist if hist is not None else defaultdict(list), min_sample)
+    # a key with nothing measured exactly has no percentile
+    chosen = measured.get(key, {}) if exact is None else exact.get(key, {})
+    return _finish(fig, chosen, min_sample)
+
+
+def _exact(f: Filters, key_sql: str, sums: Sums) -> tuple[percentiles.Exact | None, str]:
+    """Read the percentiles exactly when the range holds few durations."""
+    if not percentiles.is_cheap(sums.get(TOTAL, {})):
+        return None, percentiles.HISTOGRAM
+    return percentiles.read(f, key_sql, TOTAL), percentiles.EXACT
 
 
 def by_group(f: Filters, group_by: str) -> Report:
     """Return the KPIs of [first, last] per department, type, district or channel."""
     min_sample = int(current_app.config["METRICS_MIN_SAMPLE"])
     key_sql = _KEYS[group_by]
-    sums, hists = _aggregate(f, key_sql)
+    sums, measured = aggregate(f, key_sql)
+    exact, source = _exact(f, key_sql, sums)
     labels = names(group_by)
     backlog = open_by_group(f, key_sql)
     answers = satisfaction.by_key(f, key_sql)
-    keys = (set(sums) | set(backlog) | set(answers)) - {_TOTAL, satisfaction.TOTAL}
+    keys = (set(sums) | set(backlog) | set(answers)) - {TOTAL, satisfaction.TOTAL}
     rows = []
     for k in keys:
         code, name = labels.get(k, (None, "(none)")) if k is not None else (None, "(none)")
-        fig = _figures(k, (code, name), sums.get(k, {}), hists.get(k), min_sample)
+        fig = _figures(k, (code, name), sums.get(k, {}), measured, min_sample, exact)
         fig.open_backlog, fig.overdue = backlog.get(k, (0, 0))
         satisfaction.apply(fig, answers.get(k))
         rows.append(fig)
     rows.sort(key=lambda r: (r.name == "(none)", r.name))
-    totals = _figures(_TOTAL, (None, "All"), sums.get(_TOTAL, {}), hists.get(_TOTAL), min_sample)
+    totals = _figures(TOTAL, (None, "All"), sums.get(TOTAL, {}), measured, min_sample, exact)
     totals.open_backlog = sum(r.open_backlog for r in rows)
     totals.overdue = sum(r.overdue for r in rows)
     satisfaction.apply(totals, answers.get(satisfaction.TOTAL))
-    return Report(group_by, f.first, f.last, rows, totals, min_sample=min_sample)
+    return Report(
+        group_by,
+        f.first,
+        f.last,
+        rows,
+        totals,
+        max_relative_error=percentiles.error_of(source),
+        min_sample=min_sample,
+        percentiles=source,
+    )
 
 
 def trend(f: Filters, period: str) -> list[Figures]:
-    """Return the KPIs of each day, week or month of [first, last], oldest first.
+    """Return the KPIs of each day, week or month of [first, last], oldest first."""
+    return trend_report(f, period).rows
 
-    Days and weeks sum the day rows; months use the month rows where whole. A week or
-    month cut by the range counts only its days inside it.
+
+def trend_report(f: Filters, period: str) -> Trend:
+    """Return the KPIs of each day, week or month of [first, last], oldest first, with the
+    reporters' answers given in each.
+
+    Days sum the day rows, weeks the week rows (a week cut by the range: its day rows
+    inside it); months use the month rows where whole, and a month cut by the range counts
+    only its days inside it.
     """
     min_sample = int(current_app.config["METRICS_MIN_SAMPLE"])
-    sums, hists = _aggregate(f, _PERIOD_KEYS[period], days_only=period != "month")
-    out = []
-    for k in sorted(k for k in sums if k is not _TOTAL):
-        out.append(_figures(k, (k.isoformat(), k.isoformat()), sums[k], hists.get(k), min_sample))
-    return out
+    key_sql = _PERIOD_KEYS[period]
+    sums, measured = aggregate(f, key_sql, days_only=period != "month")
+    exact, source = _exact(f, key_sql, sums)
+    answers = satisfaction.by_period(f, period)
+    rows = []
+    for k in sorted((set(sums) | set(answers)) - {TOTAL, satisfaction.TOTAL}):
+        label = (k.isoformat(), k.isoformat())
+        fig = _figures(k, label, sums.get(k, {}), measured, min_sample, exact)
+        satisfaction.apply(fig, answers.get(k))
+        rows.append(fig)
+    return Trend(period, f.first, f.last, rows, percentiles.error_of(source), source)

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.models import enum_check
 from app.extensions import Model
 
-#: a row sums one day, or one whole month (built from that month's day rows)
-GRAINS = ("d", "m")
+#: a row sums one day, one Monday-to-Sunday week (levels kept per day only) or one month
+GRAINS = ("d", "w", "m")
 #: the durations kept as histograms, and the factor that packs (measure, bucket) in a key
 MEASURES = {"close": 1, "close_net": 2, "ack": 3}
 HIST_KEY = 256
@@ -162,3 +162,51 @@ class KpiTarget(Model):
 
     department = relationship("Department", lazy="joined")
     service_type = relationship("ServiceType", lazy="joined")
+
+
+class _OpenDims:
+    """The dimensions an open request is counted under (as service_requests has them now)."""
+
+    department_id: Mapped[int] = mapped_column(Integer)
+    service_type_id: Mapped[int] = mapped_column(Integer)
+    district_id: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(20))
+
+
+class OpenCount(_OpenDims, Model):
+    """How many requests are open per department × type × district × channel.
+
+    Kept in step with service_requests by database triggers (migration 5d1c0e7a9b42) that
+    append every change to metrics_open_deltas; the rollup refresh folds the deltas in here
+    each minute. The open count of any filter is the sum of both tables, exact and live,
+    and costs thousands of rows instead of every open request.
+    """
+
+    __tablename__ = "metrics_open_counts"
+    __table_args__ = (
+        Index(
+            "uq_metrics_open_counts_dims",
+            "department_id",
+            "service_type_id",
+            "district_id",
+            "channel",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class OpenCountDelta(_OpenDims, Model):
+    """A change to the open counts not yet folded into metrics_open_counts (+n or -n).
+
+    Only ever inserted by the triggers (no row is updated, so concurrent requests never
+    wait on each other), and deleted when folded in.
+    """
+
+    __tablename__ = "metrics_open_deltas"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, jsonify
 from marshmallow import Schema
 
-from app.metrics import backlog, buckets, filters, kpis, targets
+from app.metrics import backlog, filters, kpis, targets
 from app.metrics import kpi_schemas as s
 from app.metrics.csvout import FIGURE_COLUMNS, csv_response
 
@@ -40,15 +40,8 @@ def kpis_panel(args: Args) -> Panel:
 def trend_panel(args: Args) -> Panel:
     f = filters.parse(args)
     period = filters.choice(args, "period", filters.PERIODS, "day")
-    rows = kpis.trend(f, period)
-    payload = {
-        "period": period,
-        "first": f.first,
-        "last": f.last,
-        "max_relative_error": buckets.MAX_RELATIVE_ERROR,
-        "rows": rows,
-    }
-    return Panel(payload, f"kpis-per-{period}.csv", rows, FIGURE_COLUMNS)
+    report = kpis.trend_report(f, period)
+    return Panel(report, f"kpis-per-{period}.csv", report.rows, FIGURE_COLUMNS)
 
 
 def backlog_panel(args: Args) -> Panel:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Blueprint, render_template, request
 
 from app.core.replica import reads_from_replica
-from app.metrics import buckets, filters, kpis
+from app.metrics import filters, kpis
 
 bp = Blueprint("performance", __name__)
 
@@ -44,5 +44,5 @@ def performance() -> str:
         totals=by_type.totals,
         months=months,
         series=json.dumps(series),
-        max_error=buckets.MAX_RELATIVE_ERROR,
+        max_error=max(by_type.max_relative_error, by_district.max_relative_error),
     )

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from app.core.clock import city_tz, utcnow
 from app.extensions import db
+from app.metrics import open_counts
 from app.metrics import rollup_sql as sql
 from app.metrics.models import DAY_LEVELS, LEVELS, RollupState
 
@@ -61,6 +62,11 @@ def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=city_tz())
 
 
+def week_of(day: date) -> date:
+    """Return the Monday that starts a day's week (as date_trunc('week') does)."""
+    return day - timedelta(days=day.weekday())
+
+
 def _month(day: date) -> date:
     return day.replace(day=1)
 
@@ -70,11 +76,15 @@ def _next_month(day: date) -> date:
 
 
 def recompute_days(first: date, after: date) -> None:
-    """Replace the day rows of [first, after) and the month rows of the months they touch."""
+    """Replace the day rows of [first, after) and the week and month rows they touch."""
     tz = current_app.config["CITY_TIMEZONE"]
     months = (_month(first), _next_month(after - timedelta(days=1)))
+    weeks = (week_of(first), week_of(after - timedelta(days=1)) + timedelta(days=7))
     for grain, (lo, hi), period, levels in (
         ("d", (first, after), sql.DAY, DAY_LEVELS),
+        # a week's rows let a 12-month trend per week, and the days around a range's whole
+        # months, read a row per week instead of seven
+        ("w", weeks, sql.WEEK, DAY_LEVELS),
         ("m", months, sql.MONTH, LEVELS),
     ):
         bounds = {"first": lo, "after": hi}
@@ -144,6 +154,7 @@ def rebuild(progress: Any = None) -> int:
             if progress is not None:
                 progress(month)
             month = _next_month(month)
+    open_counts.recount()
     _save_state(started, newest)
     return months
 
@@ -167,6 +178,8 @@ def refresh() -> int:
         "tz": current_app.config["CITY_TIMEZONE"],
     }
     days = [row[0] for row in db.session.execute(text(_TOUCHED_DAYS), params)]
+    # the backlog's open counts are exact without it; folding keeps their deltas few
+    open_counts.fold()
     for first, after in _runs(days):
         recompute_days(first, after)
     _save_state(started, newest)

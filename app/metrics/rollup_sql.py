@@ -40,6 +40,7 @@ SUMS = ", ".join(f"sum({m})" for m in MEASURES)
 _NAMED_SUMS = ", ".join(f"sum({m}) AS {m}" for m in MEASURES)
 
 DAY = "CAST(({col} AT TIME ZONE :tz) AS date)"
+WEEK = "CAST(date_trunc('week', {col} AT TIME ZONE :tz) AS date)"
 MONTH = "CAST(date_trunc('month', {col} AT TIME ZONE :tz) AS date)"
 
 
@@ -84,6 +85,21 @@ def hist_parts(period: str) -> str:
     WHERE sr.closed_at >= :lo AND sr.closed_at < :hi AND {_COUNTED}
     UNION ALL
     SELECT {period.format(col="sr.requested_at")}, {_SR_DIMS}, 3, {sql_bucket(_ACK_S)}
+    FROM service_requests sr
+    WHERE sr.requested_at >= :lo AND sr.requested_at < :hi AND sr.acknowledged_at IS NOT NULL
+) AS parts"""
+
+
+def exact_parts(period: str) -> str:
+    """Return the subquery of one row per duration (measure, seconds) in [:lo, :hi): what
+    hist_parts buckets, kept exact, for percentiles computed from the raw rows."""
+    return f"""(
+    SELECT {period.format(col="sr.closed_at")} AS period, {_SR_DIMS}, m.measure,
+           CASE m.measure WHEN 1 THEN {_CLOSE_S} ELSE {_CLOSE_NET_S} END AS seconds
+    FROM service_requests sr CROSS JOIN (VALUES (1), (2)) AS m(measure)
+    WHERE sr.closed_at >= :lo AND sr.closed_at < :hi AND {_COUNTED}
+    UNION ALL
+    SELECT {period.format(col="sr.requested_at")}, {_SR_DIMS}, 3, {_ACK_S}
     FROM service_requests sr
     WHERE sr.requested_at >= :lo AND sr.requested_at < :hi AND sr.acknowledged_at IS NOT NULL
 ) AS parts"""

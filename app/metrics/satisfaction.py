@@ -40,16 +40,34 @@ TOTAL = Total()
 def by_key(f: Filters, key_sql: str) -> dict[Any, Answers]:
     """Return the answers given in [first, last] per value of `key_sql` (a service_requests
     column) and, under TOTAL, in all."""
+    return _read(f, f"sr.{key_sql}", {})
+
+
+#: an answer's period: the city-local day it was given on, or its week or month
+_PERIOD = "CAST(date_trunc('{period}', a.created_at AT TIME ZONE :tz) AS date)"
+
+
+def by_period(f: Filters, period: str) -> dict[Any, Answers]:
+    """Return the answers given in [first, last] per day, week or month (the first day of
+    each, as the trend keys its rows) and, under TOTAL, in all."""
+    if period not in ("day", "week", "month"):
+        raise ValueError(period)
+    tz = current_app.config["CITY_TIMEZONE"]
+    return _read(f, _PERIOD.format(period=period), {"tz": tz})
+
+
+def _read(f: Filters, key: str, extra: dict[str, Any]) -> dict[Any, Answers]:
     conditions, params = f.sql("sr")
+    params.update(extra)
     params.update(lo=local_midnight(f.first), hi=local_midnight(f.last + timedelta(days=1)))
     rows = db.session.execute(
         text(
-            f"SELECT GROUPING(sr.{key_sql}) AS is_total, sr.{key_sql} AS k, count(*) AS responses,"
+            f"SELECT GROUPING({key}) AS is_total, {key} AS k, count(*) AS responses,"
             " count(*) FILTER (WHERE a.fixed) AS fixed, count(a.rating) AS ratings,"
             " COALESCE(sum(a.rating), 0) AS rating_sum"
             f" FROM {TABLE} a JOIN service_requests sr ON sr.id = a.request_id"
             f" WHERE a.created_at >= :lo AND a.created_at < :hi{conditions}"
-            f" GROUP BY GROUPING SETS ((sr.{key_sql}), ())"
+            f" GROUP BY GROUPING SETS (({key}), ())"
         ),
         params,
     )

@@ -15,7 +15,6 @@ from app.core.replica import reads_from_replica
 from app.extensions import db
 from app.metrics import (
     backlog,
-    buckets,
     filters,
     kpis,
     panels,
@@ -76,7 +75,7 @@ def dashboard() -> str:
         choices=choices(),
         args=request.args,
         query=query,
-        max_error=buckets.MAX_RELATIVE_ERROR,
+        max_error=reports["department"].max_relative_error,
         refreshed_at=rollup.last_refreshed(),
     )
 

@@ -174,6 +174,23 @@ class ServiceRequest(Model):
             ],
             postgresql_where=text("status <> 'closed'"),
         ),
+        # a service type's closures in a range: the metrics' exact percentiles of a type
+        # read them without walking every closure of the range (or every request of the type)
+        Index("ix_service_requests_service_type_id_closed_at", "service_type_id", "closed_at"),
+        # the metrics backlog's young requests by age, counted from the index alone (the
+        # old ones come from metrics_open_counts, which triggers keep in step)
+        Index(
+            "ix_service_requests_open_requested",
+            "requested_at",
+            postgresql_include=[
+                "due_at",
+                "department_id",
+                "service_type_id",
+                "district_id",
+                "channel",
+            ],
+            postgresql_where=text("status <> 'closed'"),
+        ),
     )
 
     #: the public request number (Open311 service_request_id)

@@ -152,3 +152,23 @@ def test_reads_use_the_smallest_level_that_keeps_what_they_need(history):
     assert kpis.level_for(with_type, "department_id") == DEPARTMENT | SERVICE_TYPE
     with_district = filters.parse({"district": "1"})
     assert kpis.level_for(with_district, "channel") == FULL
+
+
+def test_a_range_reaching_the_newest_data_reads_its_last_month_as_one_row(history):
+    from datetime import date
+
+    from app.metrics.rollup_reads import data_end, split
+
+    f = filters.Filters(first=date(2026, 3, 1), last=date(2026, 5, 17))
+    # nothing after May 17: May's month row holds exactly May 1-17
+    assert split(f, data_end=date(2026, 5, 17)) == ((date(2026, 3, 1), date(2026, 6, 1)), [])
+    # something on May 18 or later: May 1-17 from the day rows
+    assert split(f, data_end=date(2026, 5, 18)) == (
+        (date(2026, 3, 1), date(2026, 5, 1)),
+        [(date(2026, 5, 1), date(2026, 5, 17))],
+    )
+    rollup.refresh()
+    assert data_end() == history.today
+    # read both ways, the figures agree (the range ending yesterday is read from day rows)
+    whole = filters.parse({"from": history.first.isoformat()})
+    assert kpis.by_group(whole, "channel").totals.volume == 9

@@ -126,3 +126,28 @@ def test_the_worker_refreshes_the_rollups_every_minute(app):
     assert job.cron == app.config["METRICS_ROLLUP_CRON"] == "* * * * *"
     with app.app_context():
         assert job.queue_name == core_queue.get_queue("default").name
+
+
+def test_the_migrations_week_rows_from_day_rows_equal_the_workers(history):
+    """Databases migrated with rollups get their week rows summed from the day rows; they
+    must be the rows the worker builds from the raw requests."""
+    import importlib.util
+    from pathlib import Path
+
+    versions = Path(__file__).resolve().parents[2] / "migrations" / "versions"
+    path = next(versions.glob("*_5d1c0e7a9b42_*.py"))
+    spec = importlib.util.spec_from_file_location("weeks_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    rollup.refresh()
+    columns = (
+        "level, period, department_id, service_type_id, district_id, channel,"
+        f" {migration.MEASURES}, hist_keys, hist_counts"
+    )
+    read = text(f"SELECT {columns} FROM metrics_rollups WHERE grain = 'w' ORDER BY {columns}")
+    built = [tuple(r) for r in db.session.execute(read)]
+    assert built, "the worker builds week rows"
+    db.session.execute(text("DELETE FROM metrics_rollups WHERE grain = 'w'"))
+    db.session.execute(text(migration.WEEKS_FROM_DAYS))
+    assert [tuple(r) for r in db.session.execute(read)] == built

@@ -87,3 +87,26 @@ def test_metrics_reads_the_answers_without_importing_notifications():
     package = Path(__file__).resolve().parents[2] / "app" / "metrics"
     for path in package.glob("*.py"):
         assert "app.notifications" not in path.read_text(), path.name
+
+
+def test_the_trend_carries_the_answers_of_each_period(client, tokens, answered):
+    h = bearer(tokens["manager"])
+    for period in ("day", "week", "month"):
+        url = f"/api/v1/metrics/trend?period={period}&from={answered.first}"
+        rows = client.get(url, headers=h).get_json()["rows"]
+        # every answer was given today: the last period holds them all
+        assert sum(r["satisfaction_responses"] for r in rows) == 4, period
+        last = rows[-1]
+        assert (last["satisfaction_responses"], last["pct_fixed"]) == (4, 75.0), period
+        assert last["mean_rating"] == 3.67
+        assert "pct_fixed" in last["small_sample"]
+        assert all(r["pct_fixed"] is None for r in rows[:-1])
+    only = client.get(
+        f"/api/v1/metrics/trend?period=month&from={answered.first}&department=PARKS", headers=h
+    ).get_json()["rows"]
+    assert sum(r["satisfaction_responses"] for r in only) == 1
+    csv_text = client.get(
+        f"/api/v1/metrics/trend?period=day&from={answered.first}&format=csv", headers=h
+    ).get_data(as_text=True)
+    last_csv = list(csv.DictReader(io.StringIO(csv_text)))[-1]
+    assert (last_csv["satisfaction_responses"], last_csv["pct_fixed"]) == ("4", "75.0")

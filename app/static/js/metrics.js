@@ -39,7 +39,7 @@
     getJSON(canvas.dataset.url).then(function (data) {
       var rows = data.rows;
       if (!rows.length) { noData(canvas, "No requests in this range."); }
-      new Chart(canvas, {
+      var config = {
         data: {
           labels: rows.map(function (r) { return r.key; }),
           datasets: [
@@ -54,7 +54,18 @@
           ]
         },
         options: twoAxes("requests", "hours", undefined)
-      });
+      };
+      // satisfaction where asked: the share of answers saying fixed, on an axis of its own
+      var asked = rows.some(function (r) { return r.satisfaction_responses > 0; });
+      if (asked) {
+        config.data.datasets.push({ type: "line", label: "% saying fixed (survey)",
+          data: rows.map(function (r) { return r.pct_fixed; }),
+          borderColor: GREEN, backgroundColor: GREEN, borderDash: [4, 3], yAxisID: "y2",
+          spanGaps: true });
+        config.options.scales.y2 = { beginAtZero: true, max: 100, position: "right",
+          grid: { drawOnChartArea: false }, title: { display: true, text: "% fixed" } };
+      }
+      new Chart(canvas, config);
     }).catch(function (err) { noData(canvas, "The trend could not load (" + err.message + ")."); });
   }
 
