@@ -44,6 +44,12 @@ def _parsed(name: str, value: str) -> BaseHeader:
     return _REGISTRY(name, value)
 
 
+@lru_cache(maxsize=256)
+def _max_count(name: str) -> int | None:
+    # HeaderRegistry builds a new class on every lookup: once per header name is enough
+    return _REGISTRY[name].max_count
+
+
 def _plain(name: str, value: str, limit: int) -> bool:
     if name.lower() in _URL_HEADERS:
         limit = _HARD_LIMIT
@@ -58,6 +64,9 @@ def _plain(name: str, value: str, limit: int) -> bool:
 
 class NoticePolicy(EmailPolicy):
     """EmailPolicy that stores short plain headers unparsed and caches what it parses."""
+
+    def header_max_count(self, name: str) -> int | None:
+        return _max_count(name.lower())
 
     def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
         if (
