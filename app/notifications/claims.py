@@ -16,11 +16,15 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar, cast
 
 from flask import current_app
-from sqlalchemy import select, text, update
+from sqlalchemy import CursorResult, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.elements import TextClause
 
 from app.extensions import db
 from app.notifications.models import Outbox
@@ -123,21 +127,38 @@ def retry_delay(attempts: int) -> timedelta:
     return min(timedelta(seconds=base * 2**exponent), MAX_BACKOFF)
 
 
+#: the columns a result sets (status, sent_at, last_error, next_attempt_at)
+_MARKED = frozenset(Outbox.__table__.columns.keys())
+
+
+@lru_cache(maxsize=16)
+def _mark_statement(columns: tuple[str, ...]) -> TextClause:
+    # plain SQL: an ORM UPDATE compiles, evaluates its WHERE against the session's objects
+    # and synchronises them, per message; only the claim's holder moves a row from `sending`
+    assignments = ", ".join(f"{column} = :{column}" for column in columns)
+    return text(f"UPDATE outbox SET {assignments} WHERE id = :outbox_id AND status = 'sending'")
+
+
 def mark(outbox_id: int, *, in_transaction: bool = False, **values: object) -> None:
     """Move a claimed row on (sent, pending again, failed), riding out a dropped connection.
 
     With `in_transaction` the first attempt is made in the transaction already open (the one
     the message was built in: one round trip fewer per message); otherwise in a fresh one.
     """
+    unknown = set(values) - _MARKED
+    if unknown:
+        raise ValueError(f"outbox has no column {sorted(unknown)}")
+    statement = _mark_statement(tuple(sorted(values)))
 
     def move_on() -> None:
-        # only the claim's own holder moves a row on from `sending`
-        db.session.execute(
-            update(Outbox)
-            .where(Outbox.id == outbox_id, Outbox.status == "sending")
-            .values(**values)
-        )
+        result = db.session.execute(statement, {**values, "outbox_id": outbox_id})
+        moved = cast(CursorResult[Any], result).rowcount
         db.session.commit()
+        row = db.session.identity_map.get(identity_key(Outbox, outbox_id))
+        if moved and row is not None:
+            # what the UPDATE wrote, as the ORM's own UPDATE would have set it on the object
+            for column, value in values.items():
+                set_committed_value(row, column, value)
 
     through_reconnects(outbox_id, move_on, fresh=not in_transaction)
 

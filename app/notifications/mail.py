@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -24,6 +25,7 @@ from app.core.errors import NotFound
 from app.extensions import db
 from app.media import service as media
 from app.notifications import follow, messages, smtp, staff, survey, wording
+from app.notifications.mime_policy import notice_policy
 from app.notifications.models import Outbox
 from app.notifications.smtp import PermanentFailure as PermanentFailure
 from app.requests.models import ServiceRequest
@@ -59,7 +61,8 @@ def build_message(row: Outbox) -> EmailMessage:
         ident = f"{row.id}.{row.event}.{context['request_number']}"
 
     subject = context["subject"]
-    msg = EmailMessage()
+    # headers written as the default policy writes them, without parsing the plain ones
+    msg = EmailMessage(policy=notice_policy)
     msg["Subject"] = subject
     msg["From"] = current_app.config["MAIL_FROM"]
     msg["To"] = row.recipient
@@ -244,7 +247,13 @@ def _completion_photo(photo_id: int | None, request_id: int) -> Attachment | Non
 
 
 def _mail_domain() -> str:
-    address = parseaddr(current_app.config["MAIL_FROM"])[1]
+    return _domain_of(current_app.config["MAIL_FROM"])
+
+
+@lru_cache(maxsize=8)
+def _domain_of(mail_from: str) -> str:
+    # once per process, not per message: the configured sender does not change
+    address = parseaddr(mail_from)[1]
     return address.rpartition("@")[2] or "city311.invalid"
 
 
