@@ -5,7 +5,7 @@
 The values are those the intake benchmark found best on a 2-core machine (bench/README.md):
 4 processes of 4 threads keep both cores busy while some threads wait on PostgreSQL.
 Environment: WEB_WORKERS, WEB_THREADS, HOST, PORT, WEB_ACCESS_LOG ("-" is standard output,
-empty turns the access log off).
+empty turns the access log off), WEB_CONTROL_SOCKET (a path: gunicornc's control socket).
 """
 
 import os
@@ -22,3 +22,8 @@ keepalive = 30
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = "info"
+# gunicorn 25 and later open a control socket at one fixed path per user ($HOME/.gunicorn or
+# $XDG_RUNTIME_DIR); a second instance on the host (another site, the tests) would take it
+# over, and a read-only home refuses it. It is opened only where a path is given.
+control_socket = os.environ.get("WEB_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
