@@ -110,22 +110,7 @@ def hit(limit: str | None, *identifiers: str, message: str | None = None) -> Non
 
     :raises RateLimited: over the limit.
     """
-    if not limit or not limit.strip() or not current_app.config.get("RATELIMIT_ENABLED", True):
-        return
-    try:
-        items = parse_many(limit)
-        strategy = limiter.limiter
-        for item in items:
-            if not strategy.hit(item, *identifiers):
-                reset = strategy.get_window_stats(item, *identifiers).reset_time
-                retry = max(1, math.ceil(reset - time.time()))
-                raise RateLimited(message or too_many_message(retry), retry_after=retry)
-    except RateLimited:
-        raise
-    except ValueError:
-        log.error("ignoring the malformed rate limit %r", limit)
-    except Exception:  # the storage is down: fail open
-        log.warning("rate limit storage unreachable; %r not counted", limit, exc_info=True)
+    hit_all([(limit, identifiers, message)])
 
 
 #: one count for hit_all: the limit ("10/minute;60/hour", blank: none), the identifiers
