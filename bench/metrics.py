@@ -37,38 +37,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import DATA, recreate_database  # noqa: E402
 from metrics_duckdb import DuckBench  # noqa: E402
+from synthetic import CHANNELS, prepare_city  # noqa: E402
 
 from app.metrics.buckets import MAX_RELATIVE_ERROR  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
 BOSTON_CSV = DATA / "boston_311_2011" / "311_service_requests_2011.csv"
-CHANNELS = {"Constituent Call": "phone", "Self Service": "web", "Citizens Connect App": "mobile"}
 
 
 def prepare(admin_dsn: str, name: str, url: str) -> Any:
     """Create and migrate the bench database and load the city's catalogue; return the app."""
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    from flask_migrate import upgrade
-
     from app import create_app
-    from app.demo import boston, builtin
-    from app.extensions import db
 
-    app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade()
-        if boston.data_available(DATA):
-            boston.load(DATA, history=0, recent=0)
-        else:
-            builtin.load(requests=0)
-        db.session.commit()
-    return app
+    recreate_database(admin_dsn, name)
+    prepare_city(url)
+    return create_app("development", {"SQLALCHEMY_DATABASE_URI": url})
 
 
 def is_placeholder(row: dict[str, str]) -> bool:
