@@ -9,6 +9,7 @@ digest) are enqueued by rq's own CronScheduler, which each worker runs beside it
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -297,6 +298,38 @@ def run_worker(
     st: QueueState = app.extensions["rq"]
     stop = threading.Event()
     threads: list[threading.Thread] = []
+    if not burst and threading.current_thread() is threading.main_thread():
+        # Until rq's worker installs its own handler, SIGTERM would end the process on the
+        # spot, leaving the cron scheduler registered; this one lets the finally below run.
+        signal.signal(signal.SIGTERM, _stop_requested)
+    try:
+        _start_and_work(
+            app, st, stop, threads, burst=burst, with_sweeper=with_sweeper, with_cron=with_cron
+        )
+    except StopRequested:
+        pass
+    finally:
+        stop.set()
+        for thread in threads:
+            if thread.ident is not None:  # started
+                thread.join(timeout=5)
+
+
+def _stop_requested(signum: int, frame: Any) -> None:
+    raise StopRequested()
+
+
+def _start_and_work(
+    app: Flask,
+    st: QueueState,
+    stop: threading.Event,
+    threads: list[threading.Thread],
+    *,
+    burst: bool,
+    with_sweeper: bool,
+    with_cron: bool,
+) -> None:
+    """Start the worker's threads (appending each to `threads`), then work until stopped."""
     if with_sweeper:
         run_periodic_once(app)  # catch up at once with whatever was left undone while down
         threads.append(
@@ -315,12 +348,7 @@ def run_worker(
         )
     for thread in threads:
         thread.start()
-    try:
-        _work_until_stopped(app, burst=burst)
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=5)
+    _work_until_stopped(app, burst=burst)
 
 
 class _Worker(SimpleWorker):

@@ -88,6 +88,12 @@ def requests_with(live_stack: LiveStack) -> Iterator:
     engine.dispose()
 
 
+def chosen(page, name: str):
+    """The checked radio named `name`: a type reported lately is offered twice, once under
+    "Most reported" and once in its group, and either may be the one checked."""
+    return page.get_by_role("radio", name=name, checked=True)
+
+
 def fill_report(page, description: str) -> None:
     page.get_by_label("Search the categories").fill("pothole")
     page.get_by_role("radio", name="Request for Pothole Repair").check()
@@ -177,7 +183,7 @@ def test_the_answers_to_a_send_are_shown_without_document_write(
         expect(page.locator("#error-summary")).to_contain_text("description is required")
         expect(page.locator("#error-summary")).to_be_focused()
         expect(page.get_by_label("Category", exact=True)).to_be_hidden()  # the picker is back
-        expect(page.get_by_role("radio", name="Request for Pothole Repair")).to_be_checked()
+        expect(chosen(page, "Request for Pothole Repair")).to_have_count(1)
         expect(page.get_by_label("Latitude")).to_have_value(str(WARD_2_POINT[0]))
         page.get_by_label("Description").fill("Shown without document.write")
         page.get_by_role("button", name="Send the report").click()
@@ -198,7 +204,7 @@ def test_the_draft_survives_a_reload_and_is_cleared_once_sent(
         page.get_by_label("Email", exact=True).fill("resident@example.org")
         page.reload()
         expect(page.get_by_label("Description")).to_have_value("Draft kept through a reload")
-        expect(page.get_by_role("radio", name="Request for Pothole Repair")).to_be_checked()
+        expect(chosen(page, "Request for Pothole Repair")).to_have_count(1)
         expect(page.get_by_label("Latitude")).to_have_value(str(WARD_2_POINT[0]))
         expect(page.get_by_label("Email", exact=True)).to_have_value("resident@example.org")
         expect(page.locator("#send-status")).to_contain_text("restored")
