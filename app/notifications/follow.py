@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -23,7 +23,7 @@ from app.extensions import db
 from app.notifications.models import Unsubscribe
 from app.requests import service as requests_service
 from app.requests import subscribers
-from app.requests.presenters import public_url
+from app.requests.presenters import public_url_for
 from app.requests.words import pick_language
 
 FOLLOW_EVENT = "follow_confirm"
@@ -48,8 +48,7 @@ def _unsubscribe_signer() -> URLSafeSerializer:
 
 
 def _url(endpoint: str, token: str) -> str:
-    with current_app.test_request_context():
-        return public_url(url_for(endpoint, token=token))
+    return public_url_for(endpoint, token=token)
 
 
 def confirm_url(who: Who) -> str:

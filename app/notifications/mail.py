@@ -250,11 +250,20 @@ def _mail_domain() -> str:
     return _domain_of(current_app.config["MAIL_FROM"])
 
 
+def envelope(row: Outbox) -> tuple[str, list[str]]:
+    """Return the SMTP envelope (sender, recipients) of the message built for `row`."""
+    return _address_of(current_app.config["MAIL_FROM"]), [row.recipient]
+
+
+@lru_cache(maxsize=8)
+def _address_of(mail_from: str) -> str:
+    return parseaddr(mail_from)[1]
+
+
 @lru_cache(maxsize=8)
 def _domain_of(mail_from: str) -> str:
     # once per process, not per message: the configured sender does not change
-    address = parseaddr(mail_from)[1]
-    return address.rpartition("@")[2] or "city311.invalid"
+    return _address_of(mail_from).rpartition("@")[2] or "city311.invalid"
 
 
 def send(msg: EmailMessage) -> str:

@@ -4,10 +4,11 @@ The standard library's default policy (EmailPolicy) parses every header into a t
 is set and folds that tree again when the message is written: most of the CPU time of a
 receipt. Most of a notice's headers need neither: a short printable-ASCII value with nothing
 that could be taken for an encoded word is written exactly as the default policy would
-write it. `NoticePolicy` stores those as they are and writes them out as one line; anything
-else (non-ASCII names and subjects, long values, address headers) takes the default path,
-whose parsed headers and folded lines are kept per process, since the same From and
-Content-Type values come back in every message. Reading a header (msg["To"].addresses)
+write it. `NoticePolicy` stores those as they are and writes them out as one line, a bare
+address (the To of every notice) among them; anything else (non-ASCII names and subjects,
+long values, addresses with a display name) takes the default path, whose parsed headers and
+folded lines are kept per process, since the same From and Content-Type values come back in
+every message. Reading a header (msg["To"].addresses)
 still returns the parsed header object, as with the default policy.
 """
 
@@ -32,6 +33,10 @@ _URL_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post", "list-hel
 _HARD_LIMIT = 998
 #: printable ASCII words between single spaces, nothing leading or trailing
 _PLAIN = re.compile(r"[\x21-\x7e](?: ?[\x21-\x7e])*\Z")
+#: one address with no display name, in dot-atom form (RFC 5322 3.4.1): the default policy
+#: writes it back unchanged, so it need not be parsed (each recipient's would be, once)
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_BARE_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")
 _REGISTRY = HeaderRegistry()
 #: folded lines kept per process: the values that repeat from message to message
 _FOLDED_MAX = 4096
@@ -55,7 +60,7 @@ def _plain(name: str, value: str, limit: int) -> bool:
         limit = _HARD_LIMIT
     return (
         len(name) + 2 + len(value) <= limit
-        and name.lower() not in _ADDRESS_HEADERS
+        and (name.lower() not in _ADDRESS_HEADERS or _BARE_ADDRESS.match(value) is not None)
         and _PLAIN.match(value) is not None
         # a reader would decode "=?...?=" as an encoded word
         and "=?" not in value

@@ -12,12 +12,14 @@ the server may have taken is repeated only as the outbox's retry would repeat it
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import select
 import smtplib
 import ssl
 import time
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
@@ -65,8 +67,11 @@ class Sender:
     ) -> None:
         self.close()
 
-    def send(self, msg: EmailMessage) -> str:
+    def send(self, msg: EmailMessage, envelope: tuple[str, list[str]] | None = None) -> str:
         """Send one message; return where it went.
+
+        `envelope` is (sender, recipients) as the message's own From and To say them; with
+        it, nothing is parsed back out of the headers (smtplib.send_message would).
 
         :raises PermanentFailure: the server refused every recipient with a 5xx reply.
         :raises smtplib.SMTPException, OSError: the server is unreachable or failed; retry later.
@@ -75,7 +80,12 @@ class Sender:
             return str(_write_eml(msg, self.eml_dir))
         smtp = self._connection()
         try:
-            smtp.send_message(msg)
+            if envelope is not None and _ascii(envelope):
+                out = io.BytesIO()
+                BytesGenerator(out).flatten(msg, linesep="\r\n")
+                smtp.sendmail(envelope[0], envelope[1], out.getvalue())
+            else:  # international addresses: smtplib asks for SMTPUTF8
+                smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
             self._drop()
             codes = [code for code, _ in exc.recipients.values()]
@@ -153,6 +163,10 @@ def _hung_up(smtp: smtplib.SMTP) -> bool:
     except (OSError, ValueError):
         return True
     return bool(readable)
+
+
+def _ascii(envelope: tuple[str, list[str]]) -> bool:
+    return all(address.isascii() for address in (envelope[0], *envelope[1]))
 
 
 def _write_eml(msg: EmailMessage, directory: Path) -> Path:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app
 
 from app.auth import links, signals
+from app.requests.presenters import public_url_for
 
 #: the outbox event of a set-password email
 STAFF_PASSWORD_EVENT = "staff_password"
@@ -42,9 +43,6 @@ def password_context(payload: dict[str, Any], recipient: str) -> dict[str, Any]:
     """Return what a set-password email shows, with a freshly signed link."""
     city = current_app.config["CITY_NAME"]
     token = links.make_token(int(payload["user_id"]), str(payload["fingerprint"]))
-    with current_app.test_request_context():
-        path = url_for("auth.set_password", token=token)
-        login_path = url_for("auth.login")
     invitation = payload.get("kind") == "invitation"
     return {
         "subject": (
@@ -54,8 +52,8 @@ def password_context(payload: dict[str, Any], recipient: str) -> dict[str, Any]:
         ),
         "invitation": invitation,
         "email": recipient,
-        "set_password_url": current_app.config["PUBLIC_BASE_URL"] + path,
-        "login_url": current_app.config["PUBLIC_BASE_URL"] + login_path,
+        "set_password_url": public_url_for("auth.set_password", token=token),
+        "login_url": public_url_for("auth.login"),
         "hours": links.LINK_MAX_AGE_HOURS,
         "city_name": city,
     }

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -64,10 +64,9 @@ def read_token(token: str) -> Ask:
 
 def survey_url(ask: Ask, **params: Any) -> str:
     """Return the public address of the question page."""
-    from app.requests.presenters import public_url
+    from app.requests.presenters import public_url_for
 
-    with current_app.test_request_context():
-        return public_url(url_for("survey.answer", token=make_token(ask), **params))
+    return public_url_for("survey.answer", token=make_token(ask), **params)
 
 
 #: owe the question for every standing closing old enough, once (the outbox's unique key)

@@ -266,7 +266,7 @@ def _send(row: Outbox, sender: smtp.Sender) -> str:
     """Hand a claimed row to its channel; return where it went."""
     if row.channel == "sms":
         return sms.backend().send(row.recipient, sms.build_text(row))
-    return sender.send(mail.build_message(row))
+    return sender.send(mail.build_message(row), mail.envelope(row))
 
 
 def sweep_outbox(limit: int = 1) -> int:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from email import policy
+from email.message import EmailMessage
+
 import pytest
 
 from app.extensions import db
 from app.notifications import mail, tasks
+from app.notifications.mime_policy import notice_policy
 from app.notifications.models import Outbox
 from tests.notifications.conftest import REPORTER, outbox_rows, parts, submit
 
@@ -32,6 +36,8 @@ def test_non_ascii_sender_name_and_subject_are_encoded_and_read_back(city, resto
     assert msg["From"].addresses[0].display_name == "Ciudad de Peñalolén 311"
     assert msg["From"].addresses[0].addr_spec == "no-reply@city311.test"
     assert msg["To"] == REPORTER
+    # the envelope is the address of each, without the display name
+    assert mailbox.envelopes == [("no-reply@city311.test", [REPORTER])]
     assert CATEGORY in msg["Subject"] and str(sr.id) in msg["Subject"]
     assert msg["Message-ID"] == f"<city311.outbox.{row.id}.receipt.{sr.id}@city311.test>"
     text, html, _ = parts(msg)
@@ -73,3 +79,21 @@ def test_a_line_break_in_a_header_value_is_refused(app, city):
     )
     with pytest.raises(ValueError):
         mail.build_message(row)
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "o'brien+311@mail.example.org",
+        "Resident <resident@example.org>",
+        '"Doe, Jane" <jane@example.org>',
+        "a" * 70 + "@example.org",
+    ],
+)
+def test_an_address_header_is_written_as_the_default_policy_writes_it(to):
+    ours, theirs = EmailMessage(policy=notice_policy), EmailMessage(policy=policy.default)
+    for msg in (ours, theirs):
+        msg["To"] = to
+        msg.set_content("x")
+    assert _wire(ours) == _wire(theirs)
+    assert ours["To"].addresses == theirs["To"].addresses
