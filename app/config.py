@@ -202,6 +202,10 @@ class Config:
             # how long a process trusts an API key it has checked; revocation reaches the
             # other processes then
             "OPEN311_KEY_CACHE_SECONDS": _float("OPEN311_KEY_CACHE_SECONDS", 10),
+            # how long a process answers the same GET requests query from memory (a new
+            # request reaches the feed that late), and the text it keeps at most (0: off)
+            "OPEN311_FEED_CACHE_SECONDS": _float("OPEN311_FEED_CACHE_SECONDS", 5),
+            "OPEN311_FEED_CACHE_CHARS": _int("OPEN311_FEED_CACHE_CHARS", 32 * 1024 * 1024),
             # bump when the Open311 API changes, so discovery clients notice
             "OPEN311_CHANGESET": "2026-11-21T00:00:00Z",
             # flask-smorest: the OpenAPI document is served at /api/v1/openapi.json
@@ -264,6 +268,8 @@ class TestConfig(Config):
             RATELIMIT_FOLLOW="10000/minute",
             RATELIMIT_SIGN_IN="10000/minute",
             REPORTS_PER_CONTACT_PER_DAY=10000,
+            # a test reads back what it just wrote; tests/open311/test_feed_cache.py turns it on
+            OPEN311_FEED_CACHE_SECONDS=0,
         )
         return settings
 

@@ -26,7 +26,7 @@ from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.limits import RateLimited
 from app.core.replica import reads_from_replica
 from app.extensions import db
-from app.open311 import catalogue, intake, params, queries, updates
+from app.open311 import catalogue, feed_cache, intake, params, queries, updates
 from app.open311 import keys as api_keys  # the admin view below is named keys
 from app.open311.formats import render, render_errors, render_json_text
 from app.requests.words import pick_language
@@ -218,7 +218,8 @@ def post_request(fmt: str) -> Response:
 @reads_from_replica
 def get_requests(fmt: str) -> Response:
     query = queries.read_query(request.args)
-    return render_json_text(fmt, "service_requests", queries.find_requests(query))
+    found = feed_cache.cached_requests(query, queries.find_requests)
+    return render_json_text(fmt, "service_requests", found)
 
 
 @bp.get(f"/v2/requests/<request_id>.{FMT}")
