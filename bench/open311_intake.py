@@ -23,6 +23,7 @@ import os
 import random
 import statistics
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from urllib.parse import urlencode
 
 import psycopg
 from common import (
+    analyze_in_background,
     backend_pids,
     drive,
     free_port,
@@ -240,12 +242,14 @@ def main() -> None:
     if args.no_limits:
         limits["RATELIMIT_ENABLED"] = "false"
     proc = start_gunicorn(args, url, port, limits)
+    analyzing = threading.Event()
     try:
         warm = [
             make_post(args, key, -n, points[args.requests + n - 1])
             for n in range(1, args.warmup + 1)
         ]
         asyncio.run(drive(port, warm, args.concurrency, args.time_limit))
+        analyze_in_background(dsn, analyzing, every=5.0)
         bodies = [make_post(args, key, n, points[n]) for n in range(args.requests)]
         # CPU per request is steadier than requests/s when other work shares the machine
         web, backends = web_pids(proc), backend_pids(dsn, args.db)
@@ -253,6 +257,7 @@ def main() -> None:
         result = asyncio.run(drive(port, bodies, args.concurrency, args.time_limit))
         cpu_after = process_cpu_seconds(web), process_cpu_seconds(backends)
     finally:
+        analyzing.set()
         stop(proc)
 
     done = len(result["latencies"])

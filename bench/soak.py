@@ -30,7 +30,14 @@ from pathlib import Path
 
 import psycopg
 from aiosmtpd.controller import Controller
-from common import free_port, percentile, read_response, start_gunicorn, stop
+from common import (
+    analyze_in_background,
+    free_port,
+    percentile,
+    read_response,
+    start_gunicorn,
+    stop,
+)
 from open311_intake import (
     ROOT,
     form_body,
@@ -165,27 +172,6 @@ async def soak(
     return posted_ok
 
 
-#: the tables the mix writes, and how often they are analyzed when autovacuum is off
-WRITTEN = "service_requests, request_events, outbox, metrics_open_deltas"
-ANALYZE_EVERY = 30.0
-
-
-def analyze_while(dsn: str, stop: threading.Event) -> None:
-    """Do autovacuum's ANALYZE of the written tables, if this server has autovacuum off.
-
-    The database starts empty: every plan a connection caches then (a foreign key's check
-    among them) reads whole tables, and only new statistics make PostgreSQL plan again. On
-    a production server autovacuum analyzes a table once 10% of it changed; without it,
-    each POST would scan every request stored so far.
-    """
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        if conn.execute("SHOW autovacuum").fetchone() != ("off",):
-            return
-        print(f"autovacuum is off on this server: ANALYZE {WRITTEN} every {ANALYZE_EVERY:.0f} s")
-        while not stop.wait(ANALYZE_EVERY):
-            conn.execute(f"ANALYZE {WRITTEN}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -223,7 +209,7 @@ def main() -> None:
         "SMTP_PORT": str(smtp_port),
     }
     stop_analyzing = threading.Event()
-    threading.Thread(target=analyze_while, args=(dsn, stop_analyzing), daemon=True).start()
+    analyze_in_background(dsn, stop_analyzing, every=30.0)
     port = free_port()
     web = start_gunicorn(args, url, port, env)
     # the worker logs a line per message: keep them out of the figures
