@@ -191,6 +191,14 @@ class ServiceRequest(Model):
             ],
             postgresql_where=text("status <> 'closed'"),
         ),
+        # Open311's open requests of a type, newest first; the likely duplicates of a request
+        # (open, same type, reported within the window: app/requests/duplicates.py)
+        Index(
+            "ix_service_requests_open_type_requested",
+            "service_type_id",
+            "requested_at",
+            postgresql_where=text("status <> 'closed'"),
+        ),
     )
 
     #: the public request number (Open311 service_request_id)
