@@ -254,7 +254,9 @@ def main() -> None:
         # CPU per request is steadier than requests/s when other work shares the machine
         web, backends = web_pids(proc), backend_pids(dsn, args.db)
         cpu_before = process_cpu_seconds(web), process_cpu_seconds(backends)
+        own_before = time.process_time()
         result = asyncio.run(drive(port, bodies, args.concurrency, args.time_limit))
+        own = time.process_time() - own_before
         cpu_after = process_cpu_seconds(web), process_cpu_seconds(backends)
     finally:
         analyzing.set()
@@ -289,7 +291,10 @@ def main() -> None:
             (after - before) * 1000 / done
             for before, after in zip(cpu_before, cpu_after, strict=True)
         )
-        print(f"  CPU/request  web {web_ms:.2f} ms   database backends {db_ms:.2f} ms")
+        print(
+            f"  CPU/request  web {web_ms:.2f} ms   database backends {db_ms:.2f} ms   "
+            f"load generator {own * 1000 / done:.2f} ms"
+        )
     floor = baseline(dsn, points[: done or args.requests])
     print(f"baseline: {done or args.requests} single-row INSERTs through psycopg (autocommit)")
     print(f"  throughput   {floor:8.0f} rows/s")
