@@ -232,6 +232,18 @@ def reset_password(user: User) -> User:
     return user
 
 
+def set_password(user: User, password: str, *, actor: Any) -> User:
+    """Give an account a new password (`flask users set-password`), and record it (not the
+    password): every session and API token made with the old one ends.
+
+    :raises DomainError: the password is too short (nothing is written).
+    """
+    service.set_password(user, password)
+    revoked = service.revoke_user_tokens(user)
+    audit.record(actor, "set_password", _target(user), after={"tokens_revoked": revoked})
+    return user
+
+
 def set_password_from_link(token: str, password: str) -> User:
     """Set a password from a set-password link, and record it (not the password).
 

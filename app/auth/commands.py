@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from app.auth import accounts, service
+from app.auth import accounts
 from app.auth.models import User
 from app.auth.roles import CREW, ROLES
 from app.core import audit
@@ -95,12 +95,12 @@ def create_cmd(
 @click.option("--email", required=True, help="Sign-in email of the account.")
 @with_appcontext
 def set_password_cmd(email: str) -> None:
-    """Give an account a new password, read from standard input."""
+    """Give an account a new password, read from standard input; its API tokens end."""
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"There is no account for {email}.")
     try:
-        service.set_password(user, _read_password())
+        accounts.set_password(user, _read_password(), actor=audit.COMMAND_LINE)
     except DomainError as err:  # raised before anything is written
         raise click.ClickException(err.message) from None
     db.session.commit()

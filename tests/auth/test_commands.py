@@ -192,3 +192,25 @@ def test_deactivate_keeps_the_last_active_admin_as_the_admin_pages_do(runner, ci
     assert "Traceback" not in result.output
     assert user("admin@city.test").active is True
     assert audit_of("admin@city.test") == []
+
+
+def test_set_password_is_in_the_audit_and_ends_the_accounts_api_tokens(runner, client, city):
+    dispatcher = city.users["dispatcher"]
+    token = service.issue_token(dispatcher)
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+
+    result = set_password(runner, "dispatcher@city.test", "a-brand-new-password")
+    assert result.exit_code == 0, result.output
+
+    [entry] = audit_of("dispatcher@city.test")
+    assert (entry.action, entry.actor_id, entry.actor_email) == (
+        "set_password",
+        None,
+        "command line",
+    )
+    assert entry.after == {"tokens_revoked": 1}
+    assert "a-brand-new-password" not in str(entry.after)
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+    # a refused password leaves no entry
+    assert set_password(runner, "dispatcher@city.test", "short").exit_code == 1
+    assert len(audit_of("dispatcher@city.test")) == 1
