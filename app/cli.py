@@ -6,7 +6,7 @@ import click
 from flask import Flask
 
 from app.auth.commands import users_cli
-from app.core import app_object, queue
+from app.core import app_object, worker
 from app.demo.commands import demo_cli
 from app.geo.commands import import_districts_cmd
 from app.imports.commands import import_cli
@@ -20,7 +20,7 @@ import_cli.add_command(import_districts_cmd)
 @click.option("--no-sweep", is_flag=True, help="Do not run the periodic outbox/photo sweeps.")
 def worker_cmd(burst: bool, no_sweep: bool) -> None:
     """Run the rq worker (notifications, media, default) with the periodic sweeps."""
-    queue.run_worker(app_object(), burst=burst, with_sweeper=not no_sweep)
+    worker.run_worker(app_object(), burst=burst, with_sweeper=not no_sweep)
 
 
 def init_app(app: Flask) -> None:

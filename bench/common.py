@@ -30,6 +30,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def database_urls(args: argparse.Namespace) -> tuple[str, str]:
+    """Return the bench database's psycopg DSN and SQLAlchemy URL (from --pg and --db)."""
+    dsn = f"{args.pg}/{args.db}"
+    return dsn, dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
 def recreate_database(admin_dsn: str, name: str) -> None:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(

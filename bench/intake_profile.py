@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from open311_intake import form_body, json_body, points_inside, prepare_database, ward_features
+from open311_intake import form_body, json_body, points_inside, prepare_from_args
 
 
 def main() -> None:
@@ -43,10 +43,7 @@ def main() -> None:
     parser.add_argument("--wards", type=Path)
     args = parser.parse_args()
 
-    dsn = f"{args.pg}/{args.db}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    _, features, code_key = ward_features(args.wards)
-    key = prepare_database(f"{args.pg}/postgres", args.db, url, features, code_key)
+    _, url, _, features, key = prepare_from_args(args)
     points = points_inside(features, args.warmup + args.requests)
 
     os.environ.update(

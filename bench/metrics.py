@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import DATA, recreate_database  # noqa: E402
+from common import DATA, database_urls, recreate_database  # noqa: E402
 from metrics_duckdb import DuckBench  # noqa: E402
 from synthetic import CHANNELS, prepare_city  # noqa: E402
 
@@ -252,8 +252,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    dsn = f"{args.pg}/{args.db}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    dsn, url = database_urls(args)
     print(
         f"Synthetic-from-real: {'Boston 2011 export' if BOSTON_CSV.exists() else 'built-in city'}"
         f" replayed to {args.rows:,} requests over {args.years:g} years"

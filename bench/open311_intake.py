@@ -33,6 +33,7 @@ import psycopg
 from common import (
     analyze_in_background,
     backend_pids,
+    database_urls,
     drive,
     free_port,
     percentile,
@@ -71,6 +72,14 @@ def points_inside(features: list[dict], count: int, seed: int = 311) -> list[tup
         if inside.contains(Point(long, lat)):
             points.append((lat, long))
     return points
+
+
+def prepare_from_args(args: argparse.Namespace) -> tuple[str, str, Path, list[dict], str]:
+    """Build the database of --db from --pg and --wards; return DSN, URL, ward file, wards, key."""
+    dsn, url = database_urls(args)
+    wards, features, code_key = ward_features(args.wards)
+    key = prepare_database(f"{args.pg}/postgres", args.db, url, features, code_key)
+    return dsn, url, wards, features, key
 
 
 def prepare_database(
@@ -230,10 +239,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    dsn = f"{args.pg}/{args.db}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    wards, features, code_key = ward_features(args.wards)
-    key = prepare_database(f"{args.pg}/postgres", args.db, url, features, code_key)
+    dsn, url, wards, features, key = prepare_from_args(args)
     points = points_inside(features, args.warmup + args.requests)
     port = free_port()
     # every POST comes from 127.0.0.1: the anonymous JSON API's per-address limit is raised

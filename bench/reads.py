@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     ROOT,
     backend_pids,
+    database_urls,
     drive,
     free_port,
     get_request,
@@ -280,8 +281,7 @@ def main() -> None:
     # EXPLAIN of a before/after pair is of each one's own statements
     sys.path.insert(0, str(args.app_root.resolve()))
 
-    dsn = f"{args.pg}/{args.db}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+    dsn, url = database_urls(args)
     if not args.reuse:
         started = time.perf_counter()
         recreate_database(f"{args.pg}/postgres", args.db)

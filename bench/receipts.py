@@ -35,7 +35,7 @@ from typing import Any
 
 import psycopg
 from common import free_port
-from open311_intake import ROOT, points_inside, prepare_database, ward_features
+from open311_intake import ROOT, points_inside, prepare_from_args
 
 
 def smtp_server(port: int, path: str, ready: Any) -> None:
@@ -107,10 +107,7 @@ def main() -> None:
     if args.app_root:
         sys.path.insert(0, str(args.app_root.resolve()))
 
-    dsn = f"{args.pg}/{args.db}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    _, features, code_key = ward_features(args.wards)
-    prepare_database(f"{args.pg}/postgres", args.db, url, features, code_key)
+    dsn, url, _, features, _ = prepare_from_args(args)
 
     smtp_port = free_port()
     inbox = Path(f"/tmp/city311-bench-receipts-{os.getpid()}.txt")

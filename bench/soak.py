@@ -43,8 +43,7 @@ from open311_intake import (
     form_body,
     points_inside,
     post_request,
-    prepare_database,
-    ward_features,
+    prepare_from_args,
 )
 
 
@@ -190,10 +189,7 @@ def main() -> None:
     # a SIGTERM (e.g. from `timeout`) stops gunicorn and the worker too, as Ctrl-C does
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
-    dsn = f"{args.pg}/{args.db}"
-    url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    _, features, code_key = ward_features(args.wards)
-    key = prepare_database(f"{args.pg}/postgres", args.db, url, features, code_key)
+    dsn, url, _, features, key = prepare_from_args(args)
     points = points_inside(features, 5000)
 
     inbox = Inbox()

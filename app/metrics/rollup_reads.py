@@ -29,20 +29,11 @@ from app.metrics.models import (
     SERVICE_TYPE,
 )
 from app.metrics.rollup import local_midnight
+from app.metrics.rollup_sql import MEASURES as ROLLUP_COLUMNS
 from app.metrics.rollup_sql import raw_histograms, raw_sums
 
-SUMS = (
-    "requested",
-    "acknowledged",
-    "closed",
-    "closed_counted",
-    "closed_duplicate",
-    "closed_referred",
-    "closed_no_action",
-    "within_sla",
-    "reopened",
-    "transferred",
-)
+#: the rollups' counts (the *_seconds sums are read through their histograms instead)
+SUMS = tuple(m for m in ROLLUP_COLUMNS if not m.endswith("_seconds"))
 _BITS = {
     "department_id": DEPARTMENT,
     "service_type_id": SERVICE_TYPE,

@@ -1,7 +1,7 @@
 """The overdue digest: each morning, a department's dispatchers learn what is overdue and
 what will be by the end of tomorrow.
 
-rq's CronScheduler, which every `flask worker` runs (app/core/queue.py), enqueues
+rq's CronScheduler, which every `flask worker` runs (app/core/worker.py), enqueues
 send_overdue_digests every quarter hour. Cron fields follow the worker process's clock, not
 the city's, so the job decides by the city's clock: from OVERDUE_DIGEST_HOUR on, it sends
 each department's digest of the city's today unless a run has already done so. A worker

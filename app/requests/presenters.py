@@ -31,11 +31,12 @@ def public_url_for(endpoint: str, **values: Any) -> str:
     """
     if has_request_context():
         return public_url(url_for(endpoint, **values))
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    adapter = app.extensions.get("city311_url_adapter")
+    adapter = current_app.extensions.get("city311_url_adapter")
     if adapter is None:
-        adapter = app.url_map.bind("localhost", script_name=app.config["APPLICATION_ROOT"])
-        app.extensions["city311_url_adapter"] = adapter
+        adapter = current_app.url_map.bind(
+            "localhost", script_name=current_app.config["APPLICATION_ROOT"]
+        )
+        current_app.extensions["city311_url_adapter"] = adapter
     return public_url(adapter.build(endpoint, values))
 
 

@@ -120,8 +120,9 @@ def test_rollup_percentiles_agree_with_the_exact_query(city):
 
 def test_the_worker_refreshes_the_rollups_every_minute(app):
     from app.core import queue as core_queue
+    from app.core import worker as core_worker
 
-    scheduler = core_queue.cron_scheduler(app)
+    scheduler = core_worker.cron_scheduler(app)
     [job] = [j for j in scheduler.get_jobs() if j.func is rollup.refresh_job]
     assert job.cron == app.config["METRICS_ROLLUP_CRON"] == "* * * * *"
     with app.app_context():

@@ -21,7 +21,7 @@ from shapely.geometry import box
 from sqlalchemy import func, select, update
 
 from app import create_app
-from app.core import queue as core_queue
+from app.core import worker as core_worker
 from app.core.clock import utcnow
 from app.core.queue import AppJob, get_queue
 from app.extensions import db
@@ -45,7 +45,7 @@ def overdue_request(code: str, due_at: datetime) -> None:
 
 
 def test_every_worker_schedules_the_digest_each_quarter_hour(app):
-    scheduler = core_queue.cron_scheduler(app)
+    scheduler = core_worker.cron_scheduler(app)
     [job] = [j for j in scheduler.get_jobs() if j.func is digest.send_overdue_digests]
     assert job.cron == "*/15 * * * *"
     with app.app_context():
@@ -61,7 +61,7 @@ def test_the_scheduler_enqueues_the_job_and_a_worker_sends_the_digest(
     restore_config["OVERDUE_DIGEST_HOUR"] = 0  # whatever the hour the tests run at
     overdue_request("pothole", utcnow() - timedelta(hours=1))
     db.session.commit()
-    scheduler = core_queue.cron_scheduler(app)
+    scheduler = core_worker.cron_scheduler(app)
     [job] = [j for j in scheduler.get_jobs() if j.func is digest.send_overdue_digests]
     assert scheduler.enqueue_jobs() == []  # not before its quarter hour
     job.next_enqueue_time = utcnow() - timedelta(seconds=1)  # the quarter hour has come
@@ -73,11 +73,11 @@ def test_the_scheduler_enqueues_the_job_and_a_worker_sends_the_digest(
 
     saved = AppJob.flask_app
     try:
-        core_queue.run_worker(app, burst=True, with_sweeper=False)
+        core_worker.run_worker(app, burst=True, with_sweeper=False)
         # the digest's outbox row notified the worker's listener at commit, which wakes a
         # drain (the test's transaction never commits, so the test stands in for it)
         assert tasks.wake()
-        core_queue.run_worker(app, burst=True, with_sweeper=False)
+        core_worker.run_worker(app, burst=True, with_sweeper=False)
     finally:
         AppJob.flask_app = saved
     [msg] = mailbox.wait_for(1)

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from rq.job import Job
 
-from app.core import queue as core_queue
+from app.core import worker as core_worker
 from app.core.clock import utcnow
 from app.core.queue import AppJob, get_queue
 from app.extensions import db
@@ -202,7 +202,7 @@ def test_an_rq_worker_delivers_what_intake_and_closing_owed(app, city, mailbox):
     tasks.wake()  # the worker's listener, notified by the commits
     saved = AppJob.flask_app
     try:
-        core_queue.run_worker(app, burst=True, with_sweeper=False)
+        core_worker.run_worker(app, burst=True, with_sweeper=False)
     finally:
         AppJob.flask_app = saved
     messages = mailbox.wait_for(2)

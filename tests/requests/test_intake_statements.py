@@ -28,6 +28,16 @@ def assert_statements(seen: list[str], expected: list[str]) -> None:
 ANONYMOUS_REPORT = new_request(**ANONYMOUS)
 
 
+#: a resident's JSON report with an email (a receipt owed)
+REPORT = {
+    "service_code": "pothole",
+    "description": "Deep pothole in the bike lane",
+    "lat": WARD_1_POINT[0],
+    "long": WARD_1_POINT[1],
+    "email": "rita.reporter@example.org",
+}
+
+
 def requests_of(department_id: int) -> int:
     return db.session.scalar(
         select(func.count())
@@ -39,13 +49,7 @@ def requests_of(department_id: int) -> int:
 def test_json_intake_with_an_email_runs_one_statement_in_its_transaction(
     client, city, statements, cold_catalogue
 ):
-    body = {
-        "service_code": "pothole",
-        "description": "Deep pothole in the bike lane",
-        "lat": WARD_1_POINT[0],
-        "long": WARD_1_POINT[1],
-        "email": "rita.reporter@example.org",
-    }
+    body = REPORT
     assert client.post("/api/v1/requests", json=body).status_code == 201  # warms the cache
     with statements() as seen:
         resp = client.post("/api/v1/requests", json=body)
@@ -148,14 +152,7 @@ def test_json_intake_counts_its_limits_in_one_redis_round_trip(client, city, mon
         sent.append(bytes(command[0] if isinstance(command, list | tuple) else command))
         return original(self, command, check_health)
 
-    body = {
-        "service_code": "pothole",
-        "description": "Deep pothole in the bike lane",
-        "lat": WARD_1_POINT[0],
-        "long": WARD_1_POINT[1],
-        "email": "rita.reporter@example.org",
-        "phone": "617 555 0142",
-    }
+    body = {**REPORT, "phone": "617 555 0142"}
     assert client.post("/api/v1/requests", json=body).status_code == 201  # loads the script
     monkeypatch.setattr(redis.connection.Connection, "send_packed_command", counted)
     assert client.post("/api/v1/requests", json=body).status_code == 201

@@ -14,7 +14,7 @@ from io import BytesIO
 import pytest
 from sqlalchemy import select
 
-from app.core import queue as core_queue
+from app.core import worker as core_worker
 from app.core.audit import AuditEntry
 from app.core.clock import utcnow
 from app.core.queue import AppJob
@@ -215,7 +215,7 @@ def test_purge_command(app, three):
 def test_the_worker_runs_the_purge_daily_from_its_cron_scheduler(app, three):
     (old, _), (still_open, _), _ = three
     db.session.commit()
-    scheduler = core_queue.cron_scheduler(app)
+    scheduler = core_worker.cron_scheduler(app)
     [job] = [j for j in scheduler.get_jobs() if j.func is privacy.purge_job]
     assert job.cron == privacy.PURGE_CRON
     assert job.next_enqueue_time - utcnow() <= timedelta(days=1)
@@ -224,7 +224,7 @@ def test_the_worker_runs_the_purge_daily_from_its_cron_scheduler(app, three):
 
     saved = AppJob.flask_app
     try:
-        core_queue.run_worker(app, burst=True, with_sweeper=False)
+        core_worker.run_worker(app, burst=True, with_sweeper=False)
     finally:
         AppJob.flask_app = saved
     assert _contact(old) == ("", "", "", "", "", "")
