@@ -15,7 +15,8 @@ still returns the parsed header object, as with the default policy.
 from __future__ import annotations
 
 import re
-from email.headerregistry import BaseHeader, HeaderRegistry
+from email.header import Header
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.policy import EmailPolicy
 from functools import lru_cache
 from typing import Any
@@ -95,6 +96,8 @@ class NoticePolicy(EmailPolicy):
         return _parsed(name, "".join(value.splitlines()))
 
     def fold(self, name: str, value: Any) -> str:
+        if isinstance(value, UnstructuredHeader) and not str(value).isascii():
+            return self._encoded_words(name, str(value))
         if hasattr(value, "name"):
             return self._cached_fold(name, value)
         if name.lower() in _URL_HEADERS and _plain(name, value, _HARD_LIMIT):
@@ -108,6 +111,16 @@ class NoticePolicy(EmailPolicy):
                 "utf8" if self.utf8 else "ascii", "surrogateescape"
             )
         return super().fold_binary(name, value)
+
+    def _encoded_words(self, name: str, value: str) -> str:
+        # The default policy loses the space between two words when it folds exactly there
+        # ("Señal de tráfico" + fold + "dañada" reads back "tráficodañada": RFC 2047 drops
+        # the whitespace between encoded words). email.header encodes the spaces inside
+        # the encoded words, so the subject reads back as written whatever its length.
+        encoded = Header(
+            value, "utf-8", maxlinelen=self.max_line_length or 78, header_name=name
+        ).encode(linesep=self.linesep)
+        return f"{name}: {encoded}{self.linesep}"
 
     def _cached_fold(self, name: str, value: Any) -> str:
         key = (name, str(value), self.linesep, self.utf8, self.max_line_length, self.cte_type)
