@@ -101,6 +101,9 @@ def claim(uploads: list[Upload], request_id: int) -> tuple[int, ...]:
 
     :raises InvalidPhoto: an upload was claimed by another report meanwhile.
     """
+    if not uploads:
+        # expire_all() below would drop the caller's unflushed changes for nothing
+        return ()
     ids = []
     for upload in uploads:
         won = db.session.execute(

@@ -126,7 +126,7 @@ def submit(
         language=pick_language(present(values.get("locale")), browser_language),
     )
     try:
-        result = requests_service.submit_request(new, channel="open311", photos=photos)
+        result = requests_service.submit_request(new, channel="open311", photos=photos, alone=True)
     except DomainError as err:
         # an emergency type exists: the 400 tells the client to call instead
         if err.field == "service_code" and not isinstance(err, requests_service.EmergencyService):

@@ -239,7 +239,7 @@ def create_request() -> dict[str, Any]:
     )
     actor_id = current_user.id if current_user.is_authenticated else None
     result = service.submit_request(
-        new, channel="api", actor_id=actor_id, photos=photos, uploads=sent_ahead
+        new, channel="api", actor_id=actor_id, photos=photos, uploads=sent_ahead, alone=True
     )
     places = [u.location for u in sent_ahead] + [p.location for p in photos]
     return {

@@ -10,10 +10,9 @@ from typing import Any
 
 from flask import current_app
 
-from app.core import app_object
+from app.core import app_object, direct
 from app.core.clock import utcnow
 from app.core.errors import DomainError, OutsideJurisdiction
-from app.extensions import db
 from app.geo.routing import covering_district_sql, routing_kind
 from app.media import service as media
 from app.media import uploads as photo_uploads
@@ -177,6 +176,7 @@ def submit_request(
     photos: Sequence[media.ValidatedPhoto] = (),
     uploads: Sequence[photo_uploads.Upload] = (),
     requested_at: datetime | None = None,
+    alone: bool = False,
 ) -> SubmittedRequest:
     """Store a new request, routed to its district and department, with its SLA due time.
 
@@ -184,6 +184,10 @@ def submit_request(
     district, or in every district) names another, and maybe a crew to propose. The insert,
     the district and rule lookups and the 'created' event are one SQL statement: intake is
     the hottest path of the system.
+
+    `alone`: the caller writes nothing else with the request (an API's POST), so that a
+    report without photos, with no transaction open, is stored by one autocommitted
+    statement (core.direct): one round trip instead of three.
 
     :raises DomainError: unknown service code, bad description, contact or answers (400).
     :raises OutsideJurisdiction: the point is in none of the city's districts (400).
@@ -207,19 +211,21 @@ def submit_request(
         language=language,
     )
     requested_at = requested_at or utcnow()
+    alone = alone and photo is None and not photos and not uploads
     try:
-        row = _insert(new, st, description, contact, requested_at, actor_id, owed)
+        row = _insert(new, st, description, contact, requested_at, actor_id, owed, alone)
     except DomainError:
         fresh = catalogue_entry(new.service_code, fresh=True)
         if fresh == st:
             raise
-        st, row = fresh, _insert(new, fresh, description, contact, requested_at, actor_id, owed)
+        st = fresh
+        row = _insert(new, st, description, contact, requested_at, actor_id, owed, alone)
     else:
         if row is None:
             fresh = catalogue_entry(new.service_code, fresh=True)
             if fresh != st:
                 st = fresh
-                row = _insert(new, st, description, contact, requested_at, actor_id, owed)
+                row = _insert(new, st, description, contact, requested_at, actor_id, owed, alone)
     if row is None:
         raise outside_city(new.lat, new.long)
     request_id, district_code, district_name, due_at, routed = row
@@ -261,6 +267,7 @@ def _insert(
     requested_at: datetime,
     actor_id: int | None,
     submission: companions.Submission,
+    alone: bool,
 ) -> tuple[int, str, str, datetime, _Routed] | None:
     """Run the intake statement; return (id, district code and name, due_at, route) or None.
 
@@ -299,7 +306,7 @@ def _insert(
     for companion in companions.registered():
         params.update(companion.params(submission))
     statement = companions.statement(_INTAKE_CTES, _INTAKE_SELECT)
-    row = db.session.execute(statement, params).one_or_none()
+    row = direct.fetch_row(statement, params, alone=alone)
     if row is None:
         return None
     return row[0], row[1], row[2], due_at, _Routed(row[3], row[4], row[5])

@@ -9,7 +9,9 @@ _signals = Namespace()
 
 #: sent after a request is stored. kwargs: request_id, channel, language (of the reporter's
 #: messages), and reporter_email and reporter_phone: the contacts that asked for news (each
-#: empty when the reporter did not choose that channel)
+#: empty when the reporter did not choose that channel). An API's POST may have committed the
+#: request already (requests.intake, `alone`): writes owed with every new request belong in
+#: the intake statement itself (requests.companions), not in a receiver
 request_submitted = _signals.signal("request-submitted")
 
 #: sent after a request closes. kwargs: request_id, event_id (of the 'closed' event), reason,

@@ -1,0 +1,109 @@
+"""core.direct: one statement on the session's connection, as SQLAlchemy would run it, cheaper.
+
+The first tests use the app's real engine-bound session (no outer test transaction), since
+what `alone` changes is how the statement commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from flask import Flask
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+
+from app.core import direct
+from app.extensions import db
+from app.org.models import Department
+from tests.conftest import TEST_DB_URL
+
+DSN = TEST_DB_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+INSERT = text("INSERT INTO direct_test_rows (note) VALUES (:note) RETURNING id, note")
+IN_TRANSACTION = text("SELECT now() <> statement_timestamp()")
+
+
+def stored(note: str) -> bool:
+    """Tell whether another connection sees a row with this note: committed."""
+    with psycopg.connect(DSN) as conn:
+        row = conn.execute("SELECT count(*) FROM direct_test_rows WHERE note = %s", (note,))
+        return row.fetchone() == (1,)
+
+
+@pytest.fixture
+def scratch(app: Flask) -> Iterator[None]:
+    """A table of the test's own, in the app's context with its engine-bound session."""
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute("CREATE TABLE direct_test_rows (id serial PRIMARY KEY, note text UNIQUE)")
+    try:
+        with app.app_context():
+            yield
+            db.session.remove()
+    finally:
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            conn.execute("DROP TABLE direct_test_rows")
+
+
+def test_alone_the_statement_commits_itself_and_the_next_unit_of_work_is_a_transaction(scratch):
+    assert direct.fetch_row(INSERT, {"note": "alone"}, alone=True)[1] == "alone"
+    assert stored("alone")  # before anyone commits: the statement was its own transaction
+    db.session.commit()
+
+    # the pooled connection is back to transactions: what is rolled back is not kept
+    direct.fetch_row(INSERT, {"note": "rolled back"})
+    assert db.session.execute(IN_TRANSACTION).scalar() is True
+    db.session.rollback()
+    assert not stored("rolled back")
+
+
+def test_alone_joins_a_transaction_already_open(scratch):
+    db.session.execute(text("SELECT 1"))  # the unit of work began before intake
+    direct.fetch_row(INSERT, {"note": "joined"}, alone=True)
+    assert not stored("joined")
+    db.session.rollback()
+    assert not stored("joined")
+
+
+def test_without_alone_the_statement_waits_for_the_commit(scratch):
+    direct.fetch_row(INSERT, {"note": "waits"})
+    assert not stored("waits")
+    db.session.commit()
+    assert stored("waits")
+
+
+def test_listeners_on_the_engine_see_the_statement(scratch):
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        direct.fetch_row(INSERT, {"note": "traced"}, alone=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert seen == ["INSERT INTO direct_test_rows (note) VALUES (%(note)s) RETURNING id, note"]
+
+
+def test_a_driver_error_is_sqlalchemys_and_the_session_goes_on_after_a_rollback(scratch):
+    direct.fetch_row(INSERT, {"note": "twice"}, alone=True)
+    with pytest.raises(DBAPIError) as caught:
+        direct.fetch_row(INSERT, {"note": "twice"}, alone=True)
+    assert isinstance(caught.value.orig, psycopg.errors.UniqueViolation)
+    db.session.rollback()
+    assert direct.fetch_row(INSERT, {"note": "after"}, alone=True)[1] == "after"
+
+
+def test_no_row_is_none(scratch):
+    assert direct.fetch_row(text("SELECT 1 WHERE false"), {}) is None
+
+
+def test_the_sessions_pending_changes_are_written_before_the_statement(db_session, city):
+    # inside the test's outer transaction, like every other test of the app
+    db.session.add(Department(code="parks", name="Parks"))
+    count = direct.fetch_row(
+        text("SELECT count(*) FROM departments WHERE code = :code"), {"code": "parks"}
+    )
+    assert count == (1,)
