@@ -13,6 +13,7 @@ through.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -27,7 +28,6 @@ from flask_login import current_user
 from limits import parse_many
 from limits.storage import RedisStorage
 from limits.strategies import FixedWindowRateLimiter
-from redis.exceptions import NoScriptError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.core.errors import DomainError, wants_json
@@ -102,7 +102,9 @@ def limited(
     )
 
 
-def hit(limit: str | None, *identifiers: str, message: str | None = None) -> None:
+def hit(
+    limit: str | None, *identifiers: str, message: str | Callable[[], str] | None = None
+) -> None:
     """Count one request against `limit` ("100/minute;1000/day") for these identifiers.
 
     No limit (None or blank) or RATELIMIT_ENABLED off counts nothing. If the storage
@@ -114,15 +116,36 @@ def hit(limit: str | None, *identifiers: str, message: str | None = None) -> Non
 
 
 #: one count for hit_all: the limit ("10/minute;60/hour", blank: none), the identifiers
-#: counted, and the message of the refusal (None: the usual "too many requests")
-Count = tuple[str | None, tuple[str, ...], str | None]
+#: counted, and the message of the refusal (None: the usual "too many requests"; a function
+#: is called only for a refusal, so that a translated text costs nothing otherwise)
+Count = tuple[str | None, tuple[str, ...], str | Callable[[], str] | None]
+
+#: every window's INCRBY (with its EXPIRE when it starts) in one call: limits' own
+#: incr_expire.lua, looped over the keys. KEYS: the windows; ARGV: each window's seconds.
+_INCR_ALL = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+    local current = redis.call("incrby", key, 1)
+    if current == 1 then
+        redis.call("expire", key, ARGV[i])
+    end
+    counts[i] = current
+end
+return counts
+"""
+
+
+@functools.lru_cache(maxsize=64)
+def _windows(limit: str) -> tuple[Any, ...]:
+    """Parse a limit setting once per process (the settings are few, the requests many)."""
+    return tuple(parse_many(limit))
 
 
 def hit_all(counts: Sequence[Count]) -> None:
-    """Count one request against several limits at once: one round trip to Redis for all.
+    """Count one request against several limits at once: one call to Redis for all.
 
     The hot path (the JSON API's anonymous intake) counts per address and per contact; one
-    pipelined round trip instead of one per window keeps its wait on Redis to a minimum.
+    script for every window instead of a call each keeps its wait on Redis to a minimum.
     Fails open as `hit` does; with the storage in its in-memory fallback, counts one by one.
 
     :raises RateLimited: over one of the limits (the first in `counts` order).
@@ -135,11 +158,13 @@ def hit_all(counts: Sequence[Count]) -> None:
             (item, identifiers, message)
             for limit, identifiers, message in counts
             if limit and limit.strip()
-            for item in parse_many(limit)
+            for item in _windows(limit)
         ]
+        if not items:
+            return
         storage = strategy.storage
         if isinstance(storage, RedisStorage) and isinstance(strategy, FixedWindowRateLimiter):
-            replies = _incr_pipelined(storage, items)
+            replies = _incr_all(storage, items)
             taken = [int(n) <= item.amount for n, (item, _, _) in zip(replies, items, strict=True)]
         else:
             taken = [strategy.hit(item, *identifiers) for item, identifiers, _ in items]
@@ -147,7 +172,8 @@ def hit_all(counts: Sequence[Count]) -> None:
             if not ok:
                 reset = strategy.get_window_stats(item, *identifiers).reset_time
                 retry = max(1, math.ceil(reset - time.time()))
-                raise RateLimited(message or too_many_message(retry), retry_after=retry)
+                text = message() if callable(message) else message
+                raise RateLimited(text or too_many_message(retry), retry_after=retry)
     except RateLimited:
         raise
     except ValueError:
@@ -156,24 +182,17 @@ def hit_all(counts: Sequence[Count]) -> None:
         log.warning("rate limit storage unreachable; %r not counted", counts, exc_info=True)
 
 
-def _incr_pipelined(storage: RedisStorage, items: list[tuple[Any, tuple[str, ...], Any]]) -> list:
-    """Run the storage's own increment script for each item, in one round trip."""
-    script = storage.lua_incr_expire
-    for attempt in (1, 2):
-        # EVALSHA directly: a pipeline given the Script object asks SCRIPT EXISTS first,
-        # a round trip of its own on every request
-        with storage.storage.pipeline(transaction=False) as pipe:
-            for item, identifiers, _ in items:
-                key = storage.prefixed_key(item.key_for(*identifiers))
-                pipe.evalsha(script.sha, 1, key, item.get_expiry(), 1)
-            try:
-                return list(pipe.execute())
-            except NoScriptError:
-                if attempt == 2:
-                    raise
-                # Redis restarted (or was flushed) since the script was loaded
-                storage.storage.script_load(script.script)
-    raise AssertionError("unreachable")
+@functools.lru_cache(maxsize=4)
+def _incr_all_script(client: Any) -> Any:
+    # redis-py's Script sends EVALSHA, and loads the script when Redis lacks it (a restart)
+    return client.register_script(_INCR_ALL)
+
+
+def _incr_all(storage: RedisStorage, items: list[tuple[Any, tuple[str, ...], Any]]) -> list:
+    """Increment every item's window (the keys limits itself uses) in one script call."""
+    keys = [storage.prefixed_key(item.key_for(*identifiers)) for item, identifiers, _ in items]
+    script = _incr_all_script(storage.storage)
+    return list(script(keys=keys, args=[item.get_expiry() for item, _, _ in items]))
 
 
 def _retry_after(err: RateLimitExceeded) -> int:
@@ -211,4 +230,10 @@ def init_app(app: Flask) -> None:
         "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     )
     limiter.init_app(app)
+    if not (app.config.get("RATELIMIT_APPLICATION") or app.config.get("RATELIMIT_DEFAULT")):
+        # Every limit here is a view's own (`limited`), counted by its decorator as the view
+        # runs. The before-request check Flask-Limiter adds serves application-wide and
+        # default limits, which are not set, and cost every request (5% of an intake's CPU).
+        funcs = app.before_request_funcs.get(None, [])
+        app.before_request_funcs[None] = [f for f in funcs if f != limiter._check_request_limit]
     app.register_error_handler(RateLimitExceeded, _too_many)

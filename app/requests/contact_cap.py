@@ -31,8 +31,7 @@ def check(email: str, phone: str) -> None:
 
     :raises RateLimited: REPORTS_PER_CONTACT_PER_DAY reached (429, with Retry-After).
     """
-    for limit, identifiers, message in counts(email, phone):
-        limits.hit(limit, *identifiers, message=message)
+    limits.hit_all(counts(email, phone))
 
 
 def counts(email: str, phone: str) -> list[limits.Count]:
@@ -40,12 +39,16 @@ def counts(email: str, phone: str) -> list[limits.Count]:
     cap = int(current_app.config["REPORTS_PER_CONTACT_PER_DAY"])
     if cap <= 0:
         return []
-    # the resident form's page language; the API is always English
-    message = gettext(
-        "We have already received %(count)s reports from this contact today; thank you. "
-        "Please wait before sending more, or call 311 if it is urgent.",
-        count=cap,
-    )
+
+    def message() -> str:
+        # the resident form's page language; the API is always English. Translated only
+        # for a refusal: intake is the hot path
+        return gettext(
+            "We have already received %(count)s reports from this contact today; thank you. "
+            "Please wait before sending more, or call 311 if it is urgent.",
+            count=cap,
+        )
+
     email = (email or "").strip().lower()
     digits = _NOT_DIGIT.sub("", phone or "")
     return [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
+from app.core import limits
 from app.extensions import db
 from app.open311 import keys
 from tests.conftest import TEST_DB_URL
@@ -186,18 +187,40 @@ def test_reports_per_contact_per_day_are_capped(client, city, limit):
     )
 
 
-def make_app(tmp_path, **settings):
-    return create_app(
-        "test",
-        {"SQLALCHEMY_DATABASE_URI": TEST_DB_URL, "MEDIA_ROOT": str(tmp_path), **settings},
-    )
+def test_the_counts_go_on_after_redis_forgets_its_scripts(app, client, city, limit):
+    # a Redis restarted (or flushed) since the first count no longer has the count script
+    import redis
+
+    limit("RATELIMIT_REPORT", "3/minute")
+    assert client.post("/api/v1/requests", json=REPORT).status_code == 201
+    redis.Redis.from_url(app.config["REDIS_URL"]).script_flush()
+    assert client.post("/api/v1/requests", json=REPORT).status_code == 201
+    assert client.post("/api/v1/requests", json=REPORT).status_code == 201
+    assert_too_many(client.post("/api/v1/requests", json=REPORT), "Too many requests")
 
 
-def test_redis_down_does_not_take_the_site_down(app, tmp_path):
+@pytest.fixture
+def make_app(app, tmp_path):
+    """Return a maker of apps of other settings; the test app gets the limiter back after.
+
+    Flask-Limiter's limiter is one object, bound to the storage of the last app made.
+    """
+
+    def maker(**settings):
+        return create_app(
+            "test",
+            {"SQLALCHEMY_DATABASE_URI": TEST_DB_URL, "MEDIA_ROOT": str(tmp_path), **settings},
+        )
+
+    yield maker
+    limits.limiter.init_app(app)
+    # and out of its Redis-down fallback, which it would leave only after a backoff
+    limits.limiter._storage_dead = False
+
+
+def test_redis_down_does_not_take_the_site_down(make_app):
     # nothing listens on port 1: the limiter falls back to counting in memory
-    down = make_app(
-        tmp_path, REDIS_URL="redis://127.0.0.1:1/0", RATELIMIT_ADDRESS_SEARCH="2/minute"
-    )
+    down = make_app(REDIS_URL="redis://127.0.0.1:1/0", RATELIMIT_ADDRESS_SEARCH="2/minute")
     with down.test_client() as client:
         answers = [client.get("/api/v1/addresses?q=elm").status_code for _ in range(3)]
     assert answers == [200, 200, 429]
@@ -205,8 +228,8 @@ def test_redis_down_does_not_take_the_site_down(app, tmp_path):
         db.engine.dispose()
 
 
-def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(app, tmp_path):
-    proxied = make_app(tmp_path, TRUSTED_PROXY_COUNT=1, RATELIMIT_ADDRESS_SEARCH="1/minute")
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(make_app):
+    proxied = make_app(TRUSTED_PROXY_COUNT=1, RATELIMIT_ADDRESS_SEARCH="1/minute")
     with proxied.test_client() as client:
 
         def ask(address: str) -> int:
