@@ -73,6 +73,10 @@ def _first_message(name: str, messages: object) -> str:
     return text if text.startswith(name) else f"{name}: {text}"
 
 
+#: made once: a schema's construction copies its fields, and loading leaves it unchanged
+_REQUEST_IN = RequestIn()
+
+
 def parse_submission() -> tuple[dict[str, Any], list[FileStorage]]:
     """Read a new request from a JSON body or from form fields; return it and its photo files.
 
@@ -102,7 +106,7 @@ def parse_submission() -> tuple[dict[str, Any], list[FileStorage]]:
         raise UnsupportedBody(
             "Send the request as application/json, or as multipart/form-data when it has a photo."
         )
-    return load_fields(RequestIn(), body), photos
+    return load_fields(_REQUEST_IN, body), photos
 
 
 def load_fields(schema: Schema, body: dict[str, Any]) -> dict[str, Any]:
