@@ -14,8 +14,9 @@ gives that statement to psycopg directly, on the connection and in the transacti
 
 With `alone`, a statement that is the whole unit of work and finds no transaction open (and
 the session bound to the engine, not to a connection a transaction already holds) runs in
-autocommit: one round trip where BEGIN, the statement and COMMIT take three. A single
-statement is atomic by itself, so nothing is half-stored either way.
+autocommit on a connection borrowed from the pool for that statement alone: one round trip
+where BEGIN, the statement and COMMIT take three, and none of the session's transaction
+bookkeeping. A single statement is atomic by itself, so nothing is half-stored either way.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import TextClause
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from app.extensions import db
 
@@ -36,12 +37,12 @@ _SQL: dict[int, tuple[TextClause, str]] = {}
 _AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
-def driver_sql(statement: TextClause, connection: Connection) -> str:
+def driver_sql(statement: TextClause, dialect: Dialect) -> str:
     """Return `statement` as the driver takes it (`%(name)s` placeholders), compiled once."""
     known = _SQL.get(id(statement))
     if known is not None and known[0] is statement:
         return known[1]
-    sql = str(statement.compile(dialect=connection.dialect))
+    sql = str(statement.compile(dialect=dialect))
     _SQL[id(statement)] = (statement, sql)
     return sql
 
@@ -59,25 +60,64 @@ def fetch_row(
     if session.autoflush:
         # as Session.execute would: the statement must see the ORM's pending changes
         session.flush()
+    bind = session.get_bind()
     # bound to a Connection (a test's outer transaction), there is a transaction to join
-    autocommit = alone and not session.in_transaction() and isinstance(session.get_bind(), Engine)
-    connection = session.connection(execution_options=_AUTOCOMMIT if autocommit else None)
-    sql = driver_sql(statement, connection)
+    if alone and not session.in_transaction() and isinstance(bind, Engine):
+        if bind.dispatch.before_cursor_execute:
+            # listened to: through a Connection, for the listeners to be given one
+            with bind.connect().execution_options(**_AUTOCOMMIT) as connection:
+                return _run(connection, statement, params)
+        return _autocommitted(bind, statement, params)
+    return _run(session.connection(), statement, params)
+
+
+def _autocommitted(engine: Engine, statement: TextClause, params: dict[str, Any]) -> Any:
+    """Run the statement in autocommit on a connection borrowed from the pool.
+
+    The session holds no transaction and is left without one: the caller's commit then has
+    nothing to do, and the connection goes back to the pool as soon as the row is read.
+    """
+    pooled = engine.raw_connection()
+    try:
+        raw = pooled.driver_connection
+        assert isinstance(raw, psycopg.Connection)
+        raw.autocommit = True
+        try:
+            with raw.cursor() as cursor:
+                cursor.execute(driver_sql(statement, engine.dialect), params)
+                return cursor.fetchone()
+        except psycopg.Error as err:
+            if raw.broken:
+                pooled.invalidate()
+            raise _wrapped(err, statement, params, engine.dialect, raw.broken) from err
+        finally:
+            if not raw.closed:
+                raw.autocommit = False
+    finally:
+        pooled.close()  # back to the pool
+
+
+def _run(connection: Connection, statement: TextClause, params: dict[str, Any]) -> Any:
+    sql = driver_sql(statement, connection.dialect)
     raw = connection.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
-    cursor = raw.cursor()
-    try:
-        # the connection's listeners include the engine's
-        for listener in connection.dispatch.before_cursor_execute:
-            listener(connection, cursor, sql, params, None, False)
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-    except psycopg.Error as err:
-        broken = raw.broken
-        if broken:
-            connection.invalidate()
-        raise DBAPIError.instance(
-            sql, params, err, psycopg.Error, connection_invalidated=broken
-        ) from err
-    finally:
-        cursor.close()
+    with raw.cursor() as cursor:
+        try:
+            # the connection's listeners include the engine's
+            for listener in connection.dispatch.before_cursor_execute:
+                listener(connection, cursor, sql, params, None, False)
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        except psycopg.Error as err:
+            if raw.broken:
+                connection.invalidate()
+            raise _wrapped(err, statement, params, connection.dialect, raw.broken) from err
+
+
+def _wrapped(
+    err: psycopg.Error, statement: TextClause, params: dict[str, Any], dialect: Any, broken: bool
+) -> StatementError:
+    """Return the driver's error as SQLAlchemy would raise it."""
+    return DBAPIError.instance(
+        driver_sql(statement, dialect), params, err, psycopg.Error, connection_invalidated=broken
+    )

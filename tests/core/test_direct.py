@@ -45,12 +45,22 @@ def scratch(app: Flask) -> Iterator[None]:
             conn.execute("DROP TABLE direct_test_rows")
 
 
-def test_alone_the_statement_commits_itself_and_the_next_unit_of_work_is_a_transaction(scratch):
-    assert direct.fetch_row(INSERT, {"note": "alone"}, alone=True)[1] == "alone"
-    assert stored("alone")  # before anyone commits: the statement was its own transaction
+def test_alone_the_statement_commits_itself_and_its_connection_returns_to_transactions(scratch):
+    returned: list[bool] = []
+
+    def checked_in(dbapi_connection, record) -> None:
+        returned.append(dbapi_connection.autocommit)
+
+    event.listen(db.engine, "checkin", checked_in)
+    try:
+        assert direct.fetch_row(INSERT, {"note": "alone"}, alone=True)[1] == "alone"
+        assert stored("alone")  # before anyone commits: the statement was its own transaction
+    finally:
+        event.remove(db.engine, "checkin", checked_in)
+    assert returned == [False]  # back in the pool, the connection makes transactions again
+    assert not db.session().in_transaction()  # the caller's commit has nothing to do
     db.session.commit()
 
-    # the pooled connection is back to transactions: what is rolled back is not kept
     direct.fetch_row(INSERT, {"note": "rolled back"})
     assert db.session.execute(IN_TRANSACTION).scalar() is True
     db.session.rollback()
