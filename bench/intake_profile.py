@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from common import forget_limit_counts
 from open311_intake import form_body, json_body, points_inside, prepare_from_args
 
 
@@ -61,6 +62,7 @@ def main() -> None:
     )
     if args.no_limits:
         os.environ["RATELIMIT_ENABLED"] = "false"
+    forget_limit_counts(args.redis_url)
     import redis
     from sqlalchemy import event
 

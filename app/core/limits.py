@@ -154,8 +154,11 @@ def hit_all(counts: Sequence[Count]) -> None:
         return
     try:
         strategy = limiter.limiter
+        # under the app's key prefix, as Flask-Limiter counts the views' limits: apps that
+        # share a Redis keep their counts apart
+        prefix = tuple(filter(None, [current_app.config.get("RATELIMIT_KEY_PREFIX")]))
         items = [
-            (item, identifiers, message)
+            (item, prefix + identifiers, message)
             for limit, identifiers, message in counts
             if limit and limit.strip()
             for item in _windows(limit)

@@ -199,6 +199,20 @@ def test_the_counts_go_on_after_redis_forgets_its_scripts(app, client, city, lim
     assert_too_many(client.post("/api/v1/requests", json=REPORT), "Too many requests")
 
 
+def test_the_counts_are_kept_under_the_apps_key_prefix(app, client, city):
+    # installations sharing one Redis must not count each other's reports
+    import redis
+
+    prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    assert (
+        client.post("/api/v1/requests", json={**REPORT, "email": "a@example.org"}).status_code
+        == 201
+    )
+    counts = [k.decode() for k in redis.Redis.from_url(app.config["REDIS_URL"]).scan_iter("LIMIT*")]
+    assert {key.split("/")[2] for key in counts} == {"api-report", "contact"}
+    assert all(key.split("/")[1] == prefix for key in counts), counts
+
+
 @pytest.fixture
 def make_app(app, tmp_path):
     """Return a maker of apps of other settings; the test app gets the limiter back after.
