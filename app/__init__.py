@@ -70,7 +70,7 @@ def _check_config(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import core
-    from app.core import errors, headers, i18n, inputs, limits, queue, replica
+    from app.core import errors, headers, i18n, inputs, limits, queue, replica, sessions
     from app.extensions import api, csrf, db, login_manager, migrate
 
     inputs.init_app(app)  # first: its guard runs before CSRFProtect reads the form
@@ -84,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     errors.register_error_handlers(app)
     limits.init_app(app)
     headers.init_app(app)
+    sessions.init_app(app)
     core.init_app(app)
     i18n.init_app(app)
 

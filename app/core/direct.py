@@ -56,6 +56,12 @@ def fetch_row(
     transaction open, the statement may commit itself (autocommit); with one open (an
     idempotency key claimed first, a savepoint), it runs inside it like any other.
     """
+    if alone and not db.session.registry.has():
+        # nothing has used the session in this request: no transaction, nothing pending, and
+        # no need to make a session at all
+        engine = db.engines[None]
+        if isinstance(engine, Engine):  # not a test's connection
+            return _alone(engine, statement, params)
     session = db.session()  # the scoped session's own, for in_transaction()
     if session.autoflush:
         # as Session.execute would: the statement must see the ORM's pending changes
@@ -63,12 +69,26 @@ def fetch_row(
     bind = session.get_bind()
     # bound to a Connection (a test's outer transaction), there is a transaction to join
     if alone and not session.in_transaction() and isinstance(bind, Engine):
-        if bind.dispatch.before_cursor_execute:
-            # listened to: through a Connection, for the listeners to be given one
-            with bind.connect().execution_options(**_AUTOCOMMIT) as connection:
-                return _run(connection, statement, params)
-        return _autocommitted(bind, statement, params)
+        return _alone(bind, statement, params)
     return _run(session.connection(), statement, params)
+
+
+def commit() -> None:
+    """Commit the request's session, unless nothing has made one.
+
+    After a statement run `alone` in a request that had not used the session, there is
+    none: db.session.commit() would make one and begin a transaction, only to end it.
+    """
+    if db.session.registry.has():
+        db.session.commit()
+
+
+def _alone(engine: Engine, statement: TextClause, params: dict[str, Any]) -> Any:
+    if engine.dispatch.before_cursor_execute:
+        # listened to: through a Connection, for the listeners to be given one
+        with engine.connect().execution_options(**_AUTOCOMMIT) as connection:
+            return _run(connection, statement, params)
+    return _autocommitted(engine, statement, params)
 
 
 def _autocommitted(engine: Engine, statement: TextClause, params: dict[str, Any]) -> Any:

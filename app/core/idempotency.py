@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, delete, te
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.core import direct
 from app.core.clock import utcnow
 from app.core.errors import DomainError
 from app.core.models import created_at_column
@@ -28,6 +29,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
 #: the same key as a hidden form field, for forms posted by a browser without script
 FORM_FIELD = "idempotency_key"
+#: the bodies that can carry FORM_FIELD (a JSON body is not parsed as a form to look)
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_KEY = 200
 #: an anonymous client's key is the only thing that tells its answer apart from everyone
 #: else's: it must be long enough not to be guessed (a UUID has 36 characters)
@@ -109,7 +112,7 @@ def _user_id() -> int | None:
 def _client_key() -> str:
     """Return the key of this request: the header, else the form field; '' for none."""
     key = request.headers.get(HEADER, "").strip()
-    if key or request.method != "POST":
+    if key or request.method != "POST" or request.mimetype not in _FORMS:
         return key
     try:
         return (request.form.get(FORM_FIELD) or "").strip()
@@ -132,7 +135,7 @@ def idempotent(view: F) -> F:
         key = _client_key()
         if not key:
             response = make_response(view(*args, **kwargs))
-            db.session.commit()
+            direct.commit()  # an intake alone (core.direct) has committed itself
             return response
         if len(key) > MAX_KEY:
             raise DomainError(f"The {HEADER} header is longer than {MAX_KEY} characters.")

@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAll
 
 from app.auth.permissions import roles_required
 from app.auth.roles import ADMIN
+from app.core import direct
 from app.core.errors import DomainError, Forbidden, NotFound
 from app.core.limits import RateLimited
 from app.core.replica import reads_from_replica
@@ -210,7 +211,7 @@ def post_request(fmt: str) -> Response:
         _uploads(),
         browser_language=pick_language(*request.accept_languages.values()),
     )
-    db.session.commit()
+    direct.commit()  # the key's first use, if it was noted; the request committed itself
     return render(fmt, "service_requests", [result])
 
 
