@@ -2,7 +2,9 @@
 
 Public endpoints are limited per client address with `limited(SETTING)`, where SETTING names
 a config value such as "10/minute;60/hour" (read at each request, so a test or an operator
-changes it without a restart). Limits per something else than the address (an Open311 key,
+changes it without a restart). Limits belong to views: Flask-Limiter's application-wide,
+default and blueprint limits are not used, and the before-request check that serves them is
+removed (init_app). Limits per something else than the address (an Open311 key,
 an account) call `hit()`. Every limit answers 429 with Retry-After and a message saying when
 to try again: JSON for the APIs, a page for people.
 
