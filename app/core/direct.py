@@ -21,12 +21,13 @@ bookkeeping. A single statement is atomic by itself, so nothing is half-stored e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 from sqlalchemy import TextClause
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 
@@ -103,13 +104,7 @@ def _autocommitted(engine: Engine, statement: TextClause, params: dict[str, Any]
         assert isinstance(raw, psycopg.Connection)
         raw.autocommit = True
         try:
-            with raw.cursor() as cursor:
-                cursor.execute(driver_sql(statement, engine.dialect), params)
-                return cursor.fetchone()
-        except psycopg.Error as err:
-            if raw.broken:
-                pooled.invalidate()
-            raise _wrapped(err, statement, params, engine.dialect, raw.broken) from err
+            return _execute(raw, statement, params, engine.dialect, pooled.invalidate)
         finally:
             if not raw.closed:
                 raw.autocommit = False
@@ -118,26 +113,36 @@ def _autocommitted(engine: Engine, statement: TextClause, params: dict[str, Any]
 
 
 def _run(connection: Connection, statement: TextClause, params: dict[str, Any]) -> Any:
-    sql = driver_sql(statement, connection.dialect)
     raw = connection.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
+    return _execute(raw, statement, params, connection.dialect, connection.invalidate, connection)
+
+
+def _execute(
+    raw: psycopg.Connection,
+    statement: TextClause,
+    params: dict[str, Any],
+    dialect: Dialect,
+    invalidate: Callable[[], None],
+    listened: Connection | None = None,
+) -> Any:
+    """Execute on the driver's connection and return the first row, erring as SQLAlchemy does.
+
+    `listened`: the Connection whose `before_cursor_execute` listeners (the engine's among
+    them) are told of the statement first.
+    """
+    sql = driver_sql(statement, dialect)
     with raw.cursor() as cursor:
         try:
-            # the connection's listeners include the engine's
-            for listener in connection.dispatch.before_cursor_execute:
-                listener(connection, cursor, sql, params, None, False)
+            if listened is not None:
+                for listener in listened.dispatch.before_cursor_execute:
+                    listener(listened, cursor, sql, params, None, False)
             cursor.execute(sql, params)
             return cursor.fetchone()
         except psycopg.Error as err:
-            if raw.broken:
-                connection.invalidate()
-            raise _wrapped(err, statement, params, connection.dialect, raw.broken) from err
-
-
-def _wrapped(
-    err: psycopg.Error, statement: TextClause, params: dict[str, Any], dialect: Any, broken: bool
-) -> StatementError:
-    """Return the driver's error as SQLAlchemy would raise it."""
-    return DBAPIError.instance(
-        driver_sql(statement, dialect), params, err, psycopg.Error, connection_invalidated=broken
-    )
+            broken = raw.broken
+            if broken:
+                invalidate()  # the pool replaces it
+            raise DBAPIError.instance(
+                sql, params, err, psycopg.Error, connection_invalidated=broken
+            ) from err

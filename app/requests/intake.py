@@ -212,20 +212,22 @@ def submit_request(
     )
     requested_at = requested_at or utcnow()
     alone = alone and photo is None and not photos and not uploads
+
+    def insert(entry: CatalogueEntry) -> tuple[int, str, str, datetime, _Routed] | None:
+        return _insert(new, entry, description, contact, requested_at, actor_id, owed, alone)
+
     try:
-        row = _insert(new, st, description, contact, requested_at, actor_id, owed, alone)
+        row = insert(st)
     except DomainError:
         fresh = catalogue_entry(new.service_code, fresh=True)
         if fresh == st:
             raise
-        st = fresh
-        row = _insert(new, st, description, contact, requested_at, actor_id, owed, alone)
+        st, row = fresh, insert(fresh)
     else:
         if row is None:
             fresh = catalogue_entry(new.service_code, fresh=True)
             if fresh != st:
-                st = fresh
-                row = _insert(new, st, description, contact, requested_at, actor_id, owed, alone)
+                st, row = fresh, insert(fresh)
     if row is None:
         raise outside_city(new.lat, new.long)
     request_id, district_code, district_name, due_at, routed = row
