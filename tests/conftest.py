@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL
 
 from app import create_app
 from app.auth import service as auth_service
+from app.core import limits
 from app.extensions import db
 from tests import factories
 
@@ -188,6 +189,7 @@ def app(tmp_path_factory, smtp_server) -> Iterator[Flask]:
 
 @pytest.fixture(autouse=True)
 def _clean_redis(app: Flask) -> None:
+    limits.forget_counts(app)  # what this process counted goes with Redis's counts
     app.extensions["rq"].redis.flushdb()
 
 

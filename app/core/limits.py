@@ -8,9 +8,13 @@ removed (init_app). Limits per something else than the address (an Open311 key,
 an account) call `hit()`. Every limit answers 429 with Retry-After and a message saying when
 to try again: JSON for the APIs, a page for people.
 
+`hit()` decides in this process and sums the counts in Redis in the background
+(core.shared_counts): intake waits on no Redis call, and a limit may be passed by what the
+other processes accept within RATELIMIT_SYNC_SECONDS.
+
 Redis down must not take the site down: Flask-Limiter then counts in this process's memory
-(RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and swallows storage errors; `hit()` lets the request
-through.
+(RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and swallows storage errors, and `hit()` counts in
+this process alone.
 """
 
 from __future__ import annotations
@@ -28,11 +32,10 @@ from flask_babel import gettext, ngettext
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 from limits import parse_many
-from limits.storage import RedisStorage
-from limits.strategies import FixedWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.core.errors import DomainError, wants_json
+from app.core.shared_counts import SharedCounts, Window
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +112,8 @@ def hit(
 ) -> None:
     """Count one request against `limit` ("100/minute;1000/day") for these identifiers.
 
-    No limit (None or blank) or RATELIMIT_ENABLED off counts nothing. If the storage
-    cannot be reached the request is let through: a Redis outage must not stop intake.
+    No limit (None or blank) or RATELIMIT_ENABLED off counts nothing. If Redis cannot be
+    reached the count is this process's alone: a Redis outage must not stop intake.
 
     :raises RateLimited: over the limit.
     """
@@ -122,20 +125,6 @@ def hit(
 #: is called only for a refusal, so that a translated text costs nothing otherwise)
 Count = tuple[str | None, tuple[str, ...], str | Callable[[], str] | None]
 
-#: every window's INCRBY (with its EXPIRE when it starts) in one call: limits' own
-#: incr_expire.lua, looped over the keys. KEYS: the windows; ARGV: each window's seconds.
-_INCR_ALL = """
-local counts = {}
-for i, key in ipairs(KEYS) do
-    local current = redis.call("incrby", key, 1)
-    if current == 1 then
-        redis.call("expire", key, ARGV[i])
-    end
-    counts[i] = current
-end
-return counts
-"""
-
 
 @functools.lru_cache(maxsize=64)
 def _windows(limit: str) -> tuple[Any, ...]:
@@ -144,60 +133,52 @@ def _windows(limit: str) -> tuple[Any, ...]:
 
 
 def hit_all(counts: Sequence[Count]) -> None:
-    """Count one request against several limits at once: one call to Redis for all.
+    """Count one request against several limits at once, with no wait on Redis.
 
-    The hot path (the JSON API's anonymous intake) counts per address and per contact; one
-    script for every window instead of a call each keeps its wait on Redis to a minimum.
-    Fails open as `hit` does; with the storage in its in-memory fallback, counts one by one.
+    The hot path (the JSON API's anonymous intake) counts per address and per contact. The
+    counts are decided in this process and summed in Redis in the background
+    (core.shared_counts), so a limit may be passed by what other processes accept within
+    one sync; a refused request is counted in none of the limits.
 
     :raises RateLimited: over one of the limits (the first in `counts` order).
     """
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
-    try:
-        strategy = limiter.limiter
-        # under the app's key prefix, as Flask-Limiter counts the views' limits: apps that
-        # share a Redis keep their counts apart
-        prefix = tuple(filter(None, [current_app.config.get("RATELIMIT_KEY_PREFIX")]))
-        items = [
-            (item, prefix + identifiers, message)
-            for limit, identifiers, message in counts
-            if limit and limit.strip()
-            for item in _windows(limit)
-        ]
-        if not items:
-            return
-        storage = strategy.storage
-        if isinstance(storage, RedisStorage) and isinstance(strategy, FixedWindowRateLimiter):
-            replies = _incr_all(storage, items)
-            taken = [int(n) <= item.amount for n, (item, _, _) in zip(replies, items, strict=True)]
-        else:
-            taken = [strategy.hit(item, *identifiers) for item, identifiers, _ in items]
-        for ok, (item, identifiers, message) in zip(taken, items, strict=True):
-            if not ok:
-                reset = strategy.get_window_stats(item, *identifiers).reset_time
-                retry = max(1, math.ceil(reset - time.time()))
-                text = message() if callable(message) else message
-                raise RateLimited(text or too_many_message(retry), retry_after=retry)
-    except RateLimited:
-        raise
-    except ValueError:
-        log.error("ignoring a malformed rate limit among %r", [c[0] for c in counts])
-    except Exception:  # the storage is down: fail open
-        log.warning("rate limit storage unreachable; %r not counted", counts, exc_info=True)
+    # under the app's key prefix, as Flask-Limiter counts the views' limits: apps that
+    # share a Redis keep their counts apart
+    prefix = tuple(filter(None, [current_app.config.get("RATELIMIT_KEY_PREFIX")]))
+    windows: list[tuple[Window, str | Callable[[], str] | None]] = []
+    for limit, identifiers, message in counts:
+        if not (limit and limit.strip()):
+            continue
+        try:
+            items = _windows(limit)
+        except ValueError:
+            log.error("ignoring the malformed rate limit %r", limit)
+            continue
+        for item in items:
+            # the key the `limits` library gives this fixed window in Redis
+            key = f"LIMITS:{item.key_for(*prefix, *identifiers)}"
+            windows.append((Window(key, item.amount, item.get_expiry()), message))
+    if not windows:
+        return
+    counter: SharedCounts = current_app.extensions["limit-counts"]
+    over = counter.take([window for window, _ in windows])
+    if over is not None:
+        message = next(message for window, message in windows if window is over)
+        retry = counter.retry_after(over)
+        text = message() if callable(message) else message
+        raise RateLimited(text or too_many_message(retry), retry_after=retry)
 
 
-@functools.lru_cache(maxsize=4)
-def _incr_all_script(client: Any) -> Any:
-    # redis-py's Script sends EVALSHA, and loads the script when Redis lacks it (a restart)
-    return client.register_script(_INCR_ALL)
+def sync_counts() -> None:
+    """Send this process's counts to Redis now, instead of within RATELIMIT_SYNC_SECONDS."""
+    current_app.extensions["limit-counts"].sync()
 
 
-def _incr_all(storage: RedisStorage, items: list[tuple[Any, tuple[str, ...], Any]]) -> list:
-    """Increment every item's window (the keys limits itself uses) in one script call."""
-    keys = [storage.prefixed_key(item.key_for(*identifiers)) for item, identifiers, _ in items]
-    script = _incr_all_script(storage.storage)
-    return list(script(keys=keys, args=[item.get_expiry() for item, _, _ in items]))
+def forget_counts(app: Flask) -> None:
+    """Drop the counts this process holds for `app` (before a test empties Redis)."""
+    app.extensions["limit-counts"].forget()
 
 
 def _retry_after(err: RateLimitExceeded) -> int:
@@ -235,6 +216,12 @@ def init_app(app: Flask) -> None:
         "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     )
     limiter.init_app(app)
+    uri = str(app.config["RATELIMIT_STORAGE_URI"])
+    app.extensions["limit-counts"] = SharedCounts(
+        uri if uri.startswith(("redis://", "rediss://", "unix://")) else None,
+        interval=float(app.config.get("RATELIMIT_SYNC_SECONDS", 0.05)),
+        options=dict(app.config["RATELIMIT_STORAGE_OPTIONS"]),
+    )
     if not (app.config.get("RATELIMIT_APPLICATION") or app.config.get("RATELIMIT_DEFAULT")):
         # Every limit here is a view's own (`limited`), counted by its decorator as the view
         # runs. The before-request check Flask-Limiter adds serves application-wide and

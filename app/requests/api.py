@@ -136,7 +136,7 @@ def _photo_tokens() -> list[str]:
 def _count_report(email: str, phone: str) -> None:
     """Count an anonymous report per address (RATELIMIT_REPORT) and per contact, at once.
 
-    One round trip to Redis for every window, instead of one each: intake is the hot path.
+    Decided in this process, with no wait on Redis (limits.hit_all): intake is the hot path.
 
     :raises RateLimited: over a limit (429, with Retry-After).
     """

@@ -4,8 +4,9 @@ A per-address limit does not stop one person on many connections (a phone networ
 new addresses) filling the queue under one name; this does. It applies to what residents and
 client apps send, not to what staff log: an agent may take many calls from one caller.
 
-The count is kept with the other rate limits (Redis), not read from the requests table, so
-that intake stays one statement; if Redis is down, nobody is capped.
+The count is kept with the other rate limits (limits.hit_all: each process's, summed in
+Redis), not read from the requests table, so that intake stays one statement; if Redis is
+down, each process caps on its own.
 """
 
 from __future__ import annotations

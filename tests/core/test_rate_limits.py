@@ -6,6 +6,7 @@ import pytest
 
 from app import create_app
 from app.core import limits
+from app.core.shared_counts import SharedCounts
 from app.extensions import db
 from app.open311 import keys
 from tests.conftest import TEST_DB_URL
@@ -187,30 +188,86 @@ def test_reports_per_contact_per_day_are_capped(client, city, limit):
     )
 
 
+def redis_counts(app) -> dict[str, int]:
+    """Return the rate-limit windows in Redis by their limit's name, as every process sees."""
+    import redis
+
+    client = redis.Redis.from_url(app.config["REDIS_URL"])
+    return {key.decode(): int(client.get(key)) for key in client.scan_iter("LIMITS:*")}
+
+
 def test_the_counts_go_on_after_redis_forgets_its_scripts(app, client, city, limit):
     # a Redis restarted (or flushed) since the first count no longer has the count script
     import redis
 
     limit("RATELIMIT_REPORT", "3/minute")
     assert client.post("/api/v1/requests", json=REPORT).status_code == 201
+    with app.app_context():
+        limits.sync_counts()
     redis.Redis.from_url(app.config["REDIS_URL"]).script_flush()
     assert client.post("/api/v1/requests", json=REPORT).status_code == 201
+    with app.app_context():
+        limits.sync_counts()
+    assert sorted(redis_counts(app).values()) == [2]
     assert client.post("/api/v1/requests", json=REPORT).status_code == 201
     assert_too_many(client.post("/api/v1/requests", json=REPORT), "Too many requests")
 
 
 def test_the_counts_are_kept_under_the_apps_key_prefix(app, client, city):
     # installations sharing one Redis must not count each other's reports
-    import redis
-
     prefix = app.config["RATELIMIT_KEY_PREFIX"]
     assert (
         client.post("/api/v1/requests", json={**REPORT, "email": "a@example.org"}).status_code
         == 201
     )
-    counts = [k.decode() for k in redis.Redis.from_url(app.config["REDIS_URL"]).scan_iter("LIMIT*")]
+    with app.app_context():
+        limits.sync_counts()
+    counts = list(redis_counts(app))
     assert {key.split("/")[2] for key in counts} == {"api-report", "contact"}
     assert all(key.split("/")[1] == prefix for key in counts), counts
+
+
+def test_other_processes_counts_reach_this_one_at_its_next_sync(app, client, city, limit):
+    import redis
+
+    limit("RATELIMIT_REPORT", "5/minute")
+    assert client.post("/api/v1/requests", json=REPORT).status_code == 201
+    with app.app_context():
+        limits.sync_counts()
+    (key,) = (key for key in redis_counts(app) if "/api-report/" in key)
+    # three more reports from this address, accepted by another web process
+    redis.Redis.from_url(app.config["REDIS_URL"]).incrby(key, 3)
+    # this process has not heard of them yet: it counts 2 of 5
+    assert client.post("/api/v1/requests", json=REPORT).status_code == 201
+    with app.app_context():
+        limits.sync_counts()  # and now it has: 5 of 5
+    assert redis_counts(app)[key] == 5
+    resp = client.post("/api/v1/requests", json=REPORT)
+    assert_too_many(resp, "Too many requests")
+    # the window's end comes from Redis: a minute from the first count
+    assert 50 <= int(resp.headers["Retry-After"]) <= 60
+
+
+def test_the_background_sync_sends_the_counts_without_being_asked(app, client, city):
+    import time
+
+    assert client.post("/api/v1/requests", json=REPORT).status_code == 201
+    deadline = time.monotonic() + 5
+    while not redis_counts(app) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert sorted(redis_counts(app).values()) == [1]
+
+
+def test_a_refused_report_uses_up_none_of_its_limits(app, client, city, limit):
+    limit("REPORTS_PER_CONTACT_PER_DAY", 1)
+    mine = {**REPORT, "email": "once@example.org"}
+    assert client.post("/api/v1/requests", json=mine).status_code == 201
+    assert client.post("/api/v1/requests", json=mine).status_code == 429
+    with app.app_context():
+        limits.sync_counts()
+    by_limit = {key.split("/")[2]: n for key, n in redis_counts(app).items()}
+    # the address's window counted the one accepted report only
+    assert by_limit == {"api-report": 1, "contact": 1}
 
 
 @pytest.fixture
@@ -240,6 +297,20 @@ def test_redis_down_does_not_take_the_site_down(make_app):
     assert answers == [200, 200, 429]
     with down.app_context():
         db.engine.dispose()
+
+
+def test_with_redis_down_reports_are_taken_and_counted_per_process(
+    app, client, city, limit, monkeypatch
+):
+    # nothing listens on port 1
+    down = SharedCounts("redis://127.0.0.1:1/0", interval=0.05, options={})
+    monkeypatch.setitem(app.extensions, "limit-counts", down)
+    limit("RATELIMIT_REPORT", "2/minute")
+    answers = [client.post("/api/v1/requests", json=REPORT).status_code for _ in range(2)]
+    with app.app_context():
+        limits.sync_counts()  # Redis does not answer: the counts stay this process's
+    answers.append(client.post("/api/v1/requests", json=REPORT).status_code)
+    assert answers == [201, 201, 429]
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(make_app):
