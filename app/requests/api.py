@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from flask_login import current_user
 from flask_smorest.pagination import PaginationParameters
 from marshmallow import Schema, ValidationError
@@ -21,7 +21,6 @@ from app.core import limits
 from app.core.apidocs import CountedBlueprint
 from app.core.errors import DomainError, Forbidden, InvalidPhoto
 from app.core.idempotency import IDEMPOTENCY_HEADER, idempotent
-from app.core.limits import client_address
 from app.media import service as media
 from app.media import uploads as photo_uploads
 from app.org import service as org
@@ -140,8 +139,7 @@ def _count_report(email: str, phone: str) -> None:
 
     :raises RateLimited: over a limit (429, with Retry-After).
     """
-    address = (current_app.config["RATELIMIT_REPORT"], ("api-report", client_address()), None)
-    limits.hit_all([address, *contact_cap.counts(email, phone)])
+    limits.hit_all([contact_cap.address_count(), *contact_cap.counts(email, phone)])
 
 
 # ---------------------------------------------------------------------------------------------

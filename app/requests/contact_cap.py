@@ -1,8 +1,12 @@
-"""A cap on the reports one email address or phone number makes in a day.
+"""The limits on anonymous reports: per client address, and a day's cap per email or phone.
+
+The form and the JSON API count one report per address together (RATELIMIT_REPORT), so
+that neither doubles the other's allowance.
 
 A per-address limit does not stop one person on many connections (a phone network hands out
-new addresses) filling the queue under one name; this does. It applies to what residents and
-client apps send, not to what staff log: an agent may take many calls from one caller.
+new addresses) filling the queue under one name; the day's cap per contact does. Both apply
+to what residents and client apps send, not to what staff log: an agent may take many calls
+from one caller.
 
 The count is kept with the other rate limits (limits.hit_all: each process's, summed in
 Redis), not read from the requests table, so that intake stays one statement; if Redis is
@@ -18,6 +22,7 @@ from flask import current_app
 from flask_babel import gettext
 
 from app.core import limits
+from app.core.limits import client_address
 
 _NOT_DIGIT = re.compile(r"\D+")
 
@@ -25,6 +30,11 @@ _NOT_DIGIT = re.compile(r"\D+")
 def _who(kind: str, value: str) -> str:
     # the contact is not kept in Redis as it was typed: only a digest of it
     return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
+
+
+def address_count() -> limits.Count:
+    """Return the count one report makes against RATELIMIT_REPORT, per client address."""
+    return (current_app.config["RATELIMIT_REPORT"], ("report", client_address()), None)
 
 
 def check(email: str, phone: str) -> None:

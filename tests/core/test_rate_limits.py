@@ -73,6 +73,17 @@ def test_the_resident_form_answers_a_page(client, city, limit):
     assert client.get("/").status_code == 200
 
 
+def test_the_form_and_the_api_count_an_address_reports_together(client, city, limit):
+    # neither channel doubles the other's allowance
+    limit("RATELIMIT_REPORT", "2/minute")
+    assert client.post("/", data={k: str(v) for k, v in REPORT.items()}).status_code == 303
+    assert client.post("/api/v1/requests", json=REPORT).status_code == 201
+    assert_too_many(client.post("/api/v1/requests", json=REPORT), "Too many requests")
+    refused = client.post("/", data={k: str(v) for k, v in REPORT.items()})
+    assert_too_many(refused, "Too many requests")
+    assert refused.mimetype == "text/html"
+
+
 @pytest.mark.parametrize(
     ("setting", "method", "path", "body"),
     [
@@ -223,7 +234,7 @@ def test_the_counts_are_kept_under_the_apps_key_prefix(app, client, city):
     with app.app_context():
         limits.sync_counts()
     counts = list(redis_counts(app))
-    assert {key.split("/")[2] for key in counts} == {"api-report", "contact"}
+    assert {key.split("/")[2] for key in counts} == {"report", "contact"}
     assert all(key.split("/")[1] == prefix for key in counts), counts
 
 
@@ -234,7 +245,7 @@ def test_other_processes_counts_reach_this_one_at_its_next_sync(app, client, cit
     assert client.post("/api/v1/requests", json=REPORT).status_code == 201
     with app.app_context():
         limits.sync_counts()
-    (key,) = (key for key in redis_counts(app) if "/api-report/" in key)
+    (key,) = (key for key in redis_counts(app) if "/report/" in key)
     # three more reports from this address, accepted by another web process
     redis.Redis.from_url(app.config["REDIS_URL"]).incrby(key, 3)
     # this process has not heard of them yet: it counts 2 of 5
@@ -267,7 +278,7 @@ def test_a_refused_report_uses_up_none_of_its_limits(app, client, city, limit):
         limits.sync_counts()
     by_limit = {key.split("/")[2]: n for key, n in redis_counts(app).items()}
     # the address's window counted the one accepted report only
-    assert by_limit == {"api-report": 1, "contact": 1}
+    assert by_limit == {"report": 1, "contact": 1}
 
 
 @pytest.fixture
