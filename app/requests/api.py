@@ -18,7 +18,7 @@ from werkzeug.exceptions import BadRequest
 from app.auth.permissions import can_see_department, roles_required
 from app.auth.roles import DISPATCH_ROLES
 from app.core import limits
-from app.core.apidocs import CountedBlueprint
+from app.core.apidocs import CountedBlueprint, total_is_lower_bound
 from app.core.errors import DomainError, Forbidden, InvalidPhoto
 from app.core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from app.media import service as media
@@ -301,7 +301,7 @@ def get_request(request_id: int) -> Response:
     headers={
         HIDDEN_IMPORTED_HEADER: {
             "description": "How many open requests imported as history match the filters "
-            "but are left out (0 with include_imported=true).",
+            "but are left out (0 with include_imported=true), counted up to 5,000.",
             "schema": {"type": "integer"},
         }
     },
@@ -320,7 +320,9 @@ def department_queue(
     `district` (code), `overdue`, `crew_id` (on an open work order of that crew, or
     proposed for it by routing) and `q` (as the staff search). `sort` is `due` (default),
     `age` (oldest first) or `distance` (nearest to `lat`/`long` first). Pages of 50 by
-    default (`page`, `page_size` up to 200); the X-Pagination header has the total.
+    default (`page`, `page_size` up to 200). The X-Pagination header has the total,
+    counted up to 5,000 requests past the page's first: when more match, `total` is that
+    count, `total_is_lower_bound` is true, and `next_page` is there while there are more.
     Requests imported as history are left out unless `include_imported=true`; the
     X-Hidden-Imported header says how many were. Each item has its number of likely
     duplicates and the crew routing proposed. Dispatchers see their own department's
@@ -336,4 +338,6 @@ def department_queue(
         page_size=pagination_parameters.page_size,
     )
     pagination_parameters.item_count = page.total
+    if page.more:
+        total_is_lower_bound(pagination_parameters)
     return queue_page_items(page), {HIDDEN_IMPORTED_HEADER: str(page.hidden_imported)}

@@ -158,6 +158,7 @@ def queue_context(department: Department, args: MultiDict[str, str]) -> dict[str
         filters=filters,
         page_no=page_no,
         page_size=page_size,
+        # a counted-so-far total reaches past this page: a next page is always offered
         pages=max(1, ceil(page.total / page_size)),
         on_order=service.open_orders_for_requests(sr.id for sr in page.items),
         coords={sr.id: lat_long(sr) for sr in page.items},

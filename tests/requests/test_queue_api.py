@@ -13,7 +13,7 @@ from app.requests.importer import HistoricalRequest, import_requests
 from app.requests.models import ServiceRequest
 from app.workorders import service as workorders
 from tests.factories import WARD_1_POINT, WARD_2_POINT, submit
-from tests.helpers import bearer
+from tests.helpers import bearer, sign_in
 
 URL = "/api/v1/departments/PWD/queue"
 # about 22 m north of WARD_1_POINT: within the default 50 m duplicate radius
@@ -233,6 +233,42 @@ def test_imported_history_is_left_out_unless_asked_for(client, city, tokens):
     assert resp.headers["X-Hidden-Imported"] == "0"
     assert json.loads(resp.headers["X-Pagination"])["total"] == 6
     assert {i["id"] for i in resp.get_json() if i["imported"]} == {*old, *old_elsewhere}
+
+
+def test_a_long_queue_is_counted_so_far_and_every_page_is_still_reached(
+    client, city, tokens, monkeypatch
+):
+    # a department's backlog of 200,000 open requests is not counted at every page
+    monkeypatch.setattr("app.requests.queue.QUEUE_COUNT_CAP", 4)
+    live = historical(60, channel="phone")
+    historical(6, channel="import")
+    db.session.commit()
+    token = tokens["dispatcher"]
+
+    # counted to one past the page (the cap is smaller): enough to know there is more
+    resp = queue(client, token, page_size=20)
+    pagination = json.loads(resp.headers["X-Pagination"])
+    assert pagination["total"] == 21 and pagination["total_is_lower_bound"] is True
+    assert pagination["next_page"] == 2
+    assert resp.headers["X-Hidden-Imported"] == "4"  # counted as far as the cap, too
+    seen, page = ids(resp), 2
+    while True:
+        resp = queue(client, token, page=page, page_size=20)
+        pagination = json.loads(resp.headers["X-Pagination"])
+        seen += ids(resp)
+        if "next_page" not in pagination:
+            break
+        page = pagination["next_page"]
+    assert sorted(seen) == sorted(live)
+    # the last page counts to the end: the total is exact once it is within reach
+    assert pagination["total"] == 60 and "total_is_lower_bound" not in pagination
+
+    # and the dispatcher's page says so
+    sign_in(client, city.users["dispatcher"])
+    html = client.get("/dispatch?page_size=50").get_data(as_text=True)
+    assert "Open requests (more than 51)" in html
+    assert "Page 1 of at least 2" in html
+    assert "More than 4 open historical requests hidden" in html
 
 
 # ---------------------------------------------------------------------------------------------
