@@ -183,8 +183,8 @@ class Config:
             "SIGN_IN_LOCKOUT_FAILURES": _int("SIGN_IN_LOCKOUT_FAILURES", 5),
             "SIGN_IN_LOCKOUT_MINUTES": _int("SIGN_IN_LOCKOUT_MINUTES", 15),
             # the report, contact and Open311 key limits are decided in each process and summed
-            # in Redis this often: a limit may be passed by what other processes accept in
-            # that time, and no request waits on Redis
+            # in Redis this often (a window half full is read back as often): a limit may be
+            # passed by what other processes accept before they hear of it; no request waits
             "RATELIMIT_SYNC_SECONDS": _float("RATELIMIT_SYNC_SECONDS", 0.05),
             # reports one email address or phone number may make a day (0: no cap)
             "REPORTS_PER_CONTACT_PER_DAY": _int("REPORTS_PER_CONTACT_PER_DAY", 20),

@@ -10,7 +10,7 @@ to try again: JSON for the APIs, a page for people.
 
 `hit()` decides in this process and sums the counts in Redis in the background
 (core.shared_counts): intake waits on no Redis call, and a limit may be passed by what the
-other processes accept within RATELIMIT_SYNC_SECONDS.
+other processes accept before they hear of each other (core.shared_counts says how much).
 
 Redis down must not take the site down: Flask-Limiter then counts in this process's memory
 (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and swallows storage errors, and `hit()` counts in
@@ -137,8 +137,8 @@ def hit_all(counts: Sequence[Count]) -> None:
 
     The hot path (the JSON API's anonymous intake) counts per address and per contact. The
     counts are decided in this process and summed in Redis in the background
-    (core.shared_counts), so a limit may be passed by what other processes accept within
-    one sync; a refused request is counted in none of the limits.
+    (core.shared_counts), so a limit may be passed by what other processes accept before
+    they hear of each other; a refused request is counted in none of the limits.
 
     :raises RateLimited: over one of the limits (the first in `counts` order).
     """

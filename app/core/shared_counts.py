@@ -5,13 +5,19 @@ trip on the request thread: at 1,000 requests/s that call was a tenth of a POST'
 request is counted here, in memory, against what this process last heard from Redis plus
 what it has counted since; a background thread sends the new counts every
 RATELIMIT_SYNC_SECONDS in one script call and hears back every window's total, which
-includes the other processes' and hosts' counts.
+includes the other processes' and hosts' counts. A window at least half full that this
+process counted in lately is also read back at every sync, so that the others' counts reach
+it before its own next one.
 
-What this costs: a limit can be passed by what other processes accept in the same sync
-interval (0.05 s by default) before they hear of each other; within one process it is
-exact. If Redis cannot be reached, each process goes on counting on its own (the limits
-then hold per process), and the counts of that time are not sent. Counts not yet sent when
-a process stops (one interval's) are lost. The window keys are those of the `limits`
+What this costs: within one process a limit is exact; across processes it can be passed by
+what the others accept before they hear of each other. A process that has not counted in a
+window yet hears of it after its first request there, one that has, within about one sync
+interval (0.05 s by default) once the window is half full: so by up to one request per
+other process, more in a burst within one interval.
+
+If Redis cannot be reached, each process goes on counting on its own (the limits then hold
+per process), and the counts of that time are not sent. Counts not yet sent when a process
+stops (one interval's) are lost. The window keys are those of the `limits`
 library's fixed windows, so the counts Flask-Limiter made before stay valid.
 """
 
@@ -30,17 +36,25 @@ import redis
 
 log = logging.getLogger(__name__)
 
-#: every window's INCRBY, its expiry set when the window starts, and what is left of it.
+#: each window's INCRBY (with its expiry set when the window starts), or for an increment of
+#: 0 only a read, and what is left of the window.
 #: KEYS: the windows; ARGV: each window's increment and length in seconds, in turn.
-#: Returns each window's total and milliseconds left, in turn.
+#: Returns each window's total and milliseconds left (negative: no such window), in turn.
 _SYNC = """
 local out = {}
 for i, key in ipairs(KEYS) do
-    local total = redis.call("incrby", key, ARGV[2 * i - 1])
-    local left = redis.call("pttl", key)
-    if left < 0 then
-        left = ARGV[2 * i] * 1000
-        redis.call("pexpire", key, left)
+    local n = tonumber(ARGV[2 * i - 1])
+    local total, left
+    if n == 0 then
+        total = tonumber(redis.call("get", key) or "0")
+        left = redis.call("pttl", key)
+    else
+        total = redis.call("incrby", key, n)
+        left = redis.call("pttl", key)
+        if left < 0 then
+            left = ARGV[2 * i] * 1000
+            redis.call("pexpire", key, left)
+        end
     end
     out[2 * i - 1] = total
     out[2 * i] = left
@@ -51,6 +65,11 @@ return out
 #: past this many windows known, only those at their limit are kept (a day's cap per contact
 #: would otherwise hold every contact of the day); the others are relearned at their next count
 MAX_KNOWN = 20_000
+#: a window at least half full and counted here within this many seconds is read back at
+#: every sync, so that this process hears of the others' counts before its own next one
+WATCH_SECONDS = 60.0
+#: the most windows read back in one sync
+MAX_WATCHED = 1_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,7 @@ class _Known:
     total: int  # the window's count across every process, as of the last sync
     ends_at: float  # time.time() when the window ends
     amount: int
+    seen: float  # time.monotonic() of this process's last count in the window
 
 
 class SharedCounts:
@@ -88,6 +108,7 @@ class SharedCounts:
         self._pending: dict[str, int] = {}  # counted here, not sent yet
         self._sending: dict[str, int] = {}  # sent, not answered yet
         self._windows: dict[str, Window] = {}  # the windows of the pending counts
+        self._watched: dict[str, None] = {}  # half full, counted here lately: read back
         self._client: redis.Redis | None = None
         self._script: Any = None
         self._thread: threading.Thread | None = None
@@ -99,7 +120,7 @@ class SharedCounts:
         """
         if self._pid != os.getpid():
             self._start()
-        now = time.time()
+        now, moment = time.time(), time.monotonic()
         with self._lock:
             for window in windows:
                 if self._estimate(window.key, now) >= window.amount:
@@ -108,6 +129,9 @@ class SharedCounts:
             for window in windows:
                 self._pending[window.key] = self._pending.get(window.key, 0) + 1
                 self._windows[window.key] = window
+                known = self._known.get(window.key)
+                if known is not None:
+                    known.seen = moment
         if wake and self._url:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="limit-sync", daemon=True)
@@ -134,8 +158,9 @@ class SharedCounts:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait()
-            time.sleep(self._interval)  # let a batch gather
+            # while windows are watched, sync every interval even with nothing to send
+            if self._wake.wait(self._interval if self._watched else None):
+                time.sleep(self._interval)  # let a batch gather
             self._wake.clear()
             try:
                 self.sync()
@@ -143,23 +168,29 @@ class SharedCounts:
                 log.exception("rate-limit counts: sync failed")
 
     def sync(self) -> None:
-        """Send the counts made here and learn every window's total (tests call it directly)."""
+        """Send the counts made here, and learn the totals of those and of the watched windows.
+
+        Tests call it directly; the background thread calls it every RATELIMIT_SYNC_SECONDS
+        while there is something to send or watch.
+        """
         with self._syncing:
             with self._lock:
-                if not self._pending:
-                    return
+                now, moment = time.time(), time.monotonic()
                 self._sending, self._pending = self._pending, {}
                 sending = self._sending
                 windows = {key: self._windows.pop(key) for key in sending}
+                watched = self._to_read(sending, now, moment)
+            if not sending and not watched:
+                return
             answer: list[int] | None = None
             if self._url:
                 try:
-                    answer = self._send(sending, windows)
+                    answer = self._send(sending, windows, watched)
                 except redis.RedisError as err:
                     log.warning(
                         "rate-limit counts kept in this process: Redis unreachable: %s", err
                     )
-            now = time.time()
+            now, moment = time.time(), time.monotonic()
             with self._lock:
                 for i, (key, n) in enumerate(sending.items()):
                     if answer is not None:
@@ -169,10 +200,41 @@ class SharedCounts:
                         fresh = known is None or known.ends_at <= now
                         total = n + (0 if fresh else known.total)  # type: ignore[union-attr]
                         left = windows[key].seconds if fresh else known.ends_at - now  # type: ignore[union-attr]
-                    self._known[key] = _Known(total, now + left, windows[key].amount)
+                    self._note(key, _Known(total, now + left, windows[key].amount, moment))
+                for j, key in enumerate(watched, start=len(sending)):
+                    known = self._known.get(key)
+                    if answer is None or known is None:
+                        continue
+                    left = int(answer[2 * j + 1]) / 1000
+                    if left <= 0:  # the window has ended (or Redis lost it)
+                        self._known.pop(key, None)
+                        self._watched.pop(key, None)
+                        continue
+                    known.total, known.ends_at = int(answer[2 * j]), now + left
+                    self._note(key, known)
                 self._sending = {}
                 if len(self._known) > MAX_KNOWN:
                     self._prune(now)
+
+    def _to_read(self, sending: dict[str, int], now: float, moment: float) -> list[str]:
+        """Return the watched windows to read back, forgetting those no longer worth it."""
+        keep: list[str] = []
+        for key in list(self._watched):
+            known = self._known.get(key)
+            if known is None or known.ends_at <= now or moment - known.seen > WATCH_SECONDS:
+                del self._watched[key]
+            elif key not in sending and len(keep) < MAX_WATCHED:
+                keep.append(key)
+        return keep
+
+    def _note(self, key: str, known: _Known) -> None:
+        # watch a window from half full until full: past its allowance it stays refused
+        # until it ends whatever the others count, and below half this process has room
+        self._known[key] = known
+        if known.amount <= 2 * known.total < 2 * known.amount:
+            self._watched[key] = None
+        else:
+            self._watched.pop(key, None)
 
     def _prune(self, now: float) -> None:
         # keep the windows at their limit: forgetting the others only costs a sync's lag
@@ -181,10 +243,13 @@ class SharedCounts:
             for key, known in self._known.items()
             if known.ends_at > now and known.total >= known.amount
         }
+        self._watched = {key: None for key in self._watched if key in self._known}
         if len(self._known) > MAX_KNOWN:
-            self._known = {}
+            self._known, self._watched = {}, {}
 
-    def _send(self, counts: dict[str, int], windows: dict[str, Window]) -> list[int]:
+    def _send(
+        self, counts: dict[str, int], windows: dict[str, Window], watched: list[str]
+    ) -> list[int]:
         if self._client is None:
             self._client = redis.Redis.from_url(str(self._url), **self._options)
             # redis-py's Script sends EVALSHA, and loads the script when Redis lacks it
@@ -192,7 +257,8 @@ class SharedCounts:
         args: list[int] = []
         for key, n in counts.items():
             args += [n, windows[key].seconds]
-        return list(self._script(keys=list(counts), args=args))
+        args += [0, 0] * len(watched)
+        return list(self._script(keys=[*counts, *watched], args=args))
 
     def forget(self) -> None:
         """Drop every count held here, after any sync under way (tests start on a clean Redis)."""
@@ -201,3 +267,4 @@ class SharedCounts:
             self._pending.clear()
             self._sending.clear()
             self._windows.clear()
+            self._watched.clear()

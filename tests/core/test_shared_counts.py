@@ -35,6 +35,35 @@ def test_two_processes_share_a_window_once_each_has_synced(url):
     assert int(redis.Redis.from_url(url).get(window.key)) == 4
 
 
+def test_a_half_full_window_is_read_back_before_this_process_counts_in_it_again(url):
+    window = Window("LIMITS:test/watch/4/1/minute", 4, 60)
+    web1, web2 = counter(url), counter(url)
+    for _ in range(2):
+        assert web1.take([window]) is None
+    web1.sync()  # 2 of 4: half full, so web1 watches it
+    for _ in range(2):
+        assert web2.take([window]) is None
+    web2.sync()  # 4 of 4 in Redis
+    web1.sync()  # nothing of web1's to send, but the watched window is read back
+    assert web1.take([window]) is window
+    assert int(redis.Redis.from_url(url).get(window.key)) == 4
+
+
+def test_a_quiet_window_is_not_read_back(url):
+    window = Window("LIMITS:test/quiet/10/1/minute", 10, 60)
+    web1, web2 = counter(url), counter(url)
+    assert web1.take([window]) is None
+    web1.sync()  # 1 of 10: this process has room, nothing to watch
+    for _ in range(8):
+        assert web2.take([window]) is None
+    web2.sync()
+    web1.sync()
+    # web1 still thinks 1: it hears of the others at its own next count (then 10 of 10)
+    assert web1.take([window]) is None
+    web1.sync()
+    assert web1.take([window]) is window
+
+
 def test_a_request_is_counted_in_all_of_its_windows_or_in_none():
     minute, hour = Window("m", 2, 60), Window("h", 3, 3600)
     local = counter(None)
