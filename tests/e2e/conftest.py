@@ -21,6 +21,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.auth import service as auth_service
+from app.core import limits
 from app.extensions import db
 from tests import factories
 from tests.conftest import TEST_DB, db_url, free_port, recreate_database
@@ -86,6 +87,19 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None
             pass
         time.sleep(0.2)
     raise RuntimeError("gunicorn did not become healthy")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _limiter_back(app) -> Iterator[None]:
+    """Give the test app its limiter back after a module that started a stack.
+
+    Flask-Limiter's limiter is one object, bound to the storage of the last app made: the
+    stack's app (its own Redis db) would otherwise keep the later tests' counts, which no
+    test empties.
+    """
+    yield
+    limits.limiter.init_app(app)
+    limits.limiter._storage_dead = False
 
 
 @pytest.fixture(scope="module")
