@@ -219,7 +219,7 @@ def init_app(app: Flask) -> None:
     uri = str(app.config["RATELIMIT_STORAGE_URI"])
     app.extensions["limit-counts"] = SharedCounts(
         uri if uri.startswith(("redis://", "rediss://", "unix://")) else None,
-        interval=float(app.config.get("RATELIMIT_SYNC_SECONDS", 0.05)),
+        interval=app.config["RATELIMIT_SYNC_SECONDS"],
         options=dict(app.config["RATELIMIT_STORAGE_OPTIONS"]),
     )
     if not (app.config.get("RATELIMIT_APPLICATION") or app.config.get("RATELIMIT_DEFAULT")):

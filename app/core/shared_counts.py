@@ -132,18 +132,23 @@ class SharedCounts:
                 known = self._known.get(window.key)
                 if known is not None:
                     known.seen = moment
-        if wake and self._url:
+        if not self._url:
+            self.sync()  # no Redis: the counts are this process's only, kept as they are made
+        elif wake:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="limit-sync", daemon=True)
                 self._thread.start()
             self._wake.set()
-        elif not self._url:
-            self.sync()  # no Redis: the counts are this process's only, kept as they are made
         return None
 
     def _total(self, key: str, now: float) -> int:
         known = self._known.get(key)
         return known.total if known is not None and known.ends_at > now else 0
+
+    def _left(self, key: str, now: float) -> float:
+        """Seconds left of the window as last heard (0: none known, or it has ended)."""
+        known = self._known.get(key)
+        return known.ends_at - now if known is not None and known.ends_at > now else 0.0
 
     def _estimate(self, key: str, now: float) -> int:
         return self._total(key, now) + self._sending.get(key, 0) + self._pending.get(key, 0)
@@ -151,9 +156,7 @@ class SharedCounts:
     def retry_after(self, window: Window) -> int:
         """Seconds until `window` starts again (its length, if no sync has told its end yet)."""
         with self._lock:
-            known = self._known.get(window.key)
-        now = time.time()
-        left = known.ends_at - now if known is not None and known.ends_at > now else window.seconds
+            left = self._left(window.key, time.time()) or window.seconds
         return max(1, math.ceil(left))
 
     def _run(self) -> None:
@@ -196,10 +199,8 @@ class SharedCounts:
                     if answer is not None:
                         total, left = int(answer[2 * i]), int(answer[2 * i + 1]) / 1000
                     else:  # this process's own count, in a window it starts if none is known
-                        known = self._known.get(key)
-                        fresh = known is None or known.ends_at <= now
-                        total = n + (0 if fresh else known.total)  # type: ignore[union-attr]
-                        left = windows[key].seconds if fresh else known.ends_at - now  # type: ignore[union-attr]
+                        total = n + self._total(key, now)
+                        left = self._left(key, now) or windows[key].seconds
                     self._note(key, _Known(total, now + left, windows[key].amount, moment))
                 for j, key in enumerate(watched, start=len(sending)):
                     known = self._known.get(key)

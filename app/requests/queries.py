@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.orm import lazyload
 
 from app.core.errors import NotFound
@@ -177,10 +177,7 @@ def search_requests(
     if department_id is not None:
         conditions.append(ServiceRequest.department_id == department_id)
     offset = (max(page, 1) - 1) * page_size
-    counted_up_to = offset + max(SEARCH_COUNT_CAP, page_size + 1)
-    # one more than the cap says whether there are more, without finding them all
-    matches = select(ServiceRequest.id).where(*conditions).limit(counted_up_to + 1)
-    counted = db.session.scalar(select(func.count()).select_from(matches.subquery())) or 0
+    total, more = count_up_to(conditions, offset + max(SEARCH_COUNT_CAP, page_size + 1))
     order: list[Any] = [ServiceRequest.requested_at.desc(), ServiceRequest.id.desc()]
     if exact_id is not None:
         order.insert(0, (ServiceRequest.id == exact_id).desc())
@@ -192,8 +189,19 @@ def search_requests(
         .limit(page_size)
         .offset(offset)
     )
-    more = counted > counted_up_to
-    return SearchPage(list(items), counted_up_to if more else counted, more)
+    return SearchPage(list(items), total, more)
+
+
+def count_up_to(conditions: list[Any], up_to: int) -> tuple[int, bool]:
+    """Count the requests that meet `conditions`, stopping past `up_to`.
+
+    Return the count (at most `up_to`) and whether there are more: one row more than
+    `up_to` tells that without reading them all, where a list of every request with a
+    common word, or a department's whole backlog, would take most of a second to count.
+    """
+    found = select(literal(1)).select_from(ServiceRequest).where(*conditions).limit(up_to + 1)
+    counted = db.session.scalar(select(func.count()).select_from(found.subquery())) or 0
+    return min(counted, up_to), counted > up_to
 
 
 def _like_escape(word: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import column, func, literal, or_, select, table
+from sqlalchemy import column, func, or_, select, table
 from sqlalchemy.orm import lazyload
 
 from app.core.errors import DomainError
@@ -20,7 +20,7 @@ from app.geo.routing import routing_kind
 from app.org.models import Crew, Department
 from app.requests import duplicates
 from app.requests.models import OPEN_STATUSES, ServiceRequest, ServiceType
-from app.requests.queries import match_conditions
+from app.requests.queries import count_up_to, match_conditions
 
 QUEUE_PAGE_SIZE = 50
 MAX_QUEUE_PAGE_SIZE = 200
@@ -143,9 +143,9 @@ def find_queue(
     hidden, more_hidden = 0, False
     if not filters.include_imported:
         imported = ServiceRequest.is_imported
-        hidden, more_hidden = _count_up_to([*conditions, imported], QUEUE_COUNT_CAP)
+        hidden, more_hidden = count_up_to([*conditions, imported], QUEUE_COUNT_CAP)
         conditions.append(~imported)
-    total, more = _count_up_to(conditions, offset + max(QUEUE_COUNT_CAP, page_size + 1))
+    total, more = count_up_to(conditions, offset + max(QUEUE_COUNT_CAP, page_size + 1))
 
     columns: list[Any] = [ServiceRequest]
     if point is not None:
@@ -201,17 +201,6 @@ def filter_choices(department: Department) -> QueueChoices:
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def _count_up_to(conditions: list[Any], up_to: int) -> tuple[int, bool]:
-    """Count the open requests that meet `conditions`, stopping past `up_to`.
-
-    Return the count (at most `up_to`) and whether there are more; one more row than
-    `up_to` tells that without reading them all.
-    """
-    found = select(literal(1)).select_from(ServiceRequest).where(*conditions).limit(up_to + 1)
-    counted = db.session.scalar(select(func.count()).select_from(found.subquery())) or 0
-    return min(counted, up_to), counted > up_to
 
 
 def _conditions(department: Department, filters: QueueFilters) -> list[Any]:
