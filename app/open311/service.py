@@ -8,7 +8,7 @@ FixMyStreet's updates (updates); code inside the package imports them directly.
 
 from __future__ import annotations
 
-from app.open311.catalogue import service_definition, services
+from app.open311.catalogue import service_definition, services_json
 from app.open311.intake import submit
 from app.open311.keys import authenticate_key, create_key, list_keys, revoke_key
 from app.open311.queries import (
@@ -32,6 +32,6 @@ __all__ = [
     "resolve_token",
     "revoke_key",
     "service_definition",
-    "services",
+    "services_json",
     "submit",
 ]

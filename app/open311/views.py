@@ -176,7 +176,7 @@ def discovery_v2(fmt: str) -> Response:
 @bp.get(f"/v2/services.{FMT}")
 @reads_from_replica
 def services(fmt: str) -> Response:
-    return render(fmt, "services", catalogue.services())
+    return render_json_text(fmt, "services", catalogue.services_json())
 
 
 @bp.get(f"/v2/services/<service_code>.{FMT}")

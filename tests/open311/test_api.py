@@ -97,6 +97,25 @@ def test_service_list_is_valid_and_flags_types_with_questions(client, city, sche
     assert by_code["pothole"]["group"] == "Streets"
 
 
+def test_service_list_orders_by_group_and_name_and_leaves_out_hidden_types(
+    client, city, schema_validator
+):
+    make_service_type("bulky", city.public_works, name="Bulky\x01 item\r\npickup", group="Bins")
+    make_service_type("abandoned_bike", city.parks, name="Abandoned bike", keywords="bicycle")
+    make_service_type("retired", city.parks, active=False)
+    make_service_type("meter_audit", city.public_works, public=False)
+    services = same_in_both_formats(client, f"{BASE}/services")
+    schema_validator("services", services)
+    codes = [s["service_code"] for s in services]
+    # no group sorts first (PostgreSQL's order, as staff lists show it), then by name
+    assert codes == ["abandoned_bike", "graffiti", "bulky", "pothole", "streetlight"]
+    bike, bulky = services[0], services[2]
+    # empty texts are null, as the spec's examples have them; text as XML can carry it
+    assert bike["group"] is None and bike["description"] is None
+    assert bike["keywords"] == "bicycle" and bike["metadata"] is False
+    assert bulky["service_name"] == "Bulky item\npickup" and bulky["group"] == "Bins"
+
+
 def test_service_definition_lists_questions_in_order(client, city, schema_validator):
     make_service_type(
         "tree",
