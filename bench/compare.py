@@ -270,11 +270,17 @@ def main() -> None:
             p50 = statistics.median(r["p50"] for r in runs)
             p99 = max(r["p99"] for r in runs)
             cells.append(f"{rate:7.1f} ({p50:5.0f}/{p99:5.0f})")
+        # a round where the other answered nothing it could be compared on has no ratio
         ratios = [
-            a["rate"] / b["rate"] if b["rate"] else float("inf")
+            a["rate"] / b["rate"]
             for a, b in zip(by_server[ours], by_server[other], strict=True)
+            if b["rate"]
         ]
-        ratio = f"{statistics.median(ratios):5.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+        ratio = (
+            f"{statistics.median(ratios):5.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+            if ratios
+            else "n/a"
+        )
         print(f"  {name:<34} {cells[0]:>26} {cells[1]:>26} {ratio:>13}")
         for server_name in (ours, other):
             bad: dict[int, int] = {}
