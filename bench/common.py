@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -180,6 +181,20 @@ def get_request(path: str, headers: dict[str, str] | None = None) -> bytes:
     """Return the bytes of a keep-alive GET of `path`."""
     extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode()
+
+
+def post_bytes(path: str, content_type: str, body: bytes) -> bytes:
+    """Return the bytes of a keep-alive POST of `body` to `path`."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def w3c(moment: datetime) -> str:
+    """Return a UTC moment as a W3C datetime, as GeoReport's date parameters take it."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def drive(port: int, requests: list[bytes], concurrency: int, time_limit: float) -> dict:

@@ -46,8 +46,10 @@ from common import (  # noqa: E402
     free_port,
     get_request,
     percentile,
+    post_bytes,
     start_gunicorn,
     stop,
+    w3c,
 )
 
 sys.path.insert(0, str(ROOT))
@@ -104,16 +106,7 @@ def post_request(server: Server, code: str, point: tuple[float, float], n: int) 
             "last_name": "Benchmark",
         }
     ).encode()
-    head = (
-        f"POST {server.url('requests.json')} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-def w3c(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return post_bytes(server.url("requests.json"), "application/x-www-form-urlencoded", body)
 
 
 def reads(

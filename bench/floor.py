@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,8 +30,10 @@ from common import (  # noqa: E402
     free_port,
     percentile,
     process_cpu_seconds,
+    stop,
     web_pids,
 )
+from open311_intake import form_body, post_request  # noqa: E402
 
 APPS = """
 from flask import Flask, request
@@ -51,19 +52,6 @@ def post():
     return [{"service_request_id": "1", "service_code": request.values.get("service_code")}]
 """
 
-BODY = (
-    "api_key=k&service_code=pothole&lat=42.35&long=-71.06&email=resident%40example.org"
-    "&first_name=Alex&description=A+pothole+by+the+kerb%2C+about+a+foot+across."
-)
-
-
-def post() -> bytes:
-    return (
-        "POST /open311/v2/requests.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        "Content-Type: application/x-www-form-urlencoded\r\n"
-        f"Content-Length: {len(BODY)}\r\n\r\n{BODY}"
-    ).encode()
-
 
 def measure(folder: str, target: str, access_log: bool, args: argparse.Namespace) -> str:
     port = free_port()
@@ -77,7 +65,7 @@ def measure(folder: str, target: str, access_log: bool, args: argparse.Namespace
         stderr=subprocess.DEVNULL,
     )
     try:
-        raw = post()
+        raw = post_request(form_body("key", 1, True, (42.35, -71.06)))
         deadline = time.monotonic() + 60
         while True:  # until every worker has booted and answers
             done = asyncio.run(drive(port, [raw] * 50, 4, 10))
@@ -89,8 +77,7 @@ def measure(folder: str, target: str, access_log: bool, args: argparse.Namespace
         done = asyncio.run(drive(port, [raw] * args.requests, args.concurrency, 120))
         cpu = process_cpu_seconds(pids) - before
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
+        stop(proc)
     latencies = sorted(done["latencies"])
     n = len(latencies) or 1
     return (

@@ -37,6 +37,7 @@ from common import (
     drive,
     free_port,
     percentile,
+    post_bytes,
     process_cpu_seconds,
     start_gunicorn,
     stop,
@@ -154,13 +155,8 @@ def json_body(n: int, with_contact: bool, point: tuple[float, float]) -> bytes:
 def post_request(body: bytes, api: str = "open311") -> bytes:
     """Return the raw HTTP/1.1 keep-alive POST of one body to Open311 or to the JSON API."""
     if api == "json":
-        path, kind = b"/api/v1/requests", b"application/json"
-    else:
-        path, kind = b"/open311/v2/requests.json", b"application/x-www-form-urlencoded"
-    return (
-        b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + kind + b"\r\n"
-        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-    )
+        return post_bytes("/api/v1/requests", "application/json", body)
+    return post_bytes("/open311/v2/requests.json", "application/x-www-form-urlencoded", body)
 
 
 def make_post(args: argparse.Namespace, key: str, n: int, point: tuple[float, float]) -> bytes:

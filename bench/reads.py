@@ -46,6 +46,7 @@ from common import (  # noqa: E402
     recreate_database,
     start_gunicorn,
     stop,
+    w3c,
     web_pids,
 )
 from synthetic import load_requests, prepare_city  # noqa: E402
@@ -75,10 +76,6 @@ def staff_token(url: str) -> str:
         db.session.commit()
         db.engine.dispose()
     return token
-
-
-def w3c(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def scenarios(dsn: str, token: str, count: int) -> dict[str, list[str]]:

@@ -177,7 +177,7 @@ def search_requests(
     if department_id is not None:
         conditions.append(ServiceRequest.department_id == department_id)
     offset = (max(page, 1) - 1) * page_size
-    total, more = count_up_to(conditions, offset + max(SEARCH_COUNT_CAP, page_size + 1))
+    total, more = count_up_to(conditions, SEARCH_COUNT_CAP, offset=offset, page_size=page_size)
     order: list[Any] = [ServiceRequest.requested_at.desc(), ServiceRequest.id.desc()]
     if exact_id is not None:
         order.insert(0, (ServiceRequest.id == exact_id).desc())
@@ -192,13 +192,17 @@ def search_requests(
     return SearchPage(list(items), total, more)
 
 
-def count_up_to(conditions: list[Any], up_to: int) -> tuple[int, bool]:
-    """Count the requests that meet `conditions`, stopping past `up_to`.
+def count_up_to(
+    conditions: list[Any], cap: int, *, offset: int = 0, page_size: int = 0
+) -> tuple[int, bool]:
+    """Count the requests that meet `conditions`, up to `cap` past a page's first.
 
-    Return the count (at most `up_to`) and whether there are more: one row more than
-    `up_to` tells that without reading them all, where a list of every request with a
-    common word, or a department's whole backlog, would take most of a second to count.
+    `offset` is the page's first row; the count goes at least one past the page, so that a
+    next page is known. Return the count and whether there are more: one row more than the
+    count tells that without reading them all, where a list of every request with a common
+    word, or a department's whole backlog, would take most of a second to count.
     """
+    up_to = offset + max(cap, page_size + 1)
     found = select(literal(1)).select_from(ServiceRequest).where(*conditions).limit(up_to + 1)
     counted = db.session.scalar(select(func.count()).select_from(found.subquery())) or 0
     return min(counted, up_to), counted > up_to

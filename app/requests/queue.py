@@ -145,7 +145,7 @@ def find_queue(
         imported = ServiceRequest.is_imported
         hidden, more_hidden = count_up_to([*conditions, imported], QUEUE_COUNT_CAP)
         conditions.append(~imported)
-    total, more = count_up_to(conditions, offset + max(QUEUE_COUNT_CAP, page_size + 1))
+    total, more = count_up_to(conditions, QUEUE_COUNT_CAP, offset=offset, page_size=page_size)
 
     columns: list[Any] = [ServiceRequest]
     if point is not None:
