@@ -234,6 +234,15 @@ def db_session(app: Flask) -> Iterator:
 
 
 @pytest.fixture
+def restore_config(app: Flask) -> Iterator[dict]:
+    """Let a test change app.config; put the old values back afterwards."""
+    saved = dict(app.config)
+    yield app.config
+    app.config.clear()
+    app.config.update(saved)
+
+
+@pytest.fixture
 def client(app: Flask, db_session) -> FlaskClient:
     return app.test_client()
 

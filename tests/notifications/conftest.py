@@ -89,15 +89,6 @@ def worker_app(request, worker_smtp, tmp_path_factory) -> Iterator[Flask]:
         yield app
 
 
-@pytest.fixture
-def restore_config(app):
-    """Let a test change app.config; put the old values back afterwards."""
-    saved = dict(app.config)
-    yield app.config
-    app.config.clear()
-    app.config.update(saved)
-
-
 def queued_drains() -> int:
     """Count the outbox drain jobs waiting in the real Redis queue."""
     from app.core.queue import get_queue

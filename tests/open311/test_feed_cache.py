@@ -13,14 +13,11 @@ from tests.open311.conftest import BASE, parse_xml
 
 
 @pytest.fixture
-def cache_on(app):
-    saved = dict(app.config)
-    app.config.update(OPEN311_FEED_CACHE_SECONDS=0.5, OPEN311_FEED_CACHE_CHARS=1_000_000)
+def cache_on(app, restore_config):
+    restore_config.update(OPEN311_FEED_CACHE_SECONDS=0.5, OPEN311_FEED_CACHE_CHARS=1_000_000)
     with app.app_context():
         feed_cache.clear()
-    yield app.config
-    app.config.clear()
-    app.config.update(saved)
+    yield restore_config
     with app.app_context():
         feed_cache.clear()
 
