@@ -131,6 +131,9 @@ class Config:
             # days, counted at most once per PICKER_CACHE_SECONDS in each web process
             "PICKER_USAGE_DAYS": _int("PICKER_USAGE_DAYS", 90),
             "PICKER_CACHE_SECONDS": _float("PICKER_CACHE_SECONDS", 300),
+            # how long a process serves the report form it rendered for a language to every
+            # anonymous visitor (a catalogue change reaches the form that late; 0: off)
+            "RESIDENT_FORM_CACHE_SECONDS": _float("RESIDENT_FORM_CACHE_SECONDS", 5),
             # the district kind that defines the jurisdiction and tags each request
             "ROUTING_DISTRICT_KIND": _str("ROUTING_DISTRICT_KIND", "ward"),
             # published locations of sensitive service types snap to a grid this fine
@@ -274,6 +277,8 @@ class TestConfig(Config):
             REPORTS_PER_CONTACT_PER_DAY=10000,
             # a test reads back what it just wrote; tests/open311/test_feed_cache.py turns it on
             OPEN311_FEED_CACHE_SECONDS=0,
+            # tests/requests/test_form_page.py turns it on
+            RESIDENT_FORM_CACHE_SECONDS=0,
         )
         return settings
 

@@ -119,6 +119,7 @@ def _edit_page(
         datatypes=catalogue.ATTRIBUTE_DATATYPES,
         sla_units=SLA_UNITS,
         cache_seconds=current_app.config["CATALOGUE_CACHE_SECONDS"],
+        form_seconds=current_app.config["RESIDENT_FORM_CACHE_SECONDS"],
         errors=errors or {},
     )
     return page, status

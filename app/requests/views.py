@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from flask import (
@@ -31,7 +32,7 @@ from app.extensions import db
 from app.geo.routing import map_frame
 from app.media import service as media
 from app.media.uploads import Upload
-from app.requests import contact_cap, service
+from app.requests import contact_cap, form_page, service
 from app.requests.form_intake import handle_post
 from app.requests.models import AGENT_CHANNELS, STATUSES, ServiceType
 from app.requests.permissions import INTAKE_ROLES
@@ -53,6 +54,7 @@ def _render_form(
     errors: dict[str, str],
     uploads: list[Upload] | None = None,
     status: int = 200,
+    marks: Mapping[str, object] | None = None,
 ) -> tuple[str, int]:
     # staff log calls of internal types too; residents see only the public catalogue
     types = service.list_service_types(public_only=not agent)
@@ -77,6 +79,8 @@ def _render_form(
         picker=picker,
         # a new key for each form shown; the resident's draft keeps it across reloads
         idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),
+        # form_page's marks in place of what differs per visitor
+        **(marks or {}),
     )
     return page, status
 
@@ -159,8 +163,16 @@ def report() -> Response | tuple[str, int]:
         if not current_user.is_authenticated:  # staff are accountable, and log at volume
             limits.hit_all([contact_cap.address_count()])  # 429 past RATELIMIT_REPORT
         return _intake(agent=False)
-    values = {"language": page_language()}
-    return _render_form(agent=False, values=values, answers={}, errors={})
+    language = page_language()
+    if form_page.shared_page_wanted():
+
+        def render(csrf_mark: str, key_mark: str) -> str:
+            values = {"language": language, "idempotency_key": key_mark}
+            marks = {"csrf_token": lambda: csrf_mark}
+            return _render_form(agent=False, values=values, answers={}, errors={}, marks=marks)[0]
+
+        return form_page.shared_page(language, render), 200
+    return _render_form(agent=False, values={"language": language}, answers={}, errors={})
 
 
 @bp.route("/agent/requests/new", methods=["GET", "POST"])

@@ -137,6 +137,8 @@ def running_stack(
         "MAP_TILE_URL": f"{E2E_TILE_HOST}/{{z}}/{{x}}/{{y}}.png",
         # every client of the tests is 127.0.0.1: the limits are tested on their own
         **E2E_LIMITS,
+        # the report form every anonymous resident shares is rendered anew this often
+        "RESIDENT_FORM_CACHE_SECONDS": "5",
         **(extra_env or {}),
     }
     app = create_app(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
+from playwright.sync_api import Page
 from shapely.geometry import box, mapping
 
 from tests.e2e.conftest import LiveStack
@@ -21,6 +23,20 @@ from tests.e2e.test_browser import (  # noqa: F401  (browser and open_context ar
 )
 
 pytestmark = pytest.mark.e2e
+
+
+def open_form_showing(page: Page, text: str, stack: LiveStack) -> None:
+    """Open the report form once it shows `text`.
+
+    Each web process renders the form residents share anew every RESIDENT_FORM_CACHE_SECONDS,
+    so a catalogue change reaches every resident within that time, and no later.
+    """
+    bound = time.monotonic() + float(stack.env["RESIDENT_FORM_CACHE_SECONDS"]) + 2
+    page.goto("/")
+    while text not in page.content():
+        assert time.monotonic() < bound, f"the form did not show {text!r} within the setting"
+        page.wait_for_timeout(250)
+        page.goto("/")
 
 
 def test_admin_adds_a_service_type_with_a_question_and_residents_see_it(
@@ -58,7 +74,7 @@ def test_admin_adds_a_service_type_with_a_question_and_residents_see_it(
 
     resident = open_context(**PHONE).new_page()
     with no_page_errors(resident):
-        resident.goto("/")
+        open_form_showing(resident, "Is it blocking the road?", live_stack)
         question = resident.get_by_label("Is it blocking the road?")
         expect(question).to_be_hidden()
         choose_category(resident, "Tree down")
@@ -82,7 +98,7 @@ def test_admin_adds_a_service_type_with_a_question_and_residents_see_it(
         expect(admin.get_by_text("Saved Tree down (tree-down).")).to_be_visible()
 
     with no_page_errors(resident):
-        resident.goto("/")
+        open_form_showing(resident, "A tree on a power line: call 911.", live_stack)
         choose_category(resident, "Tree down")
         expect(resident.get_by_text("A tree on a power line: call 911.")).to_be_visible()
         expect(resident.get_by_label("Description", exact=False)).to_be_hidden()
