@@ -23,8 +23,8 @@ import statistics
 import sys
 import time
 
+import psycopg
 from common import (
-    DATA,
     ROOT,
     database_urls,
     drive,
@@ -37,31 +37,18 @@ from common import (
     stop,
     web_pids,
 )
+from synthetic import prepare_city
 
 sys.path.insert(0, str(ROOT))
 
 
-def prepare(args: argparse.Namespace, url: str) -> str:
-    """Build the bench database with the demo city; return the city's name."""
+def prepare(args: argparse.Namespace, dsn: str, url: str) -> str:
+    """Build the bench database with the demo city; say what it holds."""
     recreate_database(f"{args.pg}/postgres", args.db)
-    os.environ.update(CITY311_ENV="development", DATABASE_URL=url)
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from app.demo import boston, builtin
-    from app.extensions import db
-
-    app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        upgrade()
-        if boston.data_available(DATA):
-            report = boston.load(DATA, history=0, recent=30)
-        else:
-            report = builtin.load(requests=40)
-        db.session.commit()
-        db.session.execute(db.text("ANALYZE"))
-        db.session.commit()
-        db.engine.dispose()
+    # the requests of the last days give the form's picker its "Most reported" list
+    report = prepare_city(url, recent=30)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("ANALYZE")
     return f"{report.city}: {report.service_types} service types, {report.districts} districts"
 
 
@@ -106,9 +93,9 @@ def main() -> None:
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     args = parser.parse_args()
-    _, url = database_urls(args)
+    dsn, url = database_urls(args)
     started = time.perf_counter()
-    city = prepare(args, url)
+    city = prepare(args, dsn, url)
     print(f"{city}, built in {time.perf_counter() - started:.0f} s")
     print(
         f"{args.requests} first-visit GETs of / per pass (half in Spanish) from"

@@ -27,6 +27,7 @@ import random
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 from common import DATA
@@ -35,8 +36,12 @@ CHANNELS = {"Constituent Call": "phone", "Self Service": "web", "Citizens Connec
 TABLES = ("service_requests", "request_events")
 
 
-def prepare_city(url: str) -> None:
-    """Migrate the (new, empty) database and load the city's catalogue, wards and accounts."""
+def prepare_city(url: str, *, recent: int = 0) -> Any:
+    """Migrate the (new, empty) database and load the city's catalogue, wards and accounts.
+
+    `recent` requests of the last days come with them (the demo's). Returns the demo
+    loader's report (the city's name and what it holds).
+    """
     from flask_migrate import upgrade
 
     from app import create_app
@@ -47,11 +52,12 @@ def prepare_city(url: str) -> None:
     with app.app_context():
         upgrade()
         if boston.data_available(DATA):
-            boston.load(DATA, history=0, recent=0)
+            report = boston.load(DATA, history=0, recent=recent)
         else:
-            builtin.load(requests=0)
+            report = builtin.load(requests=recent)
         db.session.commit()
         db.engine.dispose()
+    return report
 
 
 def _boston_cases(conn: psycopg.Connection) -> Iterator[tuple]:

@@ -44,10 +44,7 @@ def shared_page_wanted() -> bool:
 
 def _pages() -> dict[str, tuple[float, str]]:
     # one per app (and so per process): never shared between two apps' databases
-    pages = current_app.extensions.get("city311_resident_form")
-    if pages is None:
-        pages = current_app.extensions.setdefault("city311_resident_form", {})
-    return pages
+    return current_app.extensions.setdefault("city311_resident_form", {})
 
 
 _render_lock = threading.Lock()
