@@ -17,25 +17,19 @@ It prints figures only; it asserts nothing.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
 import time
+from typing import Any
 
 import psycopg
 from common import (
     ROOT,
     database_urls,
-    drive,
-    free_port,
     get_request,
-    percentile,
-    process_cpu_seconds,
     recreate_database,
-    start_gunicorn,
-    stop,
-    web_pids,
+    time_gets,
 )
 from synthetic import prepare_city
 
@@ -52,33 +46,15 @@ def prepare(args: argparse.Namespace, dsn: str, url: str) -> str:
     return f"{report.city}: {report.service_types} service types, {report.districts} districts"
 
 
-def measure(args: argparse.Namespace, url: str, seconds: str) -> dict[str, float | dict]:
+def measure(args: argparse.Namespace, url: str, seconds: str) -> dict[str, Any]:
     """Serve the form with RESIDENT_FORM_CACHE_SECONDS=`seconds` and time the GETs."""
-    port = free_port()
-    env = {"WEB_ACCESS_LOG": "", "RESIDENT_FORM_CACHE_SECONDS": seconds}
-    proc = start_gunicorn(args, url, port, env)
-    try:
-        views = [
-            get_request("/", {"Accept-Language": "es" if n % 2 else "en-US,en;q=0.8"})
-            for n in range(args.requests)
-        ]
-        asyncio.run(drive(port, views[:200], args.concurrency, 60))  # every worker renders
-        pids = web_pids(proc)
-        before = process_cpu_seconds(pids)
-        done = asyncio.run(drive(port, views, args.concurrency, args.time_limit))
-        cpu = process_cpu_seconds(pids) - before
-    finally:
-        stop(proc)
-    answered = len(done["latencies"]) or 1
-    latencies = sorted(done["latencies"])
-    return {
-        "rate": len(done["latencies"]) / done["elapsed"],
-        "p50": percentile(latencies, 50) * 1000,
-        "p99": percentile(latencies, 99) * 1000,
-        "cpu": cpu * 1000 / answered,
-        "statuses": done["statuses"],
-        "errors": len(done["errors"]),
-    }
+    views = [
+        get_request("/", {"Accept-Language": "es" if n % 2 else "en-US,en;q=0.8"})
+        for n in range(args.requests)
+    ]
+    return time_gets(
+        args, url, views, {"WEB_ACCESS_LOG": "", "RESIDENT_FORM_CACHE_SECONDS": seconds}
+    )
 
 
 def main() -> None:

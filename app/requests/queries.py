@@ -6,6 +6,7 @@ A department's work queue is in app/requests/queue.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, literal, or_, select
@@ -54,22 +55,33 @@ def public_photos(sr: ServiceRequest) -> list[tuple[int, str]]:
 
 def request_photos(sr: ServiceRequest, *, private: bool) -> list[tuple[int, str]]:
     """Return (id, kind) of a request's photos; with `private`, internal notes' too (staff)."""
-    photos = [
-        (pid, "report")
-        for pid in db.session.scalars(
-            select(Photo.id)
-            .where(Photo.request_id == sr.id, Photo.kind == "report")
-            .order_by(Photo.id)
-        )
-    ]
-    for e in sr.events:
-        if not (e.public or private):
+    report = db.session.scalars(
+        select(Photo.id).where(Photo.request_id == sr.id, Photo.kind == "report").order_by(Photo.id)
+    )
+    events = (
+        (e.public, (e.data or {}).get("photo_id"), (e.data or {}).get("photo_ids"))
+        for e in sr.events
+    )
+    return photo_order(report, events, private=private)
+
+
+def photo_order(
+    report_ids: Iterable[int], events: Iterable[tuple[bool, Any, Any]], *, private: bool
+) -> list[tuple[int, str]]:
+    """Return (id, kind) of a request's photos in the one order every page shows them.
+
+    The report's photos first, then, in the order of the history (`events`: each event's
+    public flag and its data's photo_id and photo_ids), each fix's ("after") and each
+    note's ("note", or "internal" for an internal note: only with `private`).
+    """
+    photos = [(pid, "report") for pid in report_ids]
+    for public, photo_id, photo_ids in events:
+        if not (public or private):
             continue
-        data = e.data or {}
-        if data.get("photo_id"):
-            photos.append((int(data["photo_id"]), "after"))
-        kind = "note" if e.public else "internal"
-        photos += [(int(pid), kind) for pid in data.get("photo_ids") or []]
+        if photo_id:
+            photos.append((int(photo_id), "after"))
+        kind = "note" if public else "internal"
+        photos += [(int(pid), kind) for pid in photo_ids or []]
     return list(dict.fromkeys(photos))
 
 

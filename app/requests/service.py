@@ -58,6 +58,7 @@ from app.requests.queue import (
     filter_choices,
     find_queue,
 )
+from app.requests.tracking import PublicEvent, TrackedRequest, tracked_request
 
 __all__ = [
     "ATTRIBUTE_DATATYPES",
@@ -73,8 +74,10 @@ __all__ = [
     "InvalidFilter",
     "NewRequest",
     "QueueFilters",
+    "PublicEvent",
     "QueuePage",
     "SubmittedRequest",
+    "TrackedRequest",
     "acknowledge",
     "add_note",
     "catalogue_entry",
@@ -103,5 +106,6 @@ __all__ = [
     "return_to_queue",
     "search_requests",
     "submit_request",
+    "tracked_request",
     "validate_attributes",
 ]

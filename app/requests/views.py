@@ -37,7 +37,6 @@ from app.requests.form_intake import handle_post
 from app.requests.models import AGENT_CHANNELS, STATUSES, ServiceType
 from app.requests.permissions import INTAKE_ROLES
 from app.requests.picker import picker_groups
-from app.requests.presenters import public_address, public_lat_long
 
 bp = Blueprint("requests", __name__)
 
@@ -188,22 +187,13 @@ def agent_new() -> Response | tuple[str, int]:
 def track(request_id: int) -> str:
     """Show the public status page of a request; the reporter's details are never on it."""
     try:
-        sr = service.get_request(request_id)
+        sr = service.tracked_request(request_id)
     except NotFound:
         # the service's words, in the page's language
         raise NotFound(
             gettext("There is no service request %(number)s.", number=request_id)
         ) from None
-    lat, long = public_lat_long(sr)
-    return render_template(
-        "requests/track.html",
-        sr=sr,
-        address=public_address(sr),
-        lat=lat,
-        long=long,
-        events=service.public_events(sr),
-        photos=service.public_photos(sr),
-    )
+    return render_template("requests/track.html", sr=sr, photos=sr.photos)
 
 
 @bp.get("/track")
@@ -212,7 +202,7 @@ def track_lookup() -> Response | tuple[str, int]:
     raw = (request.args.get("number") or "").strip().lstrip("#")
     if raw.isdigit() and 0 < int(raw) < 2**63:
         try:
-            service.get_request(int(raw))
+            service.tracked_request(int(raw))
         except NotFound:
             pass
         else:
