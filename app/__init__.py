@@ -70,11 +70,14 @@ def _check_config(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from app import core
-    from app.core import errors, headers, i18n, inputs, limits, queue, replica, sessions
+    from app.core import errors, headers, i18n, inputs, limits, prepared, queue, replica, sessions
     from app.extensions import api, csrf, db, login_manager, migrate
 
     inputs.init_app(app)  # first: its guard runs before CSRFProtect reads the form
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            prepared.keep_prepared(engine)
     replica.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
     login_manager.init_app(app)

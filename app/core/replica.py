@@ -40,6 +40,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import NotFound
 
 from app.core.errors import NotFound as RecordNotFound
+from app.core.prepared import keep_prepared
 from app.extensions import READ_ENGINE_KEY, db
 
 log = logging.getLogger(__name__)
@@ -111,8 +112,10 @@ def init_app(app: Flask) -> None:
     # a round trip per checkout, so that a replica restarted since is found out before the
     # view runs (and a streamed download does not break half-way) rather than by a failure
     options["pool_pre_ping"] = True
+    engine = sa.create_engine(url, **options)
+    keep_prepared(engine)
     app.extensions[EXTENSION_KEY] = Replica(
-        engine=sa.create_engine(url, **options),
+        engine=engine,
         retry_seconds=float(app.config["DATABASE_REPLICA_RETRY_SECONDS"]),
         max_lag_seconds=float(app.config["DATABASE_REPLICA_MAX_LAG_SECONDS"] or 0),
     )

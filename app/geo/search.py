@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from app.core.prepared import PLAN_FOR_EACH_VALUE
 from app.extensions import db
 from app.geo.gazetteer import normalize_address
 from app.geo.routing import covering_district_sql, routing_kind
@@ -84,9 +85,13 @@ def search(query: str, *, limit: int = MAX_RESULTS) -> list[Place]:
     if len(q.replace(" ", "")) < 3:
         return []
     limit = max(1, min(limit, MAX_RESULTS))
-    # the threshold of the <% operator, for this transaction only
+    # for this transaction only: the threshold of the <% operator, and plans made for the
+    # typed text (a plan made once for any text may read the whole gazetteer's index)
     db.session.execute(
-        text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+        text(
+            "SELECT set_config('pg_trgm.word_similarity_threshold', :t, true),"
+            f" {PLAN_FOR_EACH_VALUE}"
+        ),
         {"t": str(SIMILARITY)},
     )
     places: list[Place] = []
