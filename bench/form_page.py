@@ -23,26 +23,21 @@ import sys
 import time
 from typing import Any
 
-import psycopg
 from common import (
     ROOT,
     database_urls,
     get_request,
-    recreate_database,
     time_gets,
 )
-from synthetic import prepare_city
+from synthetic import demo_database
 
 sys.path.insert(0, str(ROOT))
 
 
-def prepare(args: argparse.Namespace, dsn: str, url: str) -> str:
+def prepare(args: argparse.Namespace) -> str:
     """Build the bench database with the demo city; say what it holds."""
-    recreate_database(f"{args.pg}/postgres", args.db)
     # the requests of the last days give the form's picker its "Most reported" list
-    report = prepare_city(url, recent=30)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("ANALYZE")
+    report = demo_database(args, recent=30)
     return f"{report.city}: {report.service_types} service types, {report.districts} districts"
 
 
@@ -71,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     dsn, url = database_urls(args)
     started = time.perf_counter()
-    city = prepare(args, dsn, url)
+    city = prepare(args)
     print(f"{city}, built in {time.perf_counter() - started:.0f} s")
     print(
         f"{args.requests} first-visit GETs of / per pass (half in Spanish) from"

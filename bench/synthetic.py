@@ -30,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from common import DATA
+from common import DATA, database_urls, recreate_database
 
 CHANNELS = {"Constituent Call": "phone", "Self Service": "web", "Citizens Connect App": "mobile"}
 TABLES = ("service_requests", "request_events")
@@ -57,6 +57,19 @@ def prepare_city(url: str, *, recent: int = 0) -> Any:
             report = builtin.load(requests=recent)
         db.session.commit()
         db.engine.dispose()
+    return report
+
+
+def demo_database(args: Any, *, recent: int) -> Any:
+    """Recreate the bench database (--pg, --db) with the demo city and `recent` requests.
+
+    It is analyzed before it is used; returns the demo loader's report.
+    """
+    dsn, url = database_urls(args)
+    recreate_database(f"{args.pg}/postgres", args.db)
+    report = prepare_city(url, recent=recent)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("ANALYZE")
     return report
 
 

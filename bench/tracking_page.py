@@ -31,20 +31,17 @@ from common import (
     ROOT,
     database_urls,
     get_request,
-    recreate_database,
     time_gets,
 )
-from synthetic import prepare_city
+from synthetic import demo_database
 
 sys.path.insert(0, str(ROOT))
 
 
-def prepare(args: argparse.Namespace, dsn: str, url: str) -> tuple[str, list[int]]:
+def prepare(args: argparse.Namespace, dsn: str) -> tuple[str, list[int]]:
     """Build the bench database with the demo city; return what it holds and the ids."""
-    recreate_database(f"{args.pg}/postgres", args.db)
-    report = prepare_city(url, recent=args.recent)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("ANALYZE")
+    report = demo_database(args, recent=args.recent)
+    with psycopg.connect(dsn) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM service_requests ORDER BY id")]
         events = conn.execute("SELECT count(*) FROM request_events").fetchone()
     held = (
@@ -69,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     dsn, url = database_urls(args)
     started = time.perf_counter()
-    held, ids = prepare(args, dsn, url)
+    held, ids = prepare(args, dsn)
     print(f"{held}, built in {time.perf_counter() - started:.0f} s")
     print(
         f"{args.requests} GETs per pass from {args.concurrency} connections, gunicorn.conf.py;"

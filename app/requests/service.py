@@ -58,7 +58,7 @@ from app.requests.queue import (
     filter_choices,
     find_queue,
 )
-from app.requests.tracking import PublicEvent, TrackedRequest, tracked_request
+from app.requests.tracking import tracked_request
 
 __all__ = [
     "ATTRIBUTE_DATATYPES",
@@ -74,10 +74,8 @@ __all__ = [
     "InvalidFilter",
     "NewRequest",
     "QueueFilters",
-    "PublicEvent",
     "QueuePage",
     "SubmittedRequest",
-    "TrackedRequest",
     "acknowledge",
     "add_note",
     "catalogue_entry",

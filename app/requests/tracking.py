@@ -91,7 +91,7 @@ def tracked_request(request_id: int) -> TrackedRequest:
     row = fetch_row(_TRACKED, {"id": request_id}, alone=True)
     if row is None:
         raise NotFound(f"There is no service request {request_id}.")
-    (rid, status, service, department, district, description, address, lat, long) = row[:9]
+    rid, status, service, department, district, description, address, lat, long = row[:9]
     sensitive, requested, due, acknowledged, closed, reason, closure_note = row[9:16]
     events, photos = _history(row[16] or [], row[17] or [])
     lat, long = public_point(lat, long, sensitive=sensitive)
