@@ -56,8 +56,9 @@ class Sender:
         self.eml_dir = Path(config["MAIL_OUTBOX_DIR"])
         self._smtp: smtplib.SMTP | None = None
         self._used_at = 0.0
-        #: the Message-ID of the last message the open connection delivered (for the log)
-        self._last: str | None = None
+        #: the last message the open connection delivered, for the log; its Message-ID is
+        #: read only when logged, since reading a header parses it (unique: never cached)
+        self._last: EmailMessage | None = None
 
     def __enter__(self) -> Sender:
         return self
@@ -96,7 +97,7 @@ class Sender:
             # half a transaction may be open on the server: start clean next time
             self._drop()
             raise
-        self._used_at, self._last = time.monotonic(), msg["Message-ID"]
+        self._used_at, self._last = time.monotonic(), msg
         return f"smtp://{self.host}:{self.port}"
 
     def _connection(self) -> smtplib.SMTP:
@@ -139,17 +140,20 @@ class Sender:
         try:
             code, reply = smtp.quit()
         except (smtplib.SMTPException, OSError) as exc:
-            log.warning("SMTP QUIT failed after %s was accepted: %s", self._last, exc)
+            log.warning("SMTP QUIT failed after %s was accepted: %s", self._last_id(), exc)
         else:
             if code != 221:
                 log.warning(
                     "SMTP QUIT answered %s %s after %s was accepted",
                     code,
                     reply.decode(errors="replace"),
-                    self._last,
+                    self._last_id(),
                 )
         finally:
             smtp.close()
+
+    def _last_id(self) -> str | None:
+        return None if self._last is None else str(self._last["Message-ID"])
 
 
 def _hung_up(smtp: smtplib.SMTP) -> bool:

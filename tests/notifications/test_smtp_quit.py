@@ -47,6 +47,8 @@ def test_a_failed_quit_after_the_message_was_accepted_marks_it_sent(city, flaky_
     assert "QUIT" in caplog.text  # the goodbye did fail, and was only logged
     [msg] = flaky_server.wait_for(1)
     assert msg["X-City311-Outbox"] == str(row.id)
+    # the log names the message the server had taken, for the postmaster to find
+    assert f"after {msg['Message-ID']} was accepted" in caplog.text
     # nothing is owed any more: a drain or a sweep sends nothing again
     assert tasks.drain() == 0
     assert tasks.sweep_outbox() == 0
