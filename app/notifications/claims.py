@@ -17,15 +17,16 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy import CursorResult, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.elements import TextClause
 
+from app.core import direct
 from app.extensions import db
 from app.notifications.models import Outbox
 
@@ -136,14 +137,17 @@ def _mark_statement(columns: tuple[str, ...]) -> TextClause:
     # plain SQL: an ORM UPDATE compiles, evaluates its WHERE against the session's objects
     # and synchronises them, per message; only the claim's holder moves a row from `sending`
     assignments = ", ".join(f"{column} = :{column}" for column in columns)
-    return text(f"UPDATE outbox SET {assignments} WHERE id = :outbox_id AND status = 'sending'")
+    return text(
+        f"UPDATE outbox SET {assignments} WHERE id = :outbox_id AND status = 'sending' RETURNING id"
+    )
 
 
 def mark(outbox_id: int, *, in_transaction: bool = False, **values: object) -> None:
     """Move a claimed row on (sent, pending again, failed), riding out a dropped connection.
 
-    With `in_transaction` the first attempt is made in the transaction already open (the one
-    the message was built in: one round trip fewer per message); otherwise in a fresh one.
+    With `in_transaction` the first attempt is made in the transaction already open, if the
+    message's building opened one (no fresh one: a round trip fewer); otherwise after ending
+    it. With no transaction open the UPDATE commits itself (core.direct).
     """
     unknown = set(values) - _MARKED
     if unknown:
@@ -151,9 +155,9 @@ def mark(outbox_id: int, *, in_transaction: bool = False, **values: object) -> N
     statement = _mark_statement(tuple(sorted(values)))
 
     def move_on() -> None:
-        result = db.session.execute(statement, {**values, "outbox_id": outbox_id})
-        moved = cast(CursorResult[Any], result).rowcount
-        db.session.commit()
+        # nothing read to build the message: one round trip, not BEGIN, UPDATE and COMMIT
+        moved = direct.fetch_row(statement, {**values, "outbox_id": outbox_id}, alone=True)
+        direct.commit()
         row = db.session.identity_map.get(identity_key(Outbox, outbox_id))
         if moved and row is not None:
             # what the UPDATE wrote, as the ORM's own UPDATE would have set it on the object
