@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -296,3 +297,49 @@ def time_gets(
         "statuses": done["statuses"],
         "errors": len(done["errors"]),
     }
+
+
+def page_arguments(parser: argparse.ArgumentParser, db: str) -> None:
+    """Add the options of a benchmark that serves pages in alternating passes (`alternate`)."""
+    parser.add_argument("--requests", type=int, default=3000, help="GETs per pass")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per pass")
+    parser.add_argument("--db", default=db)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
+
+
+def alternate(
+    args: argparse.Namespace,
+    url: str,
+    passes: dict[str, tuple[list[bytes], dict[str, str]]],
+    unit: str,
+    ratio: tuple[str, str],
+) -> None:
+    """Time each pass (its GETs, gunicorn's extra environment) in turn, `args.rounds` times.
+
+    Prints a line per pass and round, then the rate of `ratio[0]` over `ratio[1]` (median
+    and range over the rounds) and the load average.
+    """
+    width = max(map(len, passes))
+    rounds = []
+    for round_ in range(1, args.rounds + 1):
+        each = {}
+        for label, (views, env) in passes.items():
+            r = each[label] = time_gets(args, url, views, env)
+            print(
+                f"  round {round_}  {label:<{width}} {r['rate']:7.0f} {unit}"
+                f"  p50 {r['p50']:6.1f}  p99 {r['p99']:6.1f} ms  web CPU {r['cpu']:5.2f} ms"
+                f"  answers {r['statuses']} errors {r['errors']}"
+            )
+        rounds.append(each)
+    over, under = ratio
+    ratios = [each[over]["rate"] / each[under]["rate"] for each in rounds]
+    print(
+        f"{over} / {under}, {unit}: median {statistics.median(ratios):.2f}x"
+        f" (range {min(ratios):.2f}-{max(ratios):.2f}x)"
+    )
+    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))

@@ -21,18 +21,11 @@ It prints figures only; it asserts nothing.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import sys
 import time
 
 import psycopg
-from common import (
-    ROOT,
-    database_urls,
-    get_request,
-    time_gets,
-)
+from common import ROOT, alternate, database_urls, get_request, page_arguments
 from synthetic import demo_database
 
 sys.path.insert(0, str(ROOT))
@@ -53,16 +46,8 @@ def prepare(args: argparse.Namespace, dsn: str) -> tuple[str, list[int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=3000, help="GETs per pass")
+    page_arguments(parser, db="city311_bench_tracking")
     parser.add_argument("--recent", type=int, default=300, help="demo requests to load")
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per pass")
-    parser.add_argument("--db", default="city311_bench_tracking")
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
     args = parser.parse_args()
     dsn, url = database_urls(args)
     started = time.perf_counter()
@@ -72,35 +57,24 @@ def main() -> None:
         f"{args.requests} GETs per pass from {args.concurrency} connections, gunicorn.conf.py;"
         " tracking pages half in Spanish"
     )
-    passes = {
-        "tracking page": [
-            get_request(
-                f"/requests/{ids[n % len(ids)]}",
-                {"Accept-Language": "es" if n % 2 else "en-US,en;q=0.8"},
-            )
-            for n in range(args.requests)
-        ],
-        "Open311 request": [
-            get_request(f"/open311/v2/requests/{ids[n % len(ids)]}.json")
-            for n in range(args.requests)
-        ],
-    }
-    ratios = []
-    for round_ in range(1, args.rounds + 1):
-        each = {}
-        for label, views in passes.items():
-            r = each[label] = time_gets(args, url, views, {"WEB_ACCESS_LOG": ""})
-            print(
-                f"  round {round_}  {label:<16} {r['rate']:7.0f} answers/s"
-                f"  p50 {r['p50']:6.1f}  p99 {r['p99']:6.1f} ms  web CPU {r['cpu']:5.2f} ms"
-                f"  answers {r['statuses']} errors {r['errors']}"
-            )
-        ratios.append(each["tracking page"]["rate"] / each["Open311 request"]["rate"])
-    print(
-        f"tracking page / Open311 request, answers/s: median {statistics.median(ratios):.2f}x"
-        f" (range {min(ratios):.2f}-{max(ratios):.2f}x)"
+    spanish_half = [
+        get_request(
+            f"/requests/{ids[n % len(ids)]}",
+            {"Accept-Language": "es" if n % 2 else "en-US,en;q=0.8"},
+        )
+        for n in range(args.requests)
+    ]
+    open311 = [
+        get_request(f"/open311/v2/requests/{ids[n % len(ids)]}.json") for n in range(args.requests)
+    ]
+    no_log = {"WEB_ACCESS_LOG": ""}
+    alternate(
+        args,
+        url,
+        {"tracking page": (spanish_half, no_log), "Open311 request": (open311, no_log)},
+        "answers/s",
+        ratio=("tracking page", "Open311 request"),
     )
-    print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
