@@ -162,6 +162,67 @@ def backend_pids(dsn: str, db: str) -> list[int]:
     return [pid for (pid,) in rows]
 
 
+def postgres_pids() -> list[int]:
+    """Return the pids of every PostgreSQL process on this machine (server and backends)."""
+    pids = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                pids.append(int(comm.parent.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """Return the CPU time all cores have spent busy, and idle, since boot (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), idle / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """The CPU time of a run: gunicorn's processes, the whole PostgreSQL server, the machine.
+
+    The server's processes are listed at the start and again at the end, so that a backend
+    a web worker opens during the run counts whole (listing only the backends present at
+    the start missed those, and under-counted the database). The machine's busy time is
+    the figure that takes in everything, this benchmark's own client included.
+    """
+
+    def __init__(self, gunicorn: subprocess.Popen) -> None:
+        self.gunicorn = gunicorn
+
+    def __enter__(self) -> CpuMeter:
+        self.web = web_pids(self.gunicorn)
+        self.postgres = postgres_pids()
+        self.started = (
+            process_cpu_seconds(self.web),
+            {pid: process_cpu_seconds([pid]) for pid in self.postgres},
+            machine_cpu_seconds(),
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        web_before, pg_before, (busy_before, idle_before) = self.started
+        self.web_seconds = process_cpu_seconds(self.web) - web_before
+        self.database_seconds = sum(
+            process_cpu_seconds([pid]) - pg_before.get(pid, 0.0) for pid in postgres_pids()
+        )
+        busy, idle = machine_cpu_seconds()
+        self.busy_seconds, self.idle_seconds = busy - busy_before, idle - idle_before
+
+    def line(self, done: int, own_seconds: float) -> str:
+        """Return the run's CPU per request, in ms, and the share of the machine left idle."""
+        idle = self.idle_seconds / (self.busy_seconds + self.idle_seconds)
+        return (
+            f"  CPU/request  web {self.web_seconds * 1000 / done:.2f} ms   "
+            f"PostgreSQL {self.database_seconds * 1000 / done:.2f} ms   "
+            f"load generator {own_seconds * 1000 / done:.2f} ms   "
+            f"machine {self.busy_seconds * 1000 / done:.2f} ms (idle {idle:.0%})"
+        )
+
+
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
     """Read one HTTP/1.1 response with a Content-Length: (status, server closes, body)."""
     head = await reader.readuntil(b"\r\n\r\n")

@@ -31,17 +31,15 @@ from urllib.parse import urlencode
 
 import psycopg
 from common import (
+    CpuMeter,
     analyze_in_background,
-    backend_pids,
     database_urls,
     drive,
     free_port,
     percentile,
     post_bytes,
-    process_cpu_seconds,
     start_gunicorn,
     stop,
-    web_pids,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,12 +252,10 @@ def main() -> None:
         analyze_in_background(dsn, analyzing, every=5.0)
         bodies = [make_post(args, key, n, points[n]) for n in range(args.requests)]
         # CPU per request is steadier than requests/s when other work shares the machine
-        web, backends = web_pids(proc), backend_pids(dsn, args.db)
-        cpu_before = process_cpu_seconds(web), process_cpu_seconds(backends)
-        own_before = time.process_time()
-        result = asyncio.run(drive(port, bodies, args.concurrency, args.time_limit))
-        own = time.process_time() - own_before
-        cpu_after = process_cpu_seconds(web), process_cpu_seconds(backends)
+        with CpuMeter(proc) as cpu:
+            own_before = time.process_time()
+            result = asyncio.run(drive(port, bodies, args.concurrency, args.time_limit))
+            own = time.process_time() - own_before
     finally:
         analyzing.set()
         stop(proc)
@@ -289,14 +285,7 @@ def main() -> None:
         f"connection errors: {len(result['errors'])}"
     )
     if done:
-        web_ms, db_ms = (
-            (after - before) * 1000 / done
-            for before, after in zip(cpu_before, cpu_after, strict=True)
-        )
-        print(
-            f"  CPU/request  web {web_ms:.2f} ms   database backends {db_ms:.2f} ms   "
-            f"load generator {own * 1000 / done:.2f} ms"
-        )
+        print(cpu.line(done, own))
     floor = baseline(dsn, points[: done or args.requests])
     print(f"baseline: {done or args.requests} single-row INSERTs through psycopg (autocommit)")
     print(f"  throughput   {floor:8.0f} rows/s")
