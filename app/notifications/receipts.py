@@ -37,4 +37,10 @@ def _params(submission: Submission) -> dict[str, Any]:
     }
 
 
-RECEIPT = Companion(name="receipt", cte=_CTE, params=_params, notify_channel=OUTBOX_CHANNEL)
+def _owes(params: dict[str, Any]) -> bool:
+    return bool(params["receipt_email"] or params["receipt_phone"])  # the CTE's WHERE
+
+
+RECEIPT = Companion(
+    name="receipt", cte=_CTE, params=_params, notify_channel=OUTBOX_CHANNEL, owes=_owes
+)

@@ -16,6 +16,8 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import TextClause, text
 
+from app.core import wakeups
+
 _COMPANIONS = "city311_intake_companions"
 _STATEMENT = "city311_intake_statement"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -40,13 +42,15 @@ class Companion:
     `id`) and the statement's parameters, and RETURNs a row for each row it writes.
     `params` gives its own parameters (their names start with `name`). With
     `notify_channel`, each row it writes sends a NOTIFY on that channel, which PostgreSQL
-    delivers when the transaction commits: a wake-up that rides on the commit.
+    delivers when the transaction commits: a wake-up that rides on the commit (see Wake).
     """
 
     name: str
     cte: str
     params: Callable[[Submission], dict[str, Any]]
     notify_channel: str = ""
+    #: whether the CTE writes a row (and so notifies) with these parameters of the statement
+    owes: Callable[[dict[str, Any]], bool] = lambda params: True
 
 
 def add_companion(app: Flask, companion: Companion) -> None:
@@ -63,20 +67,56 @@ def registered() -> list[Companion]:
     return current_app.extensions.get(_COMPANIONS, [])
 
 
-def statement(ctes: str, select: str) -> TextClause:
+def statement(ctes: str, select: str, *, wake: bool = True) -> TextClause:
     """Return the app's intake statement: `ctes`, each companion's CTE, then `select`.
 
-    `select` has an `{extra}` slot for the columns that make the companions' NOTIFYs run
-    (a SELECT CTE runs only when read); the statement is built once per app.
+    `select` has an `{extra}` slot for one column per companion: the count of the rows it
+    wrote, and with `wake`, a NOTIFY on its channel for each (a SELECT runs only when
+    read). Each of the two statements is built once per app.
     """
-    built = current_app.extensions.get(_STATEMENT)
-    if built is None:
+    built = current_app.extensions.setdefault(_STATEMENT, {})
+    if wake not in built:
         parts, columns = [ctes], []
         for c in registered():
             parts.append(f", {c.name} AS (\n{c.cte}\n)")
-            wake = f", LATERAL pg_notify('{c.notify_channel}', '') AS w" if c.notify_channel else ""
-            columns.append(f",\n           (SELECT count(*) FROM {c.name}{wake}) AS {c.name}")
-        built = current_app.extensions[_STATEMENT] = text(
-            "".join(parts) + select.format(extra="".join(columns))
+            notify = c.notify_channel and wake
+            lateral = f", LATERAL pg_notify('{c.notify_channel}', '') AS w" if notify else ""
+            columns.append(f",\n           (SELECT count(*) FROM {c.name}{lateral}) AS {c.name}")
+        built[wake] = text("".join(parts) + select.format(extra="".join(columns)))
+    statement: TextClause = built[wake]
+    return statement
+
+
+class Wake:
+    """Whether an intake statement sends its companions' NOTIFYs, and what that claimed.
+
+    A statement inside a longer transaction always sends them, since its commit comes later.
+    One that commits itself (`alone`) sends them only as the first of its process's window
+    (wakeups.claim): PostgreSQL serialises the commits that notify, and the worker's
+    wake-up after that notification drains the rows of the window's other statements.
+    """
+
+    def __init__(self, alone: bool, params: dict[str, Any]) -> None:
+        #: the channels this statement claimed, and so must notify once it is stored
+        self.claimed = (
+            [
+                c.notify_channel
+                for c in registered()
+                if c.notify_channel and c.owes(params) and wakeups.claim(c.notify_channel)
+            ]
+            if alone
+            else []
         )
-    return built
+        self.sends = not alone or bool(self.claimed)
+
+    def __enter__(self) -> Wake:
+        return self
+
+    def stored(self) -> None:
+        """The statement stored its rows, and with them the NOTIFYs it claimed."""
+        self.claimed = []
+
+    def __exit__(self, *exc: object) -> None:
+        # failed, or stored nothing (outside the city): the claims sent no notification
+        for channel in self.claimed:
+            wakeups.release(channel)

@@ -307,8 +307,10 @@ def _insert(
     }
     for companion in companions.registered():
         params.update(companion.params(submission))
-    statement = companions.statement(_INTAKE_CTES, _INTAKE_SELECT)
-    row = direct.fetch_row(statement, params, alone=alone)
-    if row is None:
-        return None
+    with companions.Wake(alone, params) as wake:
+        statement = companions.statement(_INTAKE_CTES, _INTAKE_SELECT, wake=wake.sends)
+        row = direct.fetch_row(statement, params, alone=alone)
+        if row is None:
+            return None
+        wake.stored()
     return row[0], row[1], row[2], due_at, _Routed(row[3], row[4], row[5])

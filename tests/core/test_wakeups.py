@@ -99,3 +99,45 @@ def test_the_listener_reconnects_when_its_backend_is_terminated(listening):
         time.sleep(0.1)
     notify_in_transaction(commit=True)
     assert listening.wait(), "notifications reach the new connection"
+
+
+def test_a_burst_ends_with_one_more_wake_up_for_the_commits_that_did_not_notify(listening):
+    started = time.monotonic()
+    notify_in_transaction(commit=True)
+    assert listening.wait(), "the notification woke the listener at once"
+    # no other notification comes: the trailing wake-up drains what committed silently
+    assert listening.wait(), "a second wake-up followed the burst"
+    assert time.monotonic() - started >= wakeups.BURST_SECONDS
+    assert listening.count == 3  # the first at connecting, the notified one, the trailing one
+    assert not listening.wait(3 * wakeups.BURST_SECONDS), "and nothing after it"
+
+
+def test_a_process_notifies_a_channel_at_most_once_per_window(monkeypatch):
+    channel = "city311_test_window"
+    now = [1000.0]
+    monkeypatch.setattr(wakeups.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(wakeups, "_windows", {})
+    assert wakeups.claim(channel), "the first statement notifies"
+    assert not wakeups.claim(channel), "the next ones of the window do not"
+    assert wakeups.claim("city311_other_channel"), "each channel has its own window"
+    now[0] += wakeups.NOTIFY_EVERY_SECONDS * 0.9
+    assert not wakeups.claim(channel)
+    now[0] += wakeups.NOTIFY_EVERY_SECONDS * 0.2
+    assert wakeups.claim(channel), "a new window"
+    # the trailing wake-up must come after a silent commit of the window has committed
+    assert wakeups.BURST_SECONDS >= 3 * wakeups.NOTIFY_EVERY_SECONDS
+
+
+def test_a_claim_that_sent_nothing_notifies_for_the_silent_ones(app, monkeypatch):
+    """The statement that claimed the window failed: those that relied on it are announced."""
+    monkeypatch.setattr(wakeups, "_windows", {})
+    with app.app_context(), psycopg.connect(DSN, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        assert wakeups.claim(CHANNEL)
+        wakeups.release(CHANNEL)  # nobody relied on it: nothing to send
+        assert not list(listener.notifies(timeout=0.5))
+        assert wakeups.claim(CHANNEL), "the window opened again"
+        assert not wakeups.claim(CHANNEL)  # a statement skips its notification
+        wakeups.release(CHANNEL)
+        assert [n.channel for n in listener.notifies(timeout=2, stop_after=1)] == [CHANNEL]
+        assert wakeups.claim(CHANNEL)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from app.core import limits
-from app.core.errors import DomainError
+from app.core.errors import DomainError, OutsideJurisdiction
 from app.extensions import db
 from app.requests import service
 from app.requests.models import ServiceRequest
@@ -136,6 +136,54 @@ def test_the_intake_statement_owes_the_receipt_and_wakes_a_worker_at_commit(city
     assert f"pg_notify('{OUTBOX_CHANNEL}', '')" in sql  # delivered when the commit is
     silent = service.submit_request(ANONYMOUS_REPORT, channel="web")
     assert db.session.scalar(select(func.count()).where(Outbox.request_id == silent.id)) == 0
+
+
+def test_a_self_committing_intake_notifies_the_worker_once_per_window(
+    city, db_session, monkeypatch
+):
+    """A POST's statement commits itself: it leaves its NOTIFY out for a moment after one.
+
+    PostgreSQL serialises the commits that notify; the worker's trailing wake-up drains the
+    reports committed without one (tests/core/test_wakeups.py, tests/notifications/
+    test_wake_window.py).
+    """
+    from app.core import wakeups
+    from app.notifications.tasks import OUTBOX_CHANNEL
+
+    now = [1000.0]
+    monkeypatch.setattr(wakeups.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(wakeups, "_windows", {})
+    engine = db_session.get_bind().engine
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().startswith(INTAKE):
+            sent.append(statement)
+
+    def notifies(**fields: str) -> bool:
+        alone = fields.pop("alone", "yes") == "yes"
+        sent.clear()
+        service.submit_request(new_request(**fields), channel="open311", alone=alone)
+        statement = sent[-1]  # (after a retry, when the catalogue cache was stale)
+        return f"pg_notify('{OUTBOX_CHANNEL}', '')" in statement
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert not notifies(**ANONYMOUS), "no receipt owed, nothing to announce"
+        assert notifies(email="first@example.org"), "the first receipt of the window"
+        assert not notifies(email="second@example.org"), "within the window of the first"
+        assert notifies(email="third@example.org", alone="no"), "its commit comes later"
+        now[0] += wakeups.NOTIFY_EVERY_SECONDS * 1.01
+        with pytest.raises(OutsideJurisdiction):
+            service.submit_request(
+                new_request(email="lost@example.org", point=(0.0, 0.0)),
+                channel="open311",
+                alone=True,
+            )
+        assert notifies(email="fourth@example.org"), "the claim of a refused report lapsed"
+        assert not notifies(email="fifth@example.org")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_json_intake_waits_on_no_redis_call_and_its_counts_go_in_one(app, client, city):
