@@ -58,7 +58,7 @@ from app.requests.queue import (
     filter_choices,
     find_queue,
 )
-from app.requests.tracking import tracked_request
+from app.requests.tracking import request_exists, tracked_request
 
 __all__ = [
     "ATTRIBUTE_DATATYPES",
@@ -104,6 +104,7 @@ __all__ = [
     "return_to_queue",
     "search_requests",
     "submit_request",
+    "request_exists",
     "tracked_request",
     "validate_attributes",
 ]

@@ -129,3 +129,15 @@ def _history(
         report_photos, ((True, photo_id, ids) for *_, photo_id, ids in rows), private=False
     )
     return events, tuple(photos)
+
+
+_EXISTS = text("SELECT 1 FROM service_requests WHERE id = :id")
+
+
+def request_exists(request_id: int) -> bool:
+    """Tell whether there is a request of this number (tracked_request would find it).
+
+    The home page's "track a request" box asks this before it redirects to the tracking
+    page, which then reads the request: one primary-key lookup, not the page's read twice.
+    """
+    return fetch_row(_EXISTS, {"id": request_id}, alone=True) is not None

@@ -200,13 +200,8 @@ def track(request_id: int) -> str:
 def track_lookup() -> Response | tuple[str, int]:
     """Go to the tracking page of the request number typed in the home page's box."""
     raw = (request.args.get("number") or "").strip().lstrip("#")
-    if raw.isdigit() and 0 < int(raw) < 2**63:
-        try:
-            service.tracked_request(int(raw))
-        except NotFound:
-            pass
-        else:
-            return redirect(url_for("requests.track", request_id=int(raw)), 303)
+    if raw.isdigit() and 0 < int(raw) < 2**63 and service.request_exists(int(raw)):
+        return redirect(url_for("requests.track", request_id=int(raw)), 303)
     message = (
         gettext(
             "There is no request number %(number)s: check the number in your receipt.", number=raw

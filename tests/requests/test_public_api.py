@@ -136,11 +136,15 @@ def test_the_map_page_and_the_home_page_links(client, city):
     assert re.search(r'<form[^>]+action="/track"', home)
 
 
-def test_the_track_box_goes_to_the_request(client, city):
+def test_the_track_box_goes_to_the_request(client, city, statements):
     sr = submit()
     db.session.commit()
-    resp = client.get("/track", query_string={"number": f" #{sr.id} "})
-    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/requests/{sr.id}")
+    number = sr.id
+    with statements() as seen:
+        resp = client.get("/track", query_string={"number": f" #{number} "})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/requests/{number}")
+    # a look-up by key: the tracking page it leads to reads the request, not this too
+    assert seen == ["SELECT 1 FROM service_requests WHERE id = %(id)s"]
     missing = client.get("/track", query_string={"number": "99999999"})
     assert missing.status_code == 404
     assert "no request number 99999999" in missing.get_data(as_text=True)
