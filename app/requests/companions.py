@@ -93,7 +93,10 @@ class Wake:
     A statement inside a longer transaction always sends them, since its commit comes later.
     One that commits itself (`alone`) sends them only as the first of its process's window
     (wakeups.claim): PostgreSQL serialises the commits that notify, and the worker's
-    wake-up after that notification drains the rows of the window's other statements.
+    wake-up after that notification drains the rows of the window's other statements. (One
+    run `alone` that finds a transaction open, an idempotency key's, notifies when that
+    commits, a moment later; should that commit fail, the window's other rows wait for the
+    sweep.)
     """
 
     def __init__(self, alone: bool, params: dict[str, Any]) -> None:
