@@ -74,6 +74,30 @@ def fetch_row(
     return _run(session.connection(), statement, params)
 
 
+def autocommit_engine(alone: bool) -> Engine | None:
+    """Return the engine a statement run `alone` now would autocommit on, else None.
+
+    That is when nothing has used the session in this request (fetch_row's first case), so
+    that the statement may run on any pooled connection, in any thread.
+    """
+    if alone and not db.session.registry.has():
+        engine = db.engines[None]
+        if isinstance(engine, Engine):  # not a test's connection
+            return engine
+    return None
+
+
+def fetch_rows_alone(
+    engine: Engine, statement: TextClause, params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Run `statement` in autocommit on a pooled connection of `engine`; return all its rows.
+
+    For a statement that is a whole unit of work by itself (autocommit_engine said so).
+    """
+    rows: list[tuple[Any, ...]] = _alone(engine, statement, params, every_row=True)
+    return rows
+
+
 def commit() -> None:
     """Commit the request's session, unless nothing has made one.
 
@@ -84,15 +108,19 @@ def commit() -> None:
         db.session.commit()
 
 
-def _alone(engine: Engine, statement: TextClause, params: dict[str, Any]) -> Any:
+def _alone(
+    engine: Engine, statement: TextClause, params: dict[str, Any], every_row: bool = False
+) -> Any:
     if engine.dispatch.before_cursor_execute:
         # listened to: through a Connection, for the listeners to be given one
         with engine.connect().execution_options(**_AUTOCOMMIT) as connection:
-            return _run(connection, statement, params)
-    return _autocommitted(engine, statement, params)
+            return _run(connection, statement, params, every_row)
+    return _autocommitted(engine, statement, params, every_row)
 
 
-def _autocommitted(engine: Engine, statement: TextClause, params: dict[str, Any]) -> Any:
+def _autocommitted(
+    engine: Engine, statement: TextClause, params: dict[str, Any], every_row: bool = False
+) -> Any:
     """Run the statement in autocommit on a connection borrowed from the pool.
 
     The session holds no transaction and is left without one: the caller's commit then has
@@ -104,7 +132,9 @@ def _autocommitted(engine: Engine, statement: TextClause, params: dict[str, Any]
         assert isinstance(raw, psycopg.Connection)
         raw.autocommit = True
         try:
-            return _execute(raw, statement, params, engine.dialect, pooled.invalidate)
+            return _execute(
+                raw, statement, params, engine.dialect, pooled.invalidate, None, every_row
+            )
         finally:
             if not raw.closed:
                 raw.autocommit = False
@@ -112,10 +142,14 @@ def _autocommitted(engine: Engine, statement: TextClause, params: dict[str, Any]
         pooled.close()  # back to the pool
 
 
-def _run(connection: Connection, statement: TextClause, params: dict[str, Any]) -> Any:
+def _run(
+    connection: Connection, statement: TextClause, params: dict[str, Any], every_row: bool = False
+) -> Any:
     raw = connection.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
-    return _execute(raw, statement, params, connection.dialect, connection.invalidate, connection)
+    return _execute(
+        raw, statement, params, connection.dialect, connection.invalidate, connection, every_row
+    )
 
 
 def _execute(
@@ -125,8 +159,10 @@ def _execute(
     dialect: Dialect,
     invalidate: Callable[[], None],
     listened: Connection | None = None,
+    every_row: bool = False,
 ) -> Any:
-    """Execute on the driver's connection and return the first row, erring as SQLAlchemy does.
+    """Execute on the driver's connection and return the first row (or, with `every_row`,
+    them all), erring as SQLAlchemy does.
 
     `listened`: the Connection whose `before_cursor_execute` listeners (the engine's among
     them) are told of the statement first.
@@ -138,7 +174,7 @@ def _execute(
                 for listener in listened.dispatch.before_cursor_execute:
                     listener(listened, cursor, sql, params, None, False)
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            return cursor.fetchall() if every_row else cursor.fetchone()
         except psycopg.Error as err:
             broken = raw.broken
             if broken:

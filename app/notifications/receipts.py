@@ -18,11 +18,13 @@ from app.requests.companions import Companion, Submission
 _CTE = """
     INSERT INTO outbox (event, request_id, recipient, dedupe_key, channel, payload, status,
                         attempts, next_attempt_at)
-    SELECT 'receipt', sr.id, owed.recipient, '', owed.channel,
-           jsonb_build_object('request_id', sr.id, 'lang', CAST(:receipt_lang AS text)),
+    SELECT 'receipt', l.id, owed.recipient, '', owed.channel,
+           jsonb_build_object('request_id', l.id, 'lang', l.receipt_lang),
            'pending', 0, now()
-    FROM sr CROSS JOIN (VALUES (CAST(:receipt_email AS varchar), 'email'),
-                               (CAST(:receipt_phone AS varchar), 'sms')) AS owed(recipient, channel)
+    FROM located l JOIN sr USING (id)
+    CROSS JOIN LATERAL (VALUES (CAST(l.receipt_email AS varchar), 'email'),
+                               (CAST(l.receipt_phone AS varchar), 'sms'))
+               AS owed(recipient, channel)
     WHERE owed.recipient <> ''
     RETURNING id
 """
@@ -42,5 +44,10 @@ def _owes(params: dict[str, Any]) -> bool:
 
 
 RECEIPT = Companion(
-    name="receipt", cte=_CTE, params=_params, notify_channel=OUTBOX_CHANNEL, owes=_owes
+    name="receipt",
+    cte=_CTE,
+    columns="receipt_email text, receipt_phone text, receipt_lang text",
+    params=_params,
+    notify_channel=OUTBOX_CHANNEL,
+    owes=_owes,
 )

@@ -20,7 +20,8 @@ from app.extensions import db
 from app.geo.routing import routing_kind
 from app.requests import duplicates, queries
 from app.requests.catalogue import catalogue_entry, compute_due_at
-from app.requests.intake import ROUTE_CTES, check_location, outside_city
+from app.requests.intake import check_location, outside_city
+from app.requests.intake_sql import ROUTE_CTES
 from app.requests.lifecycle import record_event
 from app.requests.models import ServiceRequest
 from app.requests.permissions import check_may_handle

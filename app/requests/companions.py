@@ -38,15 +38,18 @@ class Submission:
 class Companion:
     """A data-modifying CTE of the intake statement, run after the request's own writes.
 
-    `cte` is the body of a CTE called `name`: it may read the CTE `sr` (the new request's
-    `id`) and the statement's parameters, and RETURNs a row for each row it writes.
-    `params` gives its own parameters (their names start with `name`). With
+    `cte` is the body of a CTE called `name`: it may read the CTEs `located` (a row per new
+    request: its `id` and its input columns, the companion's own among them) and `sr` (the
+    ids stored), and RETURNs a row for each row it writes. `columns` declares its own input
+    columns with their SQL types ("receipt_email text, ..."; their names start with
+    `name`), and `params` gives their values for a request. With
     `notify_channel`, each row it writes sends a NOTIFY on that channel, which PostgreSQL
     delivers when the transaction commits: a wake-up that rides on the commit (see Wake).
     """
 
     name: str
     cte: str
+    columns: str
     params: Callable[[Submission], dict[str, Any]]
     notify_channel: str = ""
     #: whether the CTE writes a row (and so notifies) with these parameters of the statement
@@ -67,22 +70,26 @@ def registered() -> list[Companion]:
     return current_app.extensions.get(_COMPANIONS, [])
 
 
-def statement(ctes: str, select: str, *, wake: bool = True) -> TextClause:
+def statement(
+    ctes: Callable[[str], str], columns: str, select: str, *, wake: bool = True
+) -> TextClause:
     """Return the app's intake statement: `ctes`, each companion's CTE, then `select`.
 
-    `select` has an `{extra}` slot for one column per companion: the count of the rows it
-    wrote, and with `wake`, a NOTIFY on its channel for each (a SELECT runs only when
-    read). Each of the two statements is built once per app.
+    `ctes` is given the input columns: `columns` and every companion's. `select` has an
+    `{extra}` slot for one column per companion: the count of the rows it wrote, and with
+    `wake`, a NOTIFY on its channel (a SELECT runs only when read). Each of the two
+    statements is built once per app.
     """
     built = current_app.extensions.setdefault(_STATEMENT, {})
     if wake not in built:
-        parts, columns = [ctes], []
+        every = ", ".join([columns, *(c.columns for c in registered())])
+        parts, extra = [ctes(every)], []
         for c in registered():
             parts.append(f", {c.name} AS (\n{c.cte}\n)")
             notify = c.notify_channel and wake
             lateral = f", LATERAL pg_notify('{c.notify_channel}', '') AS w" if notify else ""
-            columns.append(f",\n           (SELECT count(*) FROM {c.name}{lateral}) AS {c.name}")
-        built[wake] = text("".join(parts) + select.format(extra="".join(columns)))
+            extra.append(f",\n           (SELECT count(*) FROM {c.name}{lateral}) AS {c.name}")
+        built[wake] = text("".join(parts) + select.format(extra="".join(extra)))
     statement: TextClause = built[wake]
     return statement
 

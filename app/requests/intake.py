@@ -1,22 +1,24 @@
-"""Intake: store a new request, routed to its department and district, in one SQL statement."""
+"""Intake: store a new request, routed to its department and district, in one SQL statement
+(app/requests/intake_sql.py), maybe with others a web process received at once
+(app/requests/intake_batch.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import TextClause
 
-from app.core import app_object, direct
+from app.core import app_object
 from app.core.clock import utcnow
 from app.core.errors import DomainError, OutsideJurisdiction
-from app.geo.routing import covering_district_sql, routing_kind
+from app.geo.routing import routing_kind
 from app.media import service as media
 from app.media import uploads as photo_uploads
-from app.requests import companions, signals
+from app.requests import companions, intake_batch, signals
 from app.requests.catalogue import (
     CatalogueEntry,
     catalogue_entry,
@@ -30,8 +32,8 @@ from app.requests.intake_checks import (
     check_offered,
     check_request,
 )
+from app.requests.intake_sql import INPUT_COLUMNS, INTAKE_SELECT, intake_ctes
 from app.requests.models import CHANNELS
-from app.requests.routing import rule_sql
 
 __all__ = [
     "EmergencyService",
@@ -98,57 +100,6 @@ class SubmittedRequest:
     photo_ids: tuple[int, ...] = ()
 
 
-#: the district covering (:lat, :long) and the routing rule of :service_type_id there: what
-#: intake stores, and what the call form's route preview shows before anything is stored
-ROUTE_CTES = f"""
-    district AS (
-        {covering_district_sql("ST_SetSRID(ST_MakePoint(:long, :lat), 4326)", ":district_kind")}
-    ), rule AS (
-        {rule_sql(":service_type_id", "(SELECT id FROM district)")}
-    )"""
-
-#: the intake statement up to the request's own writes; companions' CTEs follow (see below)
-_INTAKE_CTES = f"""
-    WITH point AS (
-        SELECT ST_SetSRID(ST_MakePoint(:long, :lat), 4326) AS geom
-    ), {ROUTE_CTES}, sr AS (
-        INSERT INTO service_requests (
-            service_type_id, department_id, district_id, description, location, address,
-            status, channel, reporter_name, reporter_email, reporter_phone, attributes,
-            requested_at, due_at, updated_at, created_by_id,
-            address_id, reporter_device_id, reporter_account_id, media_url, crew_id,
-            notify, language, source_url
-        )
-        SELECT :service_type_id, COALESCE(rule.department_id, :department_id), district.id,
-               :description, point.geom, :address,
-               'new', :channel, :name, :email, :phone, CAST(:attributes AS jsonb),
-               :requested_at, :due_at, :requested_at, :actor_id,
-               :address_id, :device_id, :account_id, :media_url, rule.crew_id,
-               :notify, :language, :source_url
-        FROM district CROSS JOIN point LEFT JOIN rule ON true
-        -- the caller's (possibly cached) view of the service type must still be true
-        WHERE EXISTS (
-            SELECT 1 FROM service_types st
-            WHERE st.id = :service_type_id AND st.active AND st.department_id = :department_id
-        )
-        RETURNING id
-    ), ev AS (
-        INSERT INTO request_events (request_id, kind, at, actor_id, to_status, public, data)
-        SELECT sr.id, 'created', :requested_at, :actor_id, 'new', true,
-               -- a rule's department replaces the type's; its id and crew say why
-               CAST(:event_data AS jsonb) || jsonb_strip_nulls(jsonb_build_object(
-                   'department', rule.department_code, 'routing_rule_id', rule.id,
-                   'crew_id', rule.crew_id
-               ))
-        FROM sr LEFT JOIN rule ON true
-    )"""
-_INTAKE_SELECT = """
-    SELECT sr.id, district.code, district.name,
-           rule.department_code, rule.department_name, rule.crew_id{extra}
-    FROM sr CROSS JOIN district LEFT JOIN rule ON true
-"""
-
-
 @dataclass(frozen=True)
 class _Routed:
     """What a routing rule chose, all None when no rule applied (the type's department)."""
@@ -187,7 +138,8 @@ def submit_request(
 
     `alone`: the caller writes nothing else with the request (an API's POST), so that a
     report without photos, with no transaction open, is stored by one autocommitted
-    statement (core.direct): one round trip instead of three.
+    statement (core.direct): one round trip instead of three, shared with the other such
+    reports this process received at the same moment (intake_batch).
 
     :raises DomainError: unknown service code, bad description, contact or answers (400).
     :raises OutsideJurisdiction: the point is in none of the city's districts (400).
@@ -274,14 +226,14 @@ def _insert(
     """Run the intake statement; return (id, district code and name, due_at, route) or None.
 
     The statement also makes the writes the features above owe every new request (their
-    companions), so that nothing more is said to the database before the commit.
+    companions), so that nothing more is said to the database before the commit. The
+    request is its row of the statement's JSON input (intake_sql.INPUT_COLUMNS).
     """
     answers = validate_attributes(st, new.attributes or {})
     due_at = compute_due_at(requested_at, st)
-    params: dict[str, Any] = {
+    row: dict[str, Any] = {
         "lat": new.lat,
         "long": new.long,
-        "district_kind": routing_kind(),
         "service_type_id": st.id,
         "department_id": st.department_id,
         "description": description,
@@ -292,25 +244,28 @@ def _insert(
         "phone": contact.phone,
         "notify": contact.notify,
         "language": contact.language,
-        "attributes": json.dumps(answers),
-        "requested_at": requested_at,
-        "due_at": due_at,
+        "attributes": answers,
+        "requested_at": requested_at.isoformat(),
+        "due_at": due_at.isoformat(),
         "actor_id": actor_id,
         "address_id": (new.address_id or "").strip()[:100],
         "device_id": (new.device_id or "").strip()[:200],
         "account_id": (new.account_id or "").strip()[:200],
         "media_url": (new.media_url or "").strip(),
         "source_url": (new.source_url or "").strip()[:2000],
-        "event_data": json.dumps(
-            {"channel": submission.channel, "department": st.department_code}, separators=(",", ":")
-        ),
+        "event_data": {"channel": submission.channel, "department": st.department_code},
     }
     for companion in companions.registered():
-        params.update(companion.params(submission))
-    with companions.Wake(alone, params) as wake:
-        statement = companions.statement(_INTAKE_CTES, _INTAKE_SELECT, wake=wake.sends)
-        row = direct.fetch_row(statement, params, alone=alone)
-        if row is None:
+        row.update(companion.params(submission))
+    with companions.Wake(alone, row) as wake:
+        stored = intake_batch.store(
+            row, _statement, {"district_kind": routing_kind()}, alone=alone, wake=wake.sends
+        )
+        if stored is None:
             return None
         wake.stored()
-    return row[0], row[1], row[2], due_at, _Routed(row[3], row[4], row[5])
+    return stored[0], stored[1], stored[2], due_at, _Routed(stored[3], stored[4], stored[5])
+
+
+def _statement(wake: bool) -> TextClause:
+    return companions.statement(intake_ctes, INPUT_COLUMNS, INTAKE_SELECT, wake=wake)

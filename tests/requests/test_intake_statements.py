@@ -16,7 +16,7 @@ from tests.factories import ANONYMOUS, WARD_1_POINT, new_request
 SAVEPOINT = "SAVEPOINT sa_savepoint_"
 RELEASE = "RELEASE SAVEPOINT sa_savepoint_"
 CATALOGUE_READ = "SELECT service_types.id, service_types.code"
-INTAKE = "WITH point AS ("
+INTAKE = "WITH input AS MATERIALIZED ("
 
 
 def assert_statements(seen: list[str], expected: list[str]) -> None:
@@ -132,7 +132,7 @@ def test_the_intake_statement_owes_the_receipt_and_wakes_a_worker_at_commit(city
         ("email", "rita@example.org", {"request_id": texted.id, "lang": "en"}),
         ("sms", "+16175550199", {"request_id": texted.id, "lang": "en"}),
     ]
-    sql = str(companions.statement("", "{extra}"))
+    sql = str(companions.statement(lambda columns: "", "", "{extra}"))
     assert f"pg_notify('{OUTBOX_CHANNEL}', '')" in sql  # delivered when the commit is
     silent = service.submit_request(ANONYMOUS_REPORT, channel="web")
     assert db.session.scalar(select(func.count()).where(Outbox.request_id == silent.id)) == 0
