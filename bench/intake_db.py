@@ -2,14 +2,16 @@
 
 When the web processes run on machines of their own, PostgreSQL is what limits intake. This
 runs the app's own intake statement (with a receipt owed) from --clients processes, each on
-its own autocommitted connection, as the POSTs of that many web threads would, and compares
-two ways of waking the worker, alternating in the same run:
+its own autocommitted connection, as the POSTs of that many web threads would, alternating
+three ways in the same run:
 
-- every: each statement sends its NOTIFY, as intake did until December 2026;
-- window: a client's statement notifies only as the first of its 50 ms window, as a POST's
-  statement does now (app/core/wakeups.py: PostgreSQL serialises the commits that notify).
+- every: a request a statement, each sending its NOTIFY, as intake did until December 2026;
+- window: a request a statement, a client notifying only as the first of its 50 ms window
+  (app/core/wakeups.py: PostgreSQL serialises the commits that notify);
+- batched: four requests a statement from a quarter as many clients, as a web process of
+  four threads stores the POSTs that arrive together (app/requests/intake_batch.py).
 
-It prints statements/s, the CPU each costs the whole PostgreSQL server and the machine, and
+It prints requests/s, the CPU each costs the whole PostgreSQL server and the machine, and
 what the backends were waiting on (pg_stat_activity, sampled every 20 ms).
 
     .venv/bin/python bench/intake_db.py --clients 16 --statements 1000 --rounds 3
@@ -20,6 +22,7 @@ It prints figures only; it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import sys
 import threading
@@ -43,7 +46,7 @@ def intake_statements(url: str) -> tuple[str, str, dict[str, Any]]:
     from app import create_app
     from app.core import direct, wakeups
     from app.extensions import db
-    from app.requests import companions, intake
+    from app.requests import intake
 
     app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url})
     seen: list[dict[str, Any]] = []
@@ -67,35 +70,38 @@ def intake_statements(url: str) -> tuple[str, str, dict[str, Any]]:
         except Exception:  # noqa: BLE001
             pass
         dialect = db.engine.dialect
-        every, window = (
-            direct.driver_sql(
-                companions.statement(intake._INTAKE_CTES, intake._INTAKE_SELECT, wake=w), dialect
-            )
-            for w in (True, False)
-        )
+        every, window = (direct.driver_sql(intake._statement(w), dialect) for w in (True, False))
         db.engine.dispose()
     assert "pg_notify" in every and "pg_notify" not in window
     assert wakeups.NOTIFY_EVERY_SECONDS > 0
     return every, window, seen[-1]
 
 
-def client(args: tuple[str, str, str, dict, list, str, float]) -> float:
-    """Run one client's statements, notifying each time or once per `every_seconds`; return
-    the CPU seconds its backend spent on them."""
-    dsn, with_notify, without, params, points, tag, every_seconds = args
+def client(args: tuple[str, str, str, dict, list, str, float, int]) -> float:
+    """Run one client's statements of `batch` requests each, notifying each time or once per
+    `every_seconds`; return the CPU seconds its backend spent on them."""
+    dsn, with_notify, without, params, points, tag, every_seconds, batch = args
+    report = json.loads(params["rows"])[0]  # the captured request, placed anew each time
     with psycopg.connect(dsn, autocommit=True) as conn:
         backend = [conn.execute("SELECT pg_backend_pid()").fetchone()[0]]
         started = process_cpu_seconds(backend)
         last = -every_seconds
-        for n, (lat, long) in enumerate(points):
+        for n in range(0, len(points), batch):
             now = time.monotonic()
             notify = now - last >= every_seconds
             if notify:
                 last = now
-            conn.execute(
-                with_notify if notify else without,
-                {**params, "lat": lat, "long": long, "description": f"Pothole {tag} {n}"},
-            )
+            rows = [
+                {
+                    **report,
+                    "ord": k,
+                    "lat": lat,
+                    "long": long,
+                    "description": f"Pothole {tag} {n + k}",
+                }
+                for k, (lat, long) in enumerate(points[n : n + batch])
+            ]
+            conn.execute(with_notify if notify else without, {**params, "rows": json.dumps(rows)})
         return process_cpu_seconds(backend) - started
 
 
@@ -105,7 +111,10 @@ def run(
     """Run one round of `mode`; return its rate, CPU per statement and wait events."""
     every, window, params = statements
     every_seconds = 0.0 if mode == "every" else 0.05
-    share = len(points) // clients
+    # batched: the requests of 4 threads stored together, as one web process's are
+    batch = 4 if mode == "batched" else 1
+    clients = max(1, clients // batch)
+    share = len(points) // clients // batch * batch
     jobs = [
         (
             dsn,
@@ -115,6 +124,7 @@ def run(
             points[i * share : (i + 1) * share],
             f"{mode}{i}",
             every_seconds,
+            batch,
         )
         for i in range(clients)
     ]
@@ -141,7 +151,7 @@ def run(
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
-    count = share * clients
+    count = share * clients  # requests
     # the clients' backends have ended: they measured themselves; the rest of the server here
     pg = backends + sum(
         process_cpu_seconds([pid]) - before
@@ -171,29 +181,31 @@ def main() -> None:
     dsn, url, wards, features, _ = prepare_from_args(args)
     statements = intake_statements(url)
     per_round = args.clients * args.statements
-    points = points_inside(features, per_round * args.rounds * 2 + 500)
+    points = points_inside(features, per_round * args.rounds * 3 + 500)
     # the first plans and the statistics of a non-empty table, before anything is timed
     run(dsn, statements, points[:500], min(args.clients, 4), "every")
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("ANALYZE")
     print(f"wards: {len(features)} from {wards}; {args.clients} clients, {per_round} a round")
-    results: dict[str, list[dict]] = {"every": [], "window": []}
+    modes = ("every", "window", "batched")
+    results: dict[str, list[dict]] = {mode: [] for mode in modes}
     at = 500
     for n in range(args.rounds):
-        for mode in ("every", "window"):
+        for mode in modes:
             result = run(dsn, statements, points[at : at + per_round], args.clients, mode)
             at += per_round
             results[mode].append(result)
             print(
-                f"  round {n + 1} {mode:6}  {result['rate']:6.0f} statements/s   PostgreSQL "
-                f"{result['pg_ms']:.2f} ms   machine {result['machine_ms']:.2f} ms a statement"
+                f"  round {n + 1} {mode:7}  {result['rate']:6.0f} requests/s   PostgreSQL "
+                f"{result['pg_ms']:.2f} ms   machine {result['machine_ms']:.2f} ms a request"
                 f"   waits: {result['waits']}",
                 flush=True,
             )
-    ratios = [
-        w["rate"] / e["rate"] for e, w in zip(results["every"], results["window"], strict=True)
-    ]
-    print(f"ratio window/every, statements/s: {min(ratios):.2f}–{max(ratios):.2f}")
+    for mode in modes[1:]:
+        ratios = [
+            m["rate"] / e["rate"] for e, m in zip(results["every"], results[mode], strict=True)
+        ]
+        print(f"ratio {mode}/every, requests/s: {min(ratios):.2f}–{max(ratios):.2f}")
 
 
 if __name__ == "__main__":
