@@ -86,12 +86,14 @@ def held_back(app: Flask, first: Posting, others: list[Posting]) -> None:
         first.start()
         with psycopg.connect(dsn(app), autocommit=True) as watch:
             assert wait_until(
-                lambda: watch.execute(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE wait_event_type = 'Lock' AND query LIKE %s",
-                    (f"%{INTAKE}%",),
-                ).fetchone()[0]
-                == 1,
+                lambda: (
+                    watch.execute(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE wait_event_type = 'Lock' AND query LIKE %s",
+                        (f"%{INTAKE}%",),
+                    ).fetchone()[0]
+                    == 1
+                ),
                 10,
             ), "the first statement waits on the lock"
         for posting in others:
