@@ -153,10 +153,9 @@ def run(
     sampler.join()
     count = share * clients  # requests
     # the clients' backends have ended: they measured themselves; the rest of the server here
+    running = set(postgres_pids())
     pg = backends + sum(
-        process_cpu_seconds([pid]) - before
-        for pid, before in pg_before.items()
-        if pid in set(postgres_pids())
+        process_cpu_seconds([pid]) - before for pid, before in pg_before.items() if pid in running
     )
     busy = machine_cpu_seconds()[0] - busy_before
     total = sum(waits.values()) or 1

@@ -57,12 +57,9 @@ def fetch_row(
     transaction open, the statement may commit itself (autocommit); with one open (an
     idempotency key claimed first, a savepoint), it runs inside it like any other.
     """
-    if alone and not db.session.registry.has():
-        # nothing has used the session in this request: no transaction, nothing pending, and
-        # no need to make a session at all
-        engine = db.engines[None]
-        if isinstance(engine, Engine):  # not a test's connection
-            return _alone(engine, statement, params)
+    engine = autocommit_engine(alone)
+    if engine is not None:
+        return _alone(engine, statement, params)
     session = db.session()  # the scoped session's own, for in_transaction()
     if session.autoflush:
         # as Session.execute would: the statement must see the ORM's pending changes
@@ -81,6 +78,8 @@ def autocommit_engine(alone: bool) -> Engine | None:
     that the statement may run on any pooled connection, in any thread.
     """
     if alone and not db.session.registry.has():
+        # nothing has used the session in this request: no transaction, nothing pending, and
+        # no need to make a session at all
         engine = db.engines[None]
         if isinstance(engine, Engine):  # not a test's connection
             return engine
