@@ -4,7 +4,8 @@ Most of what PostgreSQL spends on an intake is the statement's, not the row's: o
 2-core VM, 0.45-0.7 ms of its CPU a request one per statement, 0.24-0.28 ms four per
 statement (bench/README.md, "intake_db.py"). So the POSTs of a process's threads that
 arrive while its previous intake statement runs wait for it, and are then stored together
-by one of them (the leader), in one autocommitted statement: a combining queue. A thread
+by one of them (the leader), in one autocommitted statement, on a connection the process
+keeps for them (direct.KeptConnection): a combining queue. A thread
 whose request is alone goes at once, as before.
 
 Each request keeps its own answer: its row, or none (outside the city, or its type
@@ -49,12 +50,14 @@ class _Item:
 
 
 class _Queue:
-    """The requests of one engine waiting for a statement, and whether one is running."""
+    """The requests of one engine waiting for a statement, whether one is running, and the
+    connection the statements run on, one after another."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.lock = threading.Lock()
         self.waiting: list[_Item] = []
         self.running = False
+        self.connection = direct.KeptConnection(engine)
 
 
 _queues: dict[int, _Queue] = {}
@@ -63,7 +66,10 @@ _queues_lock = threading.Lock()
 
 def _queue(engine: Engine) -> _Queue:
     with _queues_lock:
-        return _queues.setdefault(id(engine), _Queue())
+        queue = _queues.get(id(engine))
+        if queue is None or queue.connection.engine is not engine:
+            queue = _queues[id(engine)] = _Queue(engine)
+        return queue
 
 
 def store(
@@ -96,7 +102,7 @@ def store(
         with queue.lock:
             batch, queue.waiting = queue.waiting[:MAX_BATCH], queue.waiting[MAX_BATCH:]
         try:
-            _run(engine, batch, statement, params)
+            _run(queue.connection, batch, statement, params)
         finally:
             with queue.lock:
                 if queue.waiting:  # arrived meanwhile: their first thread stores them
@@ -108,7 +114,7 @@ def store(
 
 
 def _run(
-    engine: Engine,
+    connection: direct.KeptConnection,
     batch: list[_Item],
     statement: Callable[[bool], TextClause],
     params: dict[str, Any],
@@ -117,8 +123,7 @@ def _run(
     for ord_, item in enumerate(batch):
         item.row["ord"] = ord_
     try:
-        rows = direct.fetch_rows_alone(
-            engine,
+        rows = connection.fetch_rows(
             statement(any(item.wake for item in batch)),
             {**params, "rows": json.dumps([item.row for item in batch], separators=(",", ":"))},
         )

@@ -18,6 +18,7 @@ from app.core import direct
 from app.extensions import db
 from app.org.models import Department
 from tests.conftest import TEST_DB_URL
+from tests.notifications.workers import wait_until
 
 DSN = TEST_DB_URL.replace("postgresql+psycopg://", "postgresql://", 1)
 INSERT = text("INSERT INTO direct_test_rows (note) VALUES (:note) RETURNING id, note")
@@ -117,3 +118,65 @@ def test_the_sessions_pending_changes_are_written_before_the_statement(db_sessio
         text("SELECT count(*) FROM departments WHERE code = :code"), {"code": "parks"}
     )
     assert count == (1,)
+
+
+PID = text("SELECT pg_backend_pid()")
+
+
+def test_a_kept_connection_commits_each_statement_on_one_connection(scratch):
+    kept = direct.KeptConnection(db.engine)
+    try:
+        first = kept.fetch_rows(INSERT, {"note": "kept one"})
+        assert [row[1] for row in first] == ["kept one"]
+        assert stored("kept one")  # committed by itself
+        assert kept.fetch_rows(PID, {}) == kept.fetch_rows(PID, {})  # the same backend
+        assert db.engine.pool.checkedout() == 1  # kept, not borrowed for each statement
+    finally:
+        kept.close()
+    assert db.engine.pool.checkedout() == 0
+
+
+def test_a_kept_connection_goes_back_to_the_pool_in_transactions(scratch, monkeypatch):
+    returned: list[bool] = []
+
+    def checked_in(dbapi_connection, record) -> None:
+        returned.append(dbapi_connection.autocommit)
+
+    kept = direct.KeptConnection(db.engine)
+    event.listen(db.engine, "checkin", checked_in)
+    try:
+        kept.fetch_rows(PID, {})
+        monkeypatch.setattr(direct.KeptConnection, "RENEW_SECONDS", 0.0)
+        kept.fetch_rows(PID, {})  # the first checkout is over: a new one
+        assert returned == [False]
+    finally:
+        kept.close()
+        event.remove(db.engine, "checkin", checked_in)
+    assert returned == [False, False]
+
+
+def test_a_kept_connection_the_server_dropped_fails_one_statement_and_is_replaced(scratch):
+    kept = direct.KeptConnection(db.engine)
+    try:
+        ((pid,),) = kept.fetch_rows(PID, {})
+        with psycopg.connect(DSN, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(DBAPIError) as failed:
+            kept.fetch_rows(INSERT, {"note": "lost"})
+        assert failed.value.connection_invalidated
+        assert [row[1] for row in kept.fetch_rows(INSERT, {"note": "next"})] == ["next"]
+        assert kept.fetch_rows(PID, {}) != [(pid,)]
+    finally:
+        kept.close()
+
+
+def test_a_kept_connection_is_closed_when_its_engine_is_disposed(scratch):
+    kept = direct.KeptConnection(db.engine)
+    ((pid,),) = kept.fetch_rows(PID, {})
+    db.engine.dispose()
+    with psycopg.connect(DSN, autocommit=True) as admin:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+        # closed, not left to the garbage collector (the backend's exit takes a moment)
+        assert wait_until(lambda: admin.execute(query, (pid,)).fetchone() == (0,), 5)
+    assert kept.fetch_rows(INSERT, {"note": "after"})[0][1] == "after"  # and renewed
+    kept.close()
