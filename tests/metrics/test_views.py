@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from app.core.clock import utcnow
+from app.metrics import rollup
 from tests.helpers import sign_in
 from tests.metrics.test_service import make_request
 
@@ -47,3 +48,15 @@ def test_dashboard_is_for_managers_and_admins(client, city):
     resp = client.get("/metrics")
     assert resp.status_code == 403
     assert "you are signed in as dispatcher" in resp.get_data(as_text=True)
+
+
+def test_dashboard_says_when_its_figures_are_not_built_yet(client, city):
+    sign_in(client, "manager@city.test")
+    html = client.get("/metrics").get_data(as_text=True)
+    assert "The figures have not been built yet." in html
+    assert "The worker builds them every minute" in html  # nothing to do if it runs
+    assert "Figures as of" not in html
+    rollup.refresh()
+    html = client.get("/metrics").get_data(as_text=True)
+    assert "Figures as of" in html
+    assert "not been built" not in html
