@@ -4,7 +4,11 @@ Open311 apps and city dashboards poll the same few lists (the default 90 days, o
 open requests) many times a second; each answer is up to a thousand rows turned into
 JSON by PostgreSQL, tens of milliseconds of database CPU. A process that answered a query
 answers it again from memory until the entry is that many seconds old, so a new or
-changed request shows in the feed at most that late. The key is the query as read
+changed request shows in the feed at most that late (and the time one answer takes to
+compute: while one thread of the process computes an answer anew, the others asking for it
+get the one it replaces, instead of computing it too; a 5-second pulse of every such thread
+computing the same thousand rows at once was the soak's slowest seconds, bench/README.md).
+The key is the query as read
 (`RequestQuery`), so the order or spelling of the parameters does not split the cache, and
 JSON and XML share an entry. Memory is bounded by OPEN311_FEED_CACHE_CHARS per process (the
 length of the texts kept), the oldest entries going first; 0 seconds turns the cache off.
@@ -31,11 +35,29 @@ class FeedCache:
         #: key -> (monotonic time it was computed, JSON text); oldest first
         self.entries: OrderedDict[Hashable, tuple[float, str]] = OrderedDict()
         self.size = 0
+        #: the keys whose answer a thread is computing anew
+        self.refreshing: set[Hashable] = set()
 
-    def get(self, key: Hashable, ttl: float, now: float) -> str | None:
+    def get(self, key: Hashable, ttl: float, now: float) -> tuple[str | None, bool]:
+        """Return the answer to give, and whether the caller is to compute it anew.
+
+        An answer older than `ttl` is given to all but the first caller that finds it so,
+        while that one computes its successor (then `done` must follow).
+        """
         with self.lock:
             hit = self.entries.get(key)
-        return hit[1] if hit is not None and now - hit[0] < ttl else None
+            if hit is not None and now - hit[0] < ttl:
+                return hit[1], False
+            if hit is not None and key in self.refreshing:
+                return hit[1], False
+            if hit is not None:
+                self.refreshing.add(key)
+            return None, hit is not None
+
+    def done(self, key: Hashable) -> None:
+        """Say that the answer of `key` is computed, or could not be."""
+        with self.lock:
+            self.refreshing.discard(key)
 
     def keep(self, key: Hashable, at: float, text: str, budget: int) -> None:
         if len(text) > budget:
@@ -70,11 +92,16 @@ def cached_requests(query: RequestQuery, compute: Callable[[RequestQuery], str])
     if ttl <= 0:
         return compute(query)
     cache, key, now = _cache(), _key(query), time.monotonic()
-    text = cache.get(key, ttl, now)
-    if text is None:
+    text, refreshes = cache.get(key, ttl, now)
+    if text is not None:
+        return text
+    try:
         # computed outside the lock: a slow query must not hold up the answers already kept
         text = compute(query)
         cache.keep(key, now, text, int(config["OPEN311_FEED_CACHE_CHARS"]))
+    finally:
+        if refreshes:
+            cache.done(key)
     return text
 
 

@@ -3,11 +3,14 @@ feed may be, which queries share an answer, and the bound on the memory it takes
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
 from app.open311 import feed_cache
+from app.open311.queries import RequestQuery
 from tests.factories import submit
 from tests.open311.conftest import BASE, parse_xml
 
@@ -77,3 +80,58 @@ def test_the_oldest_answers_go_first_when_the_budget_is_spent(client, city, cach
     second = submit("pothole").id
     assert _ids(client, "?status=open") == [first]  # from memory
     assert _ids(client) == [second, first]  # afresh
+
+
+def test_while_one_thread_computes_an_answer_anew_the_others_get_the_last_one(app, cache_on):
+    """Every thread of a process computing the same page when it expired made the feed's
+    slowest moments: one computes it, the others answer with the one it replaces."""
+    query = RequestQuery(statuses=["open"])
+    started, release = threading.Event(), threading.Event()
+    computed: list[str] = []
+
+    def compute(answer: str, wait: bool = False) -> Callable[[RequestQuery], str]:
+        def run(_query: RequestQuery) -> str:
+            computed.append(answer)
+            if wait:
+                started.set()
+                assert release.wait(10)
+            return answer
+
+        return run
+
+    with app.app_context():
+        assert feed_cache.cached_requests(query, compute("first")) == "first"
+    time.sleep(0.6)  # older than the setting
+    got: list[str] = []
+
+    def slow_refresh() -> None:
+        with app.app_context():
+            got.append(feed_cache.cached_requests(query, compute("second", wait=True)))
+
+    refresher = threading.Thread(target=slow_refresh)
+    refresher.start()
+    assert started.wait(10)
+    with app.app_context():
+        # asked meanwhile: the answer being replaced, at once, and nothing computed again
+        assert feed_cache.cached_requests(query, compute("not wanted")) == "first"
+        assert feed_cache.cached_requests(query, compute("not wanted")) == "first"
+    release.set()
+    refresher.join(10)
+    assert got == ["second"]
+    assert computed == ["first", "second"]
+    with app.app_context():
+        assert feed_cache.cached_requests(query, compute("not wanted")) == "second"
+
+
+def test_a_failed_refresh_lets_the_next_caller_compute(app, cache_on):
+    query = RequestQuery(statuses=["open"])
+
+    def fail(_query: RequestQuery) -> str:
+        raise RuntimeError("the database went away")
+
+    with app.app_context():
+        assert feed_cache.cached_requests(query, lambda _q: "first") == "first"
+        time.sleep(0.6)
+        with pytest.raises(RuntimeError):
+            feed_cache.cached_requests(query, fail)
+        assert feed_cache.cached_requests(query, lambda _q: "again") == "again"
