@@ -123,6 +123,8 @@ async def soak(
     posted_ok = 0
     minute: list[tuple[float, int | None]] = []
     tasks: set[asyncio.Task] = set()
+    # every request's (due, latency, kind, status), for --timeline
+    timeline: list[tuple[float, float, str, int | None]] | None = [] if args.timeline else None
     started = time.perf_counter()
     print(
         "minute  sent  late s  p50 ms  p99 ms  not 200  errors  mailed  load  RSS MiB (pid:rss …)"
@@ -147,6 +149,8 @@ async def soak(
         nonlocal posted_ok
         latency, status = await send(pool, port, request, due)
         minute.append((latency, status))
+        if timeline is not None:
+            timeline.append((due - started, latency, "post" if is_post else "get", status))
         if is_post and status == 200:
             posted_ok += 1
 
@@ -168,6 +172,12 @@ async def soak(
         task.add_done_callback(tasks.discard)
     await asyncio.gather(*tasks)
     report(int(args.minutes))
+    if timeline is not None:
+        with open(args.timeline, "w") as out:
+            out.write(f"# started {time.time() - (time.perf_counter() - started):.3f} (epoch)\n")
+            out.write("due_s,latency_ms,kind,status\n")
+            for due, latency, kind, status in sorted(timeline):
+                out.write(f"{due:.3f},{latency * 1000:.1f},{kind},{status or ''}\n")
     return posted_ok
 
 
@@ -184,6 +194,11 @@ def main() -> None:
     )
     parser.add_argument("--wards", type=Path, help="a GeoJSON of ward polygons (default: Boston)")
     parser.add_argument("--worker-log", type=Path, default=Path("/tmp/city311-soak-worker.log"))
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        help="write each request's due time (s from the start), latency, kind and status here",
+    )
     args = parser.parse_args()
     args.workers = args.threads = args.worker_class = None  # gunicorn.conf.py's
     # a SIGTERM (e.g. from `timeout`) stops gunicorn and the worker too, as Ctrl-C does
