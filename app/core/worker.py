@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
+from rq.worker import DequeueStrategy
 
 from app.core import wakeups
 from app.core.queue import FAILURE_TTL, RESULT_TTL, AppJob, Periodic, QueueState
@@ -197,7 +198,12 @@ def _work_until_stopped(app: Flask, *, burst: bool) -> None:
         started = time.monotonic()
         try:
             worker = _Worker(queues, connection=listener, job_class=AppJob)  # names itself
-            worker.work(burst=burst, with_scheduler=False)
+            # In turn, not in the queues' order: under a steady flow of reports a drain of
+            # the outbox was always waiting when the last one ended, so the rollups' refresh
+            # and photo jobs never ran until the flow stopped (bench/README.md, "soak.py").
+            worker.work(
+                burst=burst, with_scheduler=False, dequeue_strategy=DequeueStrategy.ROUND_ROBIN
+            )
         except RedisError as exc:  # naming, registering or unregistering the worker failed
             log.warning("worker: Redis is unreachable (%s)", exc)
         except StopRequested:
