@@ -14,9 +14,9 @@ empty turns the access log off), WEB_CONTROL_SOCKET (a path: gunicornc's control
 
 import logging
 import os
-import time
 from typing import Any
 
+from gunicorn.config import AccessLogFormat
 from gunicorn.glogging import Logger
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
@@ -39,16 +39,13 @@ class AccessLogger(Logger):
     `logging`'s caller lookup: about 50 us a request, 3-8% of a web process's CPU on an
     intake POST (bench/README.md). For the default format (the combined log format), this
     writes the same line from the nine values it holds, to the same handlers. Any other
-    `access_log_format` is gunicorn's own way.
+    `access_log_format` than gunicorn's default is gunicorn's own way.
     """
-
-    _second = -1
-    _stamp = ""
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if not self.access_log_enabled:
             return
-        if self.cfg.access_log_format != COMBINED:
+        if self.cfg.access_log_format != AccessLogFormat.default:
             return super().access(resp, req, environ, request_time)
         try:
             get = environ.get
@@ -60,7 +57,7 @@ class AccessLogger(Logger):
                 status = status.split(None, 1)[0]
             sent = getattr(resp, "sent", None)
             line = (
-                f"{get('REMOTE_ADDR', '-')} - {user} {self._now()} "
+                f"{get('REMOTE_ADDR', '-')} - {user} {self.now()} "
                 f'"{_quoted(environ["REQUEST_METHOD"])} {_quoted(environ["RAW_URI"])} '
                 f'{_quoted(environ["SERVER_PROTOCOL"])}" {status} '
                 f'{"-" if sent is None else sent} "{_quoted(get("HTTP_REFERER", "-"))}" '
@@ -74,22 +71,11 @@ class AccessLogger(Logger):
         except Exception:
             super().access(resp, req, environ, request_time)
 
-    def _now(self) -> str:
-        """Return the time as gunicorn writes it, formatted once a second."""
-        now = time.time()
-        second = int(now)
-        if second != self._second:
-            self._stamp = time.strftime("[%d/%b/%Y:%H:%M:%S %z]", time.localtime(now))
-            self._second = second
-        return self._stamp
-
 
 def _quoted(value: str) -> str:
     return value.replace('"', '\\"') if '"' in value else value
 
 
-#: gunicorn's default access_log_format
-COMBINED = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 logger_class = AccessLogger
 errorlog = "-"
 loglevel = "info"

@@ -153,19 +153,15 @@ def commit() -> None:
         db.session.commit()
 
 
-def _alone(
-    engine: Engine, statement: TextClause, params: dict[str, Any], every_row: bool = False
-) -> Any:
+def _alone(engine: Engine, statement: TextClause, params: dict[str, Any]) -> Any:
     if engine.dispatch.before_cursor_execute:
         # listened to: through a Connection, for the listeners to be given one
         with engine.connect().execution_options(**_AUTOCOMMIT) as connection:
-            return _run(connection, statement, params, every_row)
-    return _autocommitted(engine, statement, params, every_row)
+            return _run(connection, statement, params)
+    return _autocommitted(engine, statement, params)
 
 
-def _autocommitted(
-    engine: Engine, statement: TextClause, params: dict[str, Any], every_row: bool = False
-) -> Any:
+def _autocommitted(engine: Engine, statement: TextClause, params: dict[str, Any]) -> Any:
     """Run the statement in autocommit on a connection borrowed from the pool.
 
     The session holds no transaction and is left without one: the caller's commit then has
@@ -177,9 +173,7 @@ def _autocommitted(
         assert isinstance(raw, psycopg.Connection)
         raw.autocommit = True
         try:
-            return _execute(
-                raw, statement, params, engine.dialect, pooled.invalidate, None, every_row
-            )
+            return _execute(raw, statement, params, engine.dialect, pooled.invalidate, None)
         finally:
             if not raw.closed:
                 raw.autocommit = False

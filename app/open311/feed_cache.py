@@ -46,13 +46,12 @@ class FeedCache:
         """
         with self.lock:
             hit = self.entries.get(key)
-            if hit is not None and now - hit[0] < ttl:
+            if hit is None:
+                return None, False
+            if now - hit[0] < ttl or key in self.refreshing:
                 return hit[1], False
-            if hit is not None and key in self.refreshing:
-                return hit[1], False
-            if hit is not None:
-                self.refreshing.add(key)
-            return None, hit is not None
+            self.refreshing.add(key)
+            return None, True
 
     def done(self, key: Hashable) -> None:
         """Say that the answer of `key` is computed, or could not be."""

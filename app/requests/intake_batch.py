@@ -60,15 +60,15 @@ class _Queue:
         self.connection = direct.KeptConnection(engine)
 
 
-_queues: dict[int, _Queue] = {}
+_queues: dict[Engine, _Queue] = {}
 _queues_lock = threading.Lock()
 
 
 def _queue(engine: Engine) -> _Queue:
     with _queues_lock:
-        queue = _queues.get(id(engine))
-        if queue is None or queue.connection.engine is not engine:
-            queue = _queues[id(engine)] = _Queue(engine)
+        queue = _queues.get(engine)
+        if queue is None:  # made once: it keeps a connection and listens to the engine
+            queue = _queues[engine] = _Queue(engine)
         return queue
 
 
