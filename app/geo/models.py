@@ -26,7 +26,11 @@ class District(Model):
     kind: Mapped[str] = mapped_column(String(40))
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
-    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False)
+    #: deferred: every request loads its district (joined), and a ward's outline is up to
+    #: tens of kilobytes that only boundary replacement reads in Python
+    geom = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True), nullable=False, deferred=True
+    )
     #: dropped by a boundary replacement but kept for the closed requests it still names;
     #: a retired district has no routing pieces, so nothing new is ever tagged with it
     retired: Mapped[bool] = mapped_column(default=False, server_default="false")

@@ -13,6 +13,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import delete, select, text
+from sqlalchemy.orm import undefer
 
 from app.core import audit
 from app.core.errors import DomainError
@@ -92,7 +93,12 @@ _NAMED = text("SELECT EXISTS (SELECT 1 FROM service_requests WHERE district_id =
 
 def _write(kind: str, boundaries: list[Boundary], result: Replacement) -> None:
     # two replacements of one kind at once would interleave: the second waits for the first
-    rows = db.session.scalars(select(District).where(District.kind == kind).with_for_update())
+    rows = db.session.scalars(
+        select(District)
+        .options(undefer(District.geom))  # compared below
+        .where(District.kind == kind)
+        .with_for_update()
+    )
     existing = {d.code: d for d in rows}
     touched: list[District] = []
     for b in boundaries:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import column, func, or_, select, table
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import defaultload, lazyload
 
 from app.core.errors import DomainError
 from app.extensions import db
@@ -100,6 +100,15 @@ class QueuePage:
     proposed_crews: dict[int, Crew] = field(default_factory=dict)
 
 
+#: a page's requests all belong to `department`, already in the session: their department
+#: (and their types') are found there, not joined into each of the page's rows
+_PAGE_LOADS = (
+    lazyload(ServiceRequest.events),
+    lazyload(ServiceRequest.department),
+    defaultload(ServiceRequest.service_type).lazyload(ServiceType.department),
+)
+
+
 @dataclass
 class QueueChoices:
     """What the dispatcher page offers in its filter lists."""
@@ -152,7 +161,7 @@ def find_queue(
         columns.append(func.ST_DistanceSphere(ServiceRequest.location, point))
     stmt = (
         select(*columns)
-        .options(lazyload(ServiceRequest.events))
+        .options(*_PAGE_LOADS)
         .where(*conditions)
         .order_by(*_order(filters.sort, point), ServiceRequest.id)
         .limit(page_size)

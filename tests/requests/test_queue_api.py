@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from app.extensions import db
 from app.requests import service
@@ -342,3 +343,26 @@ def test_openapi_documents_the_queue_parameters_and_headers(client):
     } <= names
     headers = get["responses"]["200"]["headers"]
     assert {"X-Pagination", "X-Hidden-Imported"} <= set(headers)
+
+
+def test_a_page_reads_no_ward_outline_and_no_department_per_request(client, city, tokens):
+    submit()
+    submit(point=WARD_2_POINT)
+    db.session.commit()
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = db.session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert len(ids(queue(client, tokens["dispatcher"]))) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    (page,) = [s for s in seen if s.startswith("SELECT service_requests.id,")]
+    # a ward's outline is kilobytes, and each request joined its department twice
+    assert "districts" in page and "geom" not in page
+    assert "departments" not in page
+    # the department the URL names, read once, serves every request on the page
+    assert sum("FROM departments" in s for s in seen) == 1
