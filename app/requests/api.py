@@ -18,7 +18,7 @@ from werkzeug.exceptions import BadRequest
 from app.auth.permissions import can_see_department, roles_required
 from app.auth.roles import DISPATCH_ROLES
 from app.core import limits
-from app.core.apidocs import CountedBlueprint, total_is_lower_bound
+from app.core.apidocs import CountedBlueprint, json_answer, total_is_lower_bound
 from app.core.errors import DomainError, Forbidden, InvalidPhoto
 from app.core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from app.media import service as media
@@ -208,7 +208,7 @@ def list_services() -> list[ServiceType]:
     response="DEFAULT_ERROR",
     description="Too many reports from this address, or from this email or phone today.",
 )
-def create_request() -> dict[str, Any]:
+def create_request() -> Response:
     """Report a problem.
 
     Send JSON, or multipart/form-data with the same fields and an optional `photo`. The
@@ -244,7 +244,7 @@ def create_request() -> dict[str, Any]:
         new, channel="api", actor_id=actor_id, photos=photos, uploads=sent_ahead, alone=True
     )
     places = [u.location for u in sent_ahead] + [p.location for p in photos]
-    return {
+    submitted = {
         "id": result.id,
         "status": result.status,
         "service_code": result.service_code,
@@ -256,9 +256,10 @@ def create_request() -> dict[str, Any]:
         "photo_url": photo_urls(result.photo_id)["url"] if result.photo_id else None,
         "photo_urls": [photo_urls(photo_id)["url"] for photo_id in result.photo_ids],
         # the first photo that says where it was taken
-        "photo_location": next((place for place in places if place), None),
+        "photo_location": next((place.as_dict() for place in places if place), None),
         "tracking_url": tracking_url(result.id),
     }
+    return json_answer(submitted, 201)  # shaped as SubmittedOut
 
 
 @blp.route("/requests/<int:request_id>")
@@ -313,7 +314,7 @@ def get_request(request_id: int) -> Response:
 @blp.alt_response(422, response="DEFAULT_ERROR", description="A filter value is not valid.")
 def department_queue(
     code: str, pagination_parameters: PaginationParameters, **args: Any
-) -> tuple[list[dict[str, Any]], dict[str, str]]:
+) -> tuple[Response, dict[str, str]]:
     """List a department's open requests, most overdue first, a page at a time.
 
     Filter by `status` (open statuses, repeated or comma-separated), `service_code`,
@@ -340,4 +341,6 @@ def department_queue(
     pagination_parameters.item_count = page.total
     if page.more:
         total_is_lower_bound(pagination_parameters)
-    return queue_page_items(page), {HIDDEN_IMPORTED_HEADER: str(page.hidden_imported)}
+    # shaped as QueueItemOut
+    items = json_answer(queue_page_items(page))
+    return items, {HIDDEN_IMPORTED_HEADER: str(page.hidden_imported)}
