@@ -41,6 +41,7 @@ def main() -> None:
         action="store_true",
         help="only time the POSTs: no cProfile, no counting of statements and commands",
     )
+    parser.add_argument("--save", type=Path, help="also write the profile here, for pstats")
     parser.add_argument("--db", default="city311_bench_profile")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
@@ -143,6 +144,8 @@ def main() -> None:
         for name, n in redis_commands.most_common():
             print(f"    {n / count:5.2f}  {name}")
     print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    if args.save and not args.no_profile:
+        profile.dump_stats(args.save)
     if not args.no_profile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.top)
         pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
