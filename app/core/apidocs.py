@@ -67,11 +67,11 @@ def _iso(value: Any) -> str:
 def json_answer(data: Any, status: int = 200) -> Response:
     """Answer `data`, a presenter's dicts shaped as the endpoint's schema, as JSON.
 
-    For the endpoints on the hot path (intake, a department's queue): the schema stays in
-    the endpoint's @blp.response for its documentation, but marshmallow's dump of what is
-    already shaped cost a queue page of 50 requests 3.3 of its 4.2 ms of writing, and an
-    intake POST 70 µs. tests/core/test_json_answer.py checks each such answer against its
-    schema, so the two cannot drift apart.
+    For the endpoints on the hot path (intake, a department's queue, staff search): the
+    schema stays in the endpoint's @blp.response for its documentation, but marshmallow's
+    dump of what is already shaped cost a queue page of 50 requests 3.3 of its 4.2 ms of
+    writing, and an intake POST 70 µs. tests/core/test_json_answer.py holds each such answer
+    to its schema, so that the two cannot drift apart.
     """
     text = json.dumps(data, default=_iso, separators=(",", ":"))
     return Response(text, status=status, mimetype="application/json")

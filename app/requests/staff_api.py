@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from flask_smorest.pagination import PaginationParameters
 
 from app.auth.permissions import roles_required
-from app.core.apidocs import error_answers, total_is_lower_bound
+from app.core.apidocs import error_answers, json_answer, total_is_lower_bound
 from app.core.errors import DomainError
 from app.core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from app.extensions import db
@@ -75,7 +75,7 @@ def _staff_errors(*extra: tuple[int, str]) -> Any:
 @_staff_errors((422, "A query parameter is not valid."))
 def search_requests_endpoint(
     q: str, status: str, department: str, pagination_parameters: PaginationParameters
-) -> list[dict[str, Any]]:
+) -> Response:
     """Find requests by number, the reporter's email or phone, or words.
 
     `q` is a request number, an email address (case-insensitive), a phone number (digits
@@ -99,7 +99,7 @@ def search_requests_endpoint(
     pagination_parameters.item_count = found.total
     if found.more:
         total_is_lower_bound(pagination_parameters)
-    return [list_item(sr) for sr in found.items]
+    return json_answer([list_item(sr) for sr in found.items])  # shaped as RequestListItemOut
 
 
 def _act(request_id: int, action: Callable[[ServiceRequest], None]) -> dict[str, Any]:

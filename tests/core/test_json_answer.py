@@ -11,8 +11,10 @@ from marshmallow import Schema
 
 from app.core.apidocs import json_answer
 from app.extensions import db
+from app.requests import service
 from app.requests.queue_schemas import QueueItemOut
 from app.requests.schemas import SubmittedOut
+from app.requests.staff_schemas import RequestListItemOut
 from tests.factories import WARD_1_POINT, WARD_2_POINT, jpeg_bytes, submit
 from tests.helpers import bearer
 from tests.requests.test_api import post_form
@@ -73,3 +75,20 @@ def test_a_queue_page_is_what_queue_item_out_documents(client, city, tokens):
 def test_a_value_json_cannot_write_is_a_clear_error(app):
     with app.app_context(), pytest.raises(TypeError, match="Decimal is not JSON"):
         json_answer({"amount": Decimal("1.5")})
+
+
+def test_a_staff_search_page_is_what_request_list_item_out_documents(client, city, tokens):
+    open_one = submit()
+    closed = submit(point=WARD_2_POINT)
+    service.close(closed, reason="fixed", actor_id=None)
+    db.session.commit()
+
+    resp = client.get(
+        "/api/v1/requests", headers=bearer(tokens["agent"]), query_string={"q": "rita@example.org"}
+    )
+    assert resp.status_code == 200
+    items = resp.get_json()
+    assert {item["id"] for item in items} == {open_one.id, closed.id}
+    assert {item["closure_reason"] for item in items} == {None, "fixed"}
+    for item in items:
+        assert_documented(RequestListItemOut(), item)
