@@ -70,7 +70,9 @@ def intake_statements(url: str) -> tuple[str, str, dict[str, Any]]:
         except Exception:  # noqa: BLE001
             pass
         dialect = db.engine.dialect
-        every, window = (direct.driver_sql(intake._statement(w), dialect) for w in (True, False))
+        every, window = (
+            direct.driver_sql(intake.intake_statement(w), dialect) for w in (True, False)
+        )
         db.engine.dispose()
     assert "pg_notify" in every and "pg_notify" not in window
     assert wakeups.NOTIFY_EVERY_SECONDS > 0

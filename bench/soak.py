@@ -32,6 +32,7 @@ import psycopg
 from aiosmtpd.controller import Controller
 from common import (
     analyze_in_background,
+    empty_queues,
     free_port,
     percentile,
     read_response,
@@ -45,6 +46,9 @@ from open311_intake import (
     post_request,
     prepare_from_args,
 )
+
+#: the soak's own rq queues (and rate-limit counts), apart from a running install's
+QUEUE_PREFIX = "city311-soak"
 
 
 class Inbox:
@@ -206,6 +210,9 @@ def main() -> None:
 
     dsn, url, _, features, key = prepare_from_args(args)
     points = points_inside(features, 5000)
+    dropped = empty_queues(args.redis_url, QUEUE_PREFIX)
+    if dropped:
+        print(f"dropped {dropped} jobs a stopped soak had left in its rq queues")
 
     inbox = Inbox()
     smtp_port = free_port()
@@ -215,7 +222,7 @@ def main() -> None:
         "CITY311_ENV": "development",
         "DATABASE_URL": url,
         "REDIS_URL": args.redis_url,
-        "RQ_QUEUE_PREFIX": "city311-soak",
+        "RQ_QUEUE_PREFIX": QUEUE_PREFIX,
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
     }

@@ -259,7 +259,7 @@ def _insert(
         row.update(companion.params(submission))
     with companions.Wake(alone, row) as wake:
         stored = intake_batch.store(
-            row, _statement, {"district_kind": routing_kind()}, alone=alone, wake=wake.sends
+            row, intake_statement, {"district_kind": routing_kind()}, alone=alone, wake=wake.sends
         )
         if stored is None:
             return None
@@ -267,5 +267,10 @@ def _insert(
     return stored[0], stored[1], stored[2], due_at, _Routed(stored[3], stored[4], stored[5])
 
 
-def _statement(wake: bool) -> TextClause:
+def intake_statement(wake: bool) -> TextClause:
+    """Return the statement that stores a batch of requests and their companions' rows.
+
+    With `wake`, each companion that owes the worker work also sends its NOTIFY (see
+    companions.statement); without, the rows wait for a wake-up already on its way.
+    """
     return companions.statement(intake_ctes, INPUT_COLUMNS, INTAKE_SELECT, wake=wake)
