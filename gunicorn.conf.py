@@ -8,12 +8,15 @@ together in one statement (app/requests/intake_batch.py), so fewer, fuller proce
 fewer, fuller statements: 1,002-1,155 POSTs/s against 736-1,088 with 4 processes of 4. On a
 bigger machine, WEB_WORKERS is its cores; each thread may hold one database connection.
 The access log's lines are gunicorn's combined format, written by AccessLogger below.
+Each worker warms its app (app/core/warmup.py) before it accepts a connection.
 Environment: WEB_WORKERS, WEB_THREADS, HOST, PORT, WEB_ACCESS_LOG ("-" is standard output,
-empty turns the access log off), WEB_CONTROL_SOCKET (a path: gunicornc's control socket).
+empty turns the access log off), WEB_CONTROL_SOCKET (a path: gunicornc's control socket),
+WEB_WARMUP ("0": no warm-up).
 """
 
 import logging
 import os
+import time
 from typing import Any
 
 from gunicorn.config import AccessLogFormat
@@ -84,3 +87,20 @@ loglevel = "info"
 # over, and a read-only home refuses it. It is opened only where a path is given.
 control_socket = os.environ.get("WEB_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
+
+
+def post_worker_init(worker: Any) -> None:
+    """Warm the worker's app before it accepts a connection (app/core/warmup.py)."""
+    if os.environ.get("WEB_WARMUP", "1") == "0":
+        return
+    # imported here, in the worker that has loaded the app: the master never imports the
+    # app, so that `kill -HUP` still loads new code
+    from app.core.warmup import warm
+
+    started = time.monotonic()
+    statuses = warm(worker.wsgi)
+    worker.log.info(
+        "Warmed in %.2f s: %s",
+        time.monotonic() - started,
+        ", ".join(f"{path} {status}" for path, status in statuses.items()),
+    )

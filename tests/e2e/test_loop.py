@@ -110,3 +110,11 @@ def test_resident_to_fix_photo_and_kpis(live_stack: LiveStack, mailbox):
     assert rows["PWD"]["closed"] == 1
     assert rows["PWD"]["pct_closed_within_sla"] == 100.0
     assert rows["PWD"]["open_backlog"] == 0
+
+
+def test_each_gunicorn_worker_warmed_its_pages_before_taking_traffic(live_stack: LiveStack):
+    log = (live_stack.log_dir / "gunicorn.log").read_text(errors="replace")
+    warmed = [line for line in log.splitlines() if "Warmed in" in line]
+    assert len(warmed) == 2, log[-3000:]  # the stack's two workers
+    for line in warmed:
+        assert "/ 200" in line and "/open311/v2/requests.json 200" in line, line
