@@ -2,7 +2,10 @@
 
 70% Open311 POSTs with a reporter email (each owes a receipt), 30% GETs of requests.json and
 services.json, sent at a fixed rate (open loop: a slow answer does not slow the sender) for
---minutes (10 by default). Receipts go through a real rq worker to an SMTP server on
+--minutes (10 by default). The first --settle seconds (5) of the same mix come before the
+first minute and are left out of its figures, not out of the receipts: the processes open
+their database connections, and a worker that is still warming up (app/core/warmup.py)
+takes its share of the connections. Receipts go through a real rq worker to an SMTP server on
 loopback that this script runs. Each minute it prints p50/p99, answers and errors, and the
 RSS of every gunicorn and worker process; at the end, the outbox backlog by status and how
 many receipts the SMTP server got (and whether any reporter got two).
@@ -129,7 +132,9 @@ async def soak(
     tasks: set[asyncio.Task] = set()
     # every request's (due, latency, kind, status), for --timeline
     timeline: list[tuple[float, float, str, int | None]] | None = [] if args.timeline else None
-    started = time.perf_counter()
+    # the settling seconds come first: sent (their receipts are owed) but not in the minutes
+    settle = int(args.settle * args.rate)
+    started = time.perf_counter() + settle * interval
     print(
         "minute  sent  late s  p50 ms  p99 ms  not 200  errors  mailed  load  RSS MiB (pid:rss …)"
     )
@@ -152,13 +157,14 @@ async def soak(
     async def one(request: bytes, is_post: bool, due: float) -> None:
         nonlocal posted_ok
         latency, status = await send(pool, port, request, due)
-        minute.append((latency, status))
+        if due >= started:
+            minute.append((latency, status))
         if timeline is not None:
             timeline.append((due - started, latency, "post" if is_post else "get", status))
         if is_post and status == 200:
             posted_ok += 1
 
-    for n in range(total):
+    for n in range(-settle, total):
         due = started + n * interval
         # always yield, so that requests already sent are read even when behind schedule
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
@@ -191,6 +197,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="requests/s")
     parser.add_argument("--connections", type=int, default=64, help="keep-alive connections")
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait for mail")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=5.0,
+        help="seconds of the mix sent before the first minute and left out of its figures",
+    )
     parser.add_argument("--db", default="city311_soak")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument(
