@@ -63,23 +63,6 @@ def forget_limit_counts(redis_url: str, prefix: str = "city311-bench") -> None:
     client.close()
 
 
-def empty_queues(redis_url: str, prefix: str) -> int:
-    """Empty the rq queues named with this prefix; return how many jobs were dropped.
-
-    A stopped run's worker may leave jobs behind (a rollup refresh enqueued each minute):
-    run at the start of the next, they blur its worker log and its first minute.
-    """
-    import redis
-    from rq import Queue
-
-    from app.core.queue import QUEUE_NAMES
-
-    client = redis.Redis.from_url(redis_url)
-    dropped = sum(Queue(f"{prefix}-{name}", connection=client).empty() for name in QUEUE_NAMES)
-    client.close()
-    return dropped
-
-
 def start_gunicorn(
     args: argparse.Namespace,
     url: str,

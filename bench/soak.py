@@ -32,10 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+import redis
 from aiosmtpd.controller import Controller
 from common import (
     analyze_in_background,
-    empty_queues,
     free_port,
     percentile,
     read_response,
@@ -49,6 +49,7 @@ from open311_intake import (
     post_request,
     prepare_from_args,
 )
+from rq import Queue
 
 #: the soak's own rq queues (and rate-limit counts), apart from a running install's
 QUEUE_PREFIX = "city311-soak"
@@ -63,6 +64,20 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
         self.recipients.update(envelope.rcpt_tos)
         return "250 OK"
+
+
+def empty_queues(redis_url: str, prefix: str) -> int:
+    """Empty the rq queues named with this prefix; return how many jobs were dropped.
+
+    A stopped run's worker may leave jobs behind (a rollup refresh enqueued each minute):
+    run at the start of the next, they blur its worker log and its first minute.
+    """
+    from app.core.queue import QUEUE_NAMES
+
+    client = redis.Redis.from_url(redis_url)
+    dropped = sum(Queue(f"{prefix}-{name}", connection=client).empty() for name in QUEUE_NAMES)
+    client.close()
+    return dropped
 
 
 def rss_kib(pid: int) -> int:
