@@ -1,7 +1,11 @@
 from datetime import timedelta
 
+from sqlalchemy import delete
+
 from app.core.clock import utcnow
+from app.extensions import db
 from app.metrics import rollup
+from app.metrics.models import RollupState
 from tests.helpers import sign_in
 from tests.metrics.test_service import make_request
 
@@ -51,6 +55,9 @@ def test_dashboard_is_for_managers_and_admins(client, city):
 
 
 def test_dashboard_says_when_its_figures_are_not_built_yet(client, city):
+    # never built in this test's transaction, whatever tests before it left behind
+    db.session.execute(delete(RollupState))
+    db.session.expire_all()
     sign_in(client, "manager@city.test")
     html = client.get("/metrics").get_data(as_text=True)
     assert "The figures have not been built yet." in html
