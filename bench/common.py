@@ -15,7 +15,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -300,34 +299,6 @@ async def drive(port: int, requests: list[bytes], concurrency: int, time_limit: 
         "statuses": statuses,
         "errors": errors,
     }
-
-
-#: the tables an intake writes
-WRITTEN = "service_requests, request_events, outbox, metrics_open_deltas"
-
-
-def analyze_in_background(dsn: str, stop: threading.Event, every: float) -> None:
-    """Do autovacuum's ANALYZE of the tables intake writes, if this server has it off.
-
-    A benchmark's database starts empty: every plan a connection caches then (a foreign
-    key's check among them) reads whole tables, and only new statistics make PostgreSQL
-    plan again. On a production server autovacuum analyzes a table after its first 50 rows
-    and once 10% of it changed; without it, each POST would scan every request stored so
-    far. Analyzes at once, then every `every` seconds in a daemon thread until `stop`
-    is set.
-    """
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        if conn.execute("SHOW autovacuum").fetchone() != ("off",):
-            return
-        conn.execute(f"ANALYZE {WRITTEN}")  # the rows written so far (a warm-up's)
-    print(f"autovacuum is off on this server: ANALYZE {WRITTEN} every {every:g} s", flush=True)
-
-    def loop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            while not stop.wait(every):
-                conn.execute(f"ANALYZE {WRITTEN}")
-
-    threading.Thread(target=loop, daemon=True, name="analyze").start()
 
 
 def time_gets(

@@ -30,9 +30,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import psycopg
+from autovacuum import analyze_in_background
 from common import (
     CpuMeter,
-    analyze_in_background,
     database_urls,
     drive,
     free_port,
@@ -249,7 +249,7 @@ def main() -> None:
             for n in range(1, args.warmup + 1)
         ]
         asyncio.run(drive(port, warm, args.concurrency, args.time_limit))
-        analyze_in_background(dsn, analyzing, every=5.0)
+        analyze_in_background(dsn, analyzing)
         bodies = [make_post(args, key, n, points[n]) for n in range(args.requests)]
         # CPU per request is steadier than requests/s when other work shares the machine
         with CpuMeter(proc) as cpu:

@@ -34,8 +34,8 @@ from pathlib import Path
 import psycopg
 import redis
 from aiosmtpd.controller import Controller
+from autovacuum import analyze_in_background
 from common import (
-    analyze_in_background,
     free_port,
     percentile,
     read_response,
@@ -254,7 +254,7 @@ def main() -> None:
         "SMTP_PORT": str(smtp_port),
     }
     stop_analyzing = threading.Event()
-    analyze_in_background(dsn, stop_analyzing, every=30.0)
+    analyze_in_background(dsn, stop_analyzing)
     port = free_port()
     web = start_gunicorn(args, url, port, env)
     # the worker logs a line per message: keep them out of the figures
