@@ -8,17 +8,15 @@ together in one statement (app/requests/intake_batch.py), so fewer, fuller proce
 fewer, fuller statements: 1,002-1,155 POSTs/s against 736-1,088 with 4 processes of 4. On a
 bigger machine, WEB_WORKERS is its cores; each thread may hold one database connection.
 The access log's lines are gunicorn's combined format, written by AccessLogger below.
-Each worker warms its app (app/core/warmup.py) before it accepts a connection, on a listening
-socket of its own where the kernel allows it safely (reuse_port below).
+Each worker warms its app (app/core/warmup.py) before it accepts a connection.
 Environment: WEB_WORKERS, WEB_THREADS, HOST, PORT, WEB_ACCESS_LOG ("-" is standard output,
 empty turns the access log off), WEB_CONTROL_SOCKET (a path: gunicornc's control socket),
-WEB_WARMUP ("0": no warm-up), WEB_REUSE_PORT ("0": one socket shared by every worker).
+WEB_WARMUP ("0": no warm-up).
 """
 
 import logging
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 from gunicorn.config import AccessLogFormat
@@ -34,27 +32,12 @@ graceful_timeout = 30
 # long enough for a reverse proxy's or a busy client's pooled connection to be reused
 keepalive = 30
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
-#: the kernel hands a closing listener's waiting connections to another one (Linux 5.14+)
-MIGRATE_REQ = Path("/proc/sys/net/ipv4/tcp_migrate_req")
-
-
-def kernel_migrates(path: Path = MIGRATE_REQ) -> bool:
-    try:
-        return path.read_text().strip() == "1"
-    except OSError:
-        return False
-
-
-# Each worker binds its own socket (SO_REUSEPORT) and the kernel spreads new connections
-# over them by a hash of their addresses. On one shared socket, whichever worker is awake
-# accepts, and a reverse proxy's or a load generator's kept-alive connections can all land
-# on one process: measured, all 16 of the intake benchmark's connections were on one worker
-# in 2 runs of 6 (760-780 POSTs/s, one core idle, against 1,116-1,249), never with
-# reuse_port (bench/README.md). But the connections waiting in a worker's own queue when it
-# exits (a HUP reload, a timeout) are reset unless the kernel migrates them to another
-# socket, so without tcp_migrate_req the workers share one socket as before (scripts/run
-# and scripts/test turn it on; the README says how).
-reuse_port = os.environ.get("WEB_REUSE_PORT", "1") != "0" and kernel_migrates()
+# One listening socket, opened by the master and shared by the workers. A socket per worker
+# (SO_REUSEPORT) spreads kept-alive connections more evenly (bench/README.md), but a reload
+# forks the new workers and stops the old ones before the new have bound theirs, and the
+# connections queued on an old socket were reset, even with net.ipv4.tcp_migrate_req=1
+# (tests/e2e/test_reload.py).
+reuse_port = False
 
 
 class AccessLogger(Logger):
@@ -110,18 +93,6 @@ loglevel = "info"
 # over, and a read-only home refuses it. It is opened only where a path is given.
 control_socket = os.environ.get("WEB_CONTROL_SOCKET", "")
 control_socket_disable = not control_socket
-
-
-def when_ready(server: Any) -> None:
-    # with reuse_port the master binds nothing, so its "Listening at" line names no address
-    if server.cfg.reuse_port:
-        server.log.info("Each worker listens on %s (SO_REUSEPORT)", ", ".join(server.cfg.bind))
-    elif os.environ.get("WEB_REUSE_PORT", "1") != "0":
-        server.log.warning(
-            "The workers share one listening socket, as %s is not 1: kept-alive connections "
-            "may crowd onto one worker (sysctl -w net.ipv4.tcp_migrate_req=1, see the README)",
-            MIGRATE_REQ,
-        )
 
 
 def post_worker_init(worker: Any) -> None:

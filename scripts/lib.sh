@@ -84,17 +84,6 @@ ensure_local_replication() {
   fi
 }
 
-# gunicorn.conf.py gives each web worker a listening socket of its own (SO_REUSEPORT) only
-# when the kernel hands a closing socket's waiting connections to another: else a reload
-# would reset them. Set for this boot; a production host sets it in /etc/sysctl.d.
-ensure_connection_migration() {
-  local knob=/proc/sys/net/ipv4/tcp_migrate_req
-  [ -f "$knob" ] && [ "$(cat "$knob")" = "0" ] || return 0
-  say "Letting the kernel move a closing listener's connections to another (net.ipv4.tcp_migrate_req=1)"
-  as_root sysctl -qw net.ipv4.tcp_migrate_req=1 ||
-    echo "Could not set it: the web workers will share one listening socket." >&2
-}
-
 ensure_venv() {
   local extras="${1:-}"
   if [ ! -x "$PY" ]; then

@@ -129,14 +129,3 @@ def test_no_access_log_writes_nothing() -> None:
     logger.access_log.handle = written.append  # type: ignore[method-assign]
     logger.access(CALLS[0][0], Request, CALLS[0][1], timedelta(0))
     assert written == []
-
-
-@pytest.mark.parametrize(("text", "migrates"), [("1\n", True), ("0\n", False), (None, False)])
-def test_workers_get_their_own_socket_only_where_the_kernel_migrates(
-    tmp_path: Path, text: str | None, migrates: bool
-) -> None:
-    # without migration, a worker's waiting connections would be reset when it exits
-    knob = tmp_path / "tcp_migrate_req"
-    if text is not None:
-        knob.write_text(text)
-    assert CONF["kernel_migrates"](knob) is migrates

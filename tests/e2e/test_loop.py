@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
-import re
 import time
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -121,57 +118,3 @@ def test_each_gunicorn_worker_warmed_its_pages_before_taking_traffic(live_stack:
     assert len(warmed) == 2, log[-3000:]  # the stack's two workers
     for line in warmed:
         assert "/ 200" in line and "/open311/v2/requests.json 200" in line, line
-
-
-#: TCP states in /proc/net/tcp
-_ESTABLISHED, _LISTEN = "01", "0A"
-
-
-def _sockets_on(port: int, state: str, pids: list[int]) -> dict[int, set[int]]:
-    """Map each of `pids` to the inodes of its TCP sockets on local `port` in `state`."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
-                inodes.add(int(fields[9]))
-    held: dict[int, set[int]] = {pid: set() for pid in pids}
-    for pid in pids:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = os.readlink(fd)
-            except OSError:  # closed meanwhile
-                continue
-            if target.startswith("socket:[") and int(target[8:-1]) in inodes:
-                held[pid].add(int(target[8:-1]))
-    return held
-
-
-def test_kept_alive_connections_are_spread_over_both_workers(live_stack: LiveStack):
-    if Path("/proc/sys/net/ipv4/tcp_migrate_req").read_text().strip() != "1":
-        pytest.skip("net.ipv4.tcp_migrate_req is not 1 (scripts/test sets it): one shared socket")
-    log = (live_stack.log_dir / "gunicorn.log").read_text(errors="replace")
-    workers = [
-        pid
-        for pid in map(int, re.findall(r"Booting worker with pid: (\d+)", log))
-        if Path(f"/proc/{pid}").exists()
-    ]
-    assert len(workers) == 2, log[-3000:]
-    port = int(live_stack.base_url.rsplit(":", 1)[1])
-
-    # Each worker accepts on a socket of its own, which the kernel fills by a hash of each
-    # connection's addresses; on one shared socket a busy worker can take every connection.
-    listening = _sockets_on(port, _LISTEN, workers)
-    assert all(len(inodes) == 1 for inodes in listening.values()), listening
-    assert len(set.union(*listening.values())) == 2, listening
-
-    # a reverse proxy's pool: 16 connections kept open (all on one worker: 2 in 65,536)
-    clients = [live_stack.client() for _ in range(16)]
-    try:
-        for http in clients:
-            assert http.get("/healthz").status_code == 200
-        held = _sockets_on(port, _ESTABLISHED, workers)
-        assert all(held.values()), {pid: len(inodes) for pid, inodes in held.items()}
-    finally:
-        for http in clients:
-            http.close()

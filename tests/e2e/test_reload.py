@@ -1,8 +1,12 @@
 """A reload of gunicorn's workers under load resets no connection.
 
 `kill -HUP` is how a new release is put live: new workers start and the old ones finish
-what they hold. With gunicorn.conf.py's listening socket per worker, the connections waiting
-in an old worker's queue must reach a new one (the kernel's tcp_migrate_req), not be reset.
+what they hold. The connections waiting to be accepted must reach a new worker, not be
+reset. That holds because gunicorn.conf.py keeps one listening socket, opened by the master
+and shared by every worker: with a socket per worker (gunicorn's reuse_port) the
+connections queued on an old worker's socket were reset (30 in one run; 56 in one run of
+25 even with the kernel's net.ipv4.tcp_migrate_req, as the master stops old workers
+before the new ones have bound theirs).
 """
 
 from __future__ import annotations
